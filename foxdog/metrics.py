@@ -1,0 +1,39 @@
+"""Classification metrics shared by the baseline and the active-learning loop."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, log_loss
+
+METRICS = ("accuracy", "balanced_accuracy", "f1", "log_loss", "ece")
+
+
+def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: int = 15) -> float:
+    """Confidence-binned ECE (Guo et al. 2017): mean |accuracy - confidence|, weighted by bin size."""
+    proba = np.asarray(proba, dtype=np.float64)
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == np.asarray(y_true)
+    # Right-closed bins so that confidence 1.0 falls in the last bin.
+    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        in_bin = bins == b
+        if in_bin.any():
+            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(ece)
+
+
+def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Test-set metrics from class probabilities (columns: dog=0, fox=1; fox is positive)."""
+    y_true = np.asarray(y_true)
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape[1] != 2 or len(proba) != len(y_true):
+        raise ValueError(f"proba must have shape ({len(y_true)}, 2), got {proba.shape}")
+    pred = proba.argmax(axis=1)
+    return {
+        "accuracy": float(accuracy_score(y_true, pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, pred)),
+        "f1": float(f1_score(y_true, pred, pos_label=1, zero_division=0.0)),
+        "log_loss": float(log_loss(y_true, np.clip(proba, 1e-7, 1.0), labels=[0, 1])),
+        "ece": expected_calibration_error(y_true, proba),
+    }
