@@ -40,7 +40,7 @@ class DataConfig:
     out_dir: str = "curated"
     image_size: int = 32
     min_side: int = 64
-    min_std: float = 8.0
+    min_std: float = 5.0
     max_pixels: int = 40_000_000
     hash_size: int = 8
     max_hash_distance: int = 4

@@ -1,0 +1,443 @@
+"""Raw photos -> curated, deduplicated, group-aware split arrays (the ``curate`` stage).
+
+Pipeline: list files under ``<raw>/fox`` and ``<raw>/dog`` -> decode each by
+content with checks (:mod:`foxdog.data.images`) -> cross-check against
+``SOURCES.csv`` -> group near-duplicates (perceptual hash) and burst series ->
+drop label conflicts and redundant copies -> split pool/test by group,
+stratified by label and source -> resize -> write ``curated/``.
+
+Every output is a pure function of the raw bytes and ``params.yaml``: files are
+processed in sorted order, nothing time-dependent is written, so a re-run gives
+byte-identical files and DVC can skip everything downstream.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from sklearn.model_selection import StratifiedGroupKFold
+
+from foxdog import io
+from foxdog.config import DataConfig
+from foxdog.data.contact_sheet import contact_sheet
+from foxdog.data.images import (
+    RejectedImage,
+    colour_layout,
+    decode_image,
+    perceptual_hash,
+    square_resize,
+)
+
+LABELS = {"dog": 0, "fox": 1}
+SOURCES_FILE = "SOURCES.csv"
+SOURCES_COLUMNS = ("relative_path", "label", "source", "sha256", "breed_or_species")
+# Burst series (several shots of one animal seconds apart) are not near-duplicates
+# by perceptual hash, but they are numbered consecutively within one source.
+# Their perceptual hashes differ as much as unrelated photos' (pr3__155/157/158:
+# 26-36 of 64 bits), but their colour layout (8x8 RGB thumbnail) stays close:
+# RMS distance 37 for pr3__155/157, while 95% of random pairs are above 44.
+BURST_MAX_GAP = 3
+BURST_LAYOUT_DISTANCE = 40.0
+
+
+class CurationError(RuntimeError):
+    """Curation cannot proceed; the message names the file or key at fault."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: str  # relative to the raw folder, POSIX separators
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Decoded:
+    candidate: Candidate
+    sha256: str
+    format: str
+    width: int
+    height: int
+    phash: np.ndarray
+    layout: np.ndarray
+    pixels: np.ndarray
+
+
+@dataclass
+class Curated:
+    """Everything the curate stage decides, before it is written."""
+
+    kept: pd.DataFrame
+    images: np.ndarray
+    dropped: list[dict[str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    conflicts: list[dict[str, object]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    n_groups: int = 0
+    n_multi_groups: int = 0
+
+
+def read_sources(raw_dir: Path) -> dict[str, dict[str, str]]:
+    """``SOURCES.csv`` rows keyed by ``relative_path``."""
+    path = raw_dir / SOURCES_FILE
+    if not path.is_file():
+        raise CurationError(f"{path}: not found (the raw collection must carry {SOURCES_FILE})")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in SOURCES_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CurationError(f"{path}: missing column {missing[0]!r}")
+        return {row["relative_path"]: row for row in reader}
+
+
+def list_candidates(raw_dir: Path) -> tuple[list[Candidate], list[dict[str, str]], list[str]]:
+    """Files under ``<raw>/<label>/<source>/``; links leaving the raw folder are dropped."""
+    root = raw_dir.resolve()
+    candidates, dropped, warnings = [], [], []
+    for label in sorted(LABELS):
+        label_dir = raw_dir / label
+        if not label_dir.is_dir():
+            raise CurationError(f"{label_dir}: class folder not found")
+        found = 0
+        for dirpath, dirnames, filenames in os.walk(label_dir, followlinks=False):
+            dirnames.sort()
+            for name in sorted(filenames):
+                full = Path(dirpath) / name
+                rel = full.relative_to(raw_dir).as_posix()
+                parts = rel.split("/")
+                source = parts[1] if len(parts) > 2 else ""
+                if full.is_symlink() and not full.resolve().is_relative_to(root):
+                    dropped.append(_drop(rel, label, source, "symlink points outside the raw folder"))
+                    continue
+                if name.startswith("."):
+                    continue
+                candidates.append(Candidate(rel, label, source))
+                found += 1
+        if found == 0:
+            warnings.append(f"{label_dir}: no images in class folder")
+    return candidates, dropped, warnings
+
+
+def _drop(path: str, label: str, source: str, reason: str) -> dict[str, str]:
+    return {"path": path, "label": label, "source": source, "reason": reason}
+
+
+def _decode_one(args: tuple[Path, Candidate, DataConfig]) -> Decoded | dict[str, str]:
+    raw_dir, cand, cfg = args
+    try:
+        img = decode_image(
+            raw_dir / cand.path,
+            max_pixels=cfg.max_pixels,
+            min_side=cfg.min_side,
+            min_std=cfg.min_std,
+        )
+    except RejectedImage as err:
+        return _drop(cand.path, cand.label, cand.source, str(err))
+    except OSError as err:
+        return _drop(cand.path, cand.label, cand.source, f"unreadable ({err.strerror or err})")
+    return Decoded(
+        candidate=cand,
+        sha256=img.sha256,
+        format=img.format,
+        width=img.width,
+        height=img.height,
+        phash=perceptual_hash(img.rgb, cfg.hash_size),
+        layout=colour_layout(img.rgb),
+        pixels=square_resize(img.rgb, cfg.image_size),
+    )
+
+
+def decode_all(
+    raw_dir: Path, candidates: list[Candidate], cfg: DataConfig, workers: int | None = None
+) -> list[Decoded | dict[str, str]]:
+    """Decode candidates in parallel; results keep the input order (determinism)."""
+    jobs = [(raw_dir, c, cfg) for c in candidates]
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if workers == 1 or len(jobs) < 64:
+        return [_decode_one(j) for j in jobs]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_decode_one, jobs, chunksize=32))
+
+
+def hamming_matrix(hashes: np.ndarray) -> np.ndarray:
+    """Pairwise Hamming distances between boolean hash rows."""
+    packed = np.packbits(hashes, axis=1)
+    dist = np.zeros((len(hashes), len(hashes)), dtype=np.int32)
+    for byte in range(packed.shape[1]):
+        col = packed[:, byte]
+        dist += np.bitwise_count(col[:, None] ^ col[None, :])
+    return dist
+
+
+_TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
+
+
+def _burst_key(path: str) -> tuple[str, int] | None:
+    stem = Path(path).stem
+    match = _TRAILING_NUMBER.match(stem)
+    if not match:
+        return None
+    return (str(Path(path).parent / match.group(1)), int(match.group(2)))
+
+
+def group_near_duplicates(
+    hashes: np.ndarray, layouts: np.ndarray, paths: list[str], max_distance: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Connected components of the near-duplicate graph, and its duplicate edges.
+
+    Two images are linked if their perceptual hashes are within ``max_distance``
+    (near-duplicates), or if they are shots of one source folder numbered at most
+    ``BURST_MAX_GAP`` apart whose colour layouts are within
+    ``BURST_LAYOUT_DISTANCE`` (burst series). Returns (group id per image,
+    boolean matrix of the near-duplicate links).
+    """
+    # Split by group, not by image: burst shots of one animal on both sides
+    # of the split would inflate test accuracy.
+    n = len(paths)
+    dist = hamming_matrix(hashes) if n else np.zeros((0, 0), dtype=np.int32)
+    dup = (dist <= max_distance) & ~np.eye(n, dtype=bool)
+    keys = [_burst_key(p) for p in paths]
+    burst = np.zeros_like(dup)
+    by_prefix: dict[str, list[tuple[int, int]]] = {}
+    for i, key in enumerate(keys):
+        if key is not None:
+            by_prefix.setdefault(key[0], []).append((key[1], i))
+    for members in by_prefix.values():
+        members.sort()
+        for (na, ia), (nb, ib) in zip(members, members[1:], strict=False):
+            layout_distance = np.sqrt(np.mean((layouts[ia] - layouts[ib]) ** 2))
+            if nb - na <= BURST_MAX_GAP and layout_distance <= BURST_LAYOUT_DISTANCE:
+                burst[ia, ib] = burst[ib, ia] = True
+    graph = coo_matrix(dup | burst)
+    _, labels = connected_components(graph, directed=False)
+    # Renumber groups by their first member so ids do not depend on scipy internals.
+    order: dict[int, int] = {}
+    for lab in labels:
+        order.setdefault(int(lab), len(order))
+    return np.array([order[int(lab)] for lab in labels], dtype=np.int64), dup
+
+
+def split_by_group(
+    strata: np.ndarray, groups: np.ndarray, test_fraction: float, seed: int
+) -> np.ndarray:
+    """Boolean test mask: whole groups go to one side, strata kept in proportion.
+
+    Uses scikit-learn's StratifiedGroupKFold with ``round(1 / test_fraction)``
+    folds and takes the first fold as test, so the realised test share is
+    ``1 / round(1 / test_fraction)`` up to group granularity.
+    """
+    n_splits = max(2, round(1 / test_fraction))
+    counts = Counter(strata)
+    # Strata smaller than the number of folds cannot be spread; merge them so
+    # scikit-learn does not warn and their images still land somewhere.
+    strata = np.array([s if counts[s] >= n_splits else "other" for s in strata])
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    _, test_idx = next(splitter.split(np.zeros(len(strata)), strata, groups))
+    mask = np.zeros(len(strata), dtype=bool)
+    mask[test_idx] = True
+    return mask
+
+
+def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curated:
+    """Run curation in memory; :func:`write_curated` writes the result."""
+    if not raw_dir.is_dir():
+        raise CurationError(
+            f"{raw_dir}: raw folder not found (run `dvc update data.dvc`, or "
+            "`foxdog data download` to rebuild it from its origins)"
+        )
+    sources = read_sources(raw_dir)
+    candidates, dropped, warnings = list_candidates(raw_dir)
+    decoded: list[Decoded] = []
+    for result in decode_all(raw_dir, candidates, cfg, workers):
+        if isinstance(result, dict):
+            dropped.append(result)
+            continue
+        cand = result.candidate
+        row = sources.get(cand.path)
+        if row is None:
+            dropped.append(
+                _drop(cand.path, cand.label, cand.source, f"not listed in {SOURCES_FILE}")
+            )
+        elif row["sha256"] != result.sha256:
+            dropped.append(
+                _drop(cand.path, cand.label, cand.source, f"content differs from {SOURCES_FILE}")
+            )
+        elif row["label"] != cand.label:
+            dropped.append(
+                _drop(
+                    cand.path,
+                    cand.label,
+                    cand.source,
+                    f"{SOURCES_FILE} labels it {row['label']!r} but it is in {cand.label}/",
+                )
+            )
+        else:
+            decoded.append(result)
+    present = {c.path for c in candidates} | {d["path"] for d in dropped}
+    missing = sorted(p for p in sources if p not in present)
+
+    paths = [d.candidate.path for d in decoded]
+    hashes = np.array([d.phash for d in decoded]).reshape(len(decoded), cfg.hash_size**2)
+    layouts = np.array([d.layout for d in decoded]).reshape(len(decoded), -1)
+    groups, dup = group_near_duplicates(hashes, layouts, paths, cfg.max_hash_distance)
+
+    keep = np.ones(len(decoded), dtype=bool)
+    conflicts = []
+    labels = np.array([d.candidate.label for d in decoded])
+    for g in np.unique(groups):
+        members = np.flatnonzero(groups == g)
+        if len(set(labels[members])) > 1:
+            keep[members] = False
+            conflicts.append({"group": int(g), "paths": [paths[i] for i in members]})
+            for i in members:
+                other = next(paths[j] for j in members if labels[j] != labels[i])
+                dropped.append(
+                    _drop(
+                        paths[i],
+                        labels[i],
+                        decoded[i].candidate.source,
+                        f"label conflict: near-duplicate group also holds {other}",
+                    )
+                )
+    # Within a label, keep the first of each set of near-duplicates (sorted path order).
+    for i in range(len(decoded)):
+        if not keep[i]:
+            continue
+        for j in np.flatnonzero(dup[i, i + 1 :]) + i + 1:
+            if keep[j]:
+                keep[j] = False
+                dropped.append(
+                    _drop(
+                        paths[j],
+                        labels[j],
+                        decoded[j].candidate.source,
+                        f"near-duplicate of {paths[i]}",
+                    )
+                )
+
+    kept = [d for d, k in zip(decoded, keep, strict=True) if k]
+    for label in LABELS:
+        if not any(d.candidate.label == label for d in kept):
+            raise CurationError(f"{raw_dir / label}: no usable images left for label {label!r}")
+    kept_groups = groups[keep]
+    strata = np.array([f"{d.candidate.label}/{d.candidate.source}" for d in kept])
+    test_mask = split_by_group(strata, kept_groups, cfg.test_fraction, cfg.seed)
+
+    frame = pd.DataFrame(
+        {
+            "id": [d.sha256[:16] for d in kept],
+            "label": [LABELS[d.candidate.label] for d in kept],
+            "label_name": [d.candidate.label for d in kept],
+            "source": [d.candidate.source for d in kept],
+            "breed": [sources[d.candidate.path]["breed_or_species"] for d in kept],
+            "split": np.where(test_mask, "test", "pool"),
+            "group": kept_groups,
+            "path": [d.candidate.path for d in kept],
+            "width": [d.width for d in kept],
+            "height": [d.height for d in kept],
+            "format": [d.format for d in kept],
+        }
+    )
+    if frame["id"].duplicated().any():
+        dupe = frame.loc[frame["id"].duplicated(), "path"].iloc[0]
+        raise CurationError(f"{dupe}: image id collides with another kept image")
+    sizes = Counter(groups.tolist())
+    return Curated(
+        kept=frame,
+        images=np.stack([d.pixels for d in kept]),
+        dropped=sorted(dropped, key=lambda d: d["path"]),
+        missing=missing,
+        conflicts=conflicts,
+        warnings=warnings,
+        n_groups=len(sizes),
+        n_multi_groups=sum(1 for s in sizes.values() if s > 1),
+    )
+
+
+def _counts(frame: pd.DataFrame, by: Iterable[str]) -> list[dict[str, object]]:
+    table = frame.groupby(list(by)).size().reset_index(name="images")
+    return table.to_dict(orient="records")
+
+
+def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
+    """Counts and decisions of one curation run, for ``datasheet.json``."""
+    kept = result.kept
+    dropped = pd.DataFrame(result.dropped, columns=["path", "label", "source", "reason"])
+    reasons = dropped["reason"].str.replace(r"(near-duplicate of|group also holds) .*", r"\1 …", regex=True)
+    reasons = reasons.str.replace(r"\(.*\)", "(…)", regex=True).str.replace(r"\d+x\d+", "WxH", regex=True)
+    by_source = []
+    for (label, source), part in kept.groupby(["label_name", "source"]):
+        gone = dropped[(dropped["label"] == label) & (dropped["source"] == source)]
+        by_source.append(
+            {
+                "label": label,
+                "source": source,
+                "kept": len(part),
+                "dropped": len(gone),
+                "pool": int((part["split"] == "pool").sum()),
+                "test": int((part["split"] == "test").sum()),
+            }
+        )
+    return {
+        "image_size": cfg.image_size,
+        "resize": "shorter side to image_size, centre crop, Lanczos (PIL ImageOps.fit)",
+        "params": {
+            "min_side": cfg.min_side,
+            "min_std": cfg.min_std,
+            "max_pixels": cfg.max_pixels,
+            "hash_size": cfg.hash_size,
+            "max_hash_distance": cfg.max_hash_distance,
+            "burst_max_gap": BURST_MAX_GAP,
+            "burst_layout_distance": BURST_LAYOUT_DISTANCE,
+            "test_fraction": cfg.test_fraction,
+            "seed": cfg.seed,
+        },
+        "counts": {
+            "kept": kept["label_name"].value_counts().sort_index().to_dict(),
+            "dropped": int(len(dropped)),
+            "by_source": by_source,
+            "by_split": {
+                split: part["label_name"].value_counts().sort_index().to_dict()
+                for split, part in kept.groupby("split")
+            },
+            "by_breed": _counts(kept, ["label_name", "breed"]),
+            "by_format": _counts(kept, ["label_name", "format"]),
+            "dropped_by_reason": [
+                {"label": lab, "reason": rea, "images": int(n)}
+                for (lab, rea), n in Counter(zip(dropped["label"], reasons, strict=True)).most_common()
+            ],
+        },
+        "near_duplicate_groups": result.n_multi_groups,
+        "groups": result.n_groups,
+        "label_conflicts": result.conflicts,
+        "dropped": result.dropped,
+        "missing_files": result.missing,
+        "warnings": result.warnings,
+    }
+
+
+def write_curated(result: Curated, raw_dir: Path, out_dir: Path, cfg: DataConfig) -> None:
+    """Write arrays, manifest, datasheet and contact sheets to ``out_dir`` (atomically, per file)."""
+    kept = result.kept
+    for split in ("pool", "test"):
+        mask = (kept["split"] == split).to_numpy()
+        io.write_npy(out_dir / f"{split}_images.npy", result.images[mask])
+        io.write_npy(out_dir / f"{split}_labels.npy", kept.loc[mask, "label"].to_numpy(np.int64))
+        io.write_npy(out_dir / f"{split}_ids.npy", kept.loc[mask, "id"].to_numpy().astype(str))
+    io.write_csv(out_dir / "manifest.csv", kept)
+    io.write_json(out_dir / "datasheet.json", datasheet(result, cfg))
+    for label in LABELS:
+        part = kept[kept["label_name"] == label]
+        sheet = contact_sheet([raw_dir / p for p in part["path"]], cfg.contact_sheet_size)
+        io.write_bytes(out_dir / f"contact_{label}.png", sheet)
