@@ -221,7 +221,12 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(a.mc_samples >= 2, "active.mc_samples", "must be >= 2", a.mc_samples)
     for i, s in enumerate(ab.strategies):
         c(s in STRATEGIES, f"ablations.strategies[{i}]", f"is not one of {STRATEGIES}", s)
-    c(all(v >= 2 for v in ab.initial_size), "ablations.initial_size", "must be >= 2", ab.initial_size)
+    c(
+        all(v >= 2 for v in ab.initial_size),
+        "ablations.initial_size",
+        "must be >= 2",
+        ab.initial_size,
+    )
     c(all(v >= 1 for v in ab.query_size), "ablations.query_size", "must be >= 1", ab.query_size)
     c(
         all(0 <= v < 0.5 for v in ab.label_noise),
@@ -232,7 +237,12 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(len(an.targets) >= 1, "analysis.targets", "must list at least one target", an.targets)
     c(all(0 < v <= 1 for v in an.targets), "analysis.targets", "must be in (0, 1]", an.targets)
     c(an.bootstrap >= 100, "analysis.bootstrap", "must be >= 100", an.bootstrap)
-    c(0 < an.kappa_threshold <= 1, "analysis.kappa_threshold", "must be in (0, 1]", an.kappa_threshold)
+    c(
+        0 < an.kappa_threshold <= 1,
+        "analysis.kappa_threshold",
+        "must be in (0, 1]",
+        an.kappa_threshold,
+    )
     c(an.kappa_window >= 1, "analysis.kappa_window", "must be >= 1", an.kappa_window)
     c(an.slope_threshold >= 0, "analysis.slope_threshold", "must be >= 0", an.slope_threshold)
     c(0 < an.alpha < 1, "analysis.alpha", "must be in (0, 1)", an.alpha)

@@ -9,7 +9,7 @@ METRICS = ("accuracy", "balanced_accuracy", "f1", "log_loss", "ece")
 
 
 def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: int = 15) -> float:
-    """Confidence-binned ECE (Guo et al. 2017): mean |accuracy - confidence|, weighted by bin size."""
+    """Confidence-binned ECE (Guo et al. 2017): bin-size-weighted |accuracy - confidence|."""
     proba = np.asarray(proba, dtype=np.float64)
     confidence = proba.max(axis=1)
     correct = proba.argmax(axis=1) == np.asarray(y_true)

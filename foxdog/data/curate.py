@@ -118,7 +118,9 @@ def list_candidates(raw_dir: Path) -> tuple[list[Candidate], list[dict[str, str]
                 parts = rel.split("/")
                 source = parts[1] if len(parts) > 2 else ""
                 if full.is_symlink() and not full.resolve().is_relative_to(root):
-                    dropped.append(_drop(rel, label, source, "symlink points outside the raw folder"))
+                    dropped.append(
+                        _drop(rel, label, source, "symlink points outside the raw folder")
+                    )
                     continue
                 if name.startswith("."):
                     continue
@@ -374,8 +376,12 @@ def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
     """Counts and decisions of one curation run, for ``datasheet.json``."""
     kept = result.kept
     dropped = pd.DataFrame(result.dropped, columns=["path", "label", "source", "reason"])
-    reasons = dropped["reason"].str.replace(r"(near-duplicate of|group also holds) .*", r"\1 …", regex=True)
-    reasons = reasons.str.replace(r"\(.*\)", "(…)", regex=True).str.replace(r"\d+x\d+", "WxH", regex=True)
+    reasons = dropped["reason"].str.replace(
+        r"(near-duplicate of|group also holds) .*", r"\1 …", regex=True
+    )
+    reasons = reasons.str.replace(r"\(.*\)", "(…)", regex=True).str.replace(
+        r"\d+x\d+", "WxH", regex=True
+    )
     by_source = []
     for (label, source), part in kept.groupby(["label_name", "source"]):
         gone = dropped[(dropped["label"] == label) & (dropped["source"] == source)]
@@ -415,7 +421,9 @@ def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
             "by_format": _counts(kept, ["label_name", "format"]),
             "dropped_by_reason": [
                 {"label": lab, "reason": rea, "images": int(n)}
-                for (lab, rea), n in Counter(zip(dropped["label"], reasons, strict=True)).most_common()
+                for (lab, rea), n in Counter(
+                    zip(dropped["label"], reasons, strict=True)
+                ).most_common()
             ],
         },
         "near_duplicate_groups": result.n_multi_groups,
@@ -428,7 +436,7 @@ def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
 
 
 def write_curated(result: Curated, raw_dir: Path, out_dir: Path, cfg: DataConfig) -> None:
-    """Write arrays, manifest, datasheet and contact sheets to ``out_dir`` (atomically, per file)."""
+    """Write arrays, manifest, datasheet and contact sheets to ``out_dir``, each atomically."""
     kept = result.kept
     for split in ("pool", "test"):
         mask = (kept["split"] == split).to_numpy()

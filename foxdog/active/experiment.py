@@ -1,0 +1,163 @@
+"""DVC stages ``al@<strategy>`` and ``ablate@<factor>-<strategy>``: all seeds of one run.
+
+Layout of one output folder (see docs/formats.md)::
+
+    results/<strategy>/rounds.csv        one row per (seed, round)
+    results/<strategy>/queries.csv       one row per queried image
+    results/<strategy>/state/...json     resumable per-seed state
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from foxdog import io
+from foxdog.active.loop import EstimatorFactory, Experiment, RunSpec
+from foxdog.config import ABLATION_FACTORS, ActiveConfig, Params
+from foxdog.data.arrays import Split, load_split
+
+ROUND_COLUMNS = (
+    "strategy",
+    "initial_size",
+    "query_size",
+    "label_noise",
+    "seed",
+    "round",
+    "n_labels",
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "log_loss",
+    "ece",
+    "fox_fraction_queried",
+    "noisy_labels",
+    "kappa_prev",
+    "fit_seconds",
+    "query_seconds",
+)
+QUERY_COLUMNS = (
+    "strategy",
+    "initial_size",
+    "query_size",
+    "label_noise",
+    "seed",
+    "round",
+    "rank",
+    "id",
+    "score",
+    "p_fox",
+    "true_label",
+    "oracle_label",
+)
+
+
+def show_progress() -> bool:
+    """Progress bars on an interactive terminal, quiet under CI or when piped."""
+    return not os.environ.get("CI") and sys.stderr.isatty()
+
+
+def estimator_factory(params: Params) -> EstimatorFactory:
+    """Seed -> unfitted CNN classifier configured from ``params``."""
+    from foxdog.model.estimator import FlaxCNNClassifier
+
+    return lambda seed: FlaxCNNClassifier.from_config(params.model, params.train, seed=seed)
+
+
+def specs_for(active: ActiveConfig, strategy: str) -> list[RunSpec]:
+    """One RunSpec per seed of ``active``."""
+    return [
+        RunSpec(
+            strategy=strategy,
+            seed=seed,
+            initial_size=active.initial_size,
+            query_size=active.query_size,
+            rounds=active.rounds,
+            label_noise=active.label_noise,
+            committee_size=active.committee_size,
+            mc_samples=active.mc_samples,
+        )
+        for seed in active.seeds
+    ]
+
+
+def run_specs(
+    specs: Iterable[RunSpec],
+    make_estimator: EstimatorFactory,
+    pool: Split,
+    test: Split,
+    state_dir: Path,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run (or resume) each spec; return all round records and all queries."""
+    progress = show_progress() if progress is None else progress
+    specs = list(specs)
+    rounds: list[dict[str, Any]] = []
+    queries: list[dict[str, Any]] = []
+    for spec in tqdm(specs, desc="runs", disable=not progress):
+        tag = f"n{spec.initial_size}-q{spec.query_size}-noise{spec.label_noise:g}"
+        state_path = state_dir / tag / f"seed_{spec.seed}.json"
+        state = Experiment(spec, make_estimator, pool, test, state_path, progress).run()
+        protocol = {
+            "strategy": spec.strategy,
+            "initial_size": spec.initial_size,
+            "query_size": spec.query_size,
+            "label_noise": spec.label_noise,
+            "seed": spec.seed,
+        }
+        rounds.extend({**protocol, **r} for r in state["rounds"])
+        queries.extend({**protocol, **q} for q in state["queries"])
+    return (
+        pd.DataFrame(rounds, columns=list(ROUND_COLUMNS)),
+        pd.DataFrame(queries, columns=list(QUERY_COLUMNS)),
+    )
+
+
+def _write(out_dir: Path, rounds: pd.DataFrame, queries: pd.DataFrame) -> Path:
+    io.write_csv(out_dir / "rounds.csv", rounds.round(6))
+    io.write_csv(out_dir / "queries.csv", queries.round(6))
+    return out_dir
+
+
+def _splits(params: Params) -> tuple[Split, Split]:
+    curated = Path(params.data.out_dir)
+    return load_split(curated, "pool"), load_split(curated, "test")
+
+
+def run_strategy(params: Params, strategy: str, results_dir: Path = Path("results")) -> Path:
+    """Stage ``al@<strategy>``: every seed of ``params.active`` for one strategy."""
+    pool, test = _splits(params)
+    out_dir = results_dir / strategy
+    rounds, queries = run_specs(
+        specs_for(params.active, strategy),
+        estimator_factory(params),
+        pool,
+        test,
+        out_dir / "state",
+    )
+    return _write(out_dir, rounds, queries)
+
+
+def run_ablation(
+    params: Params, factor: str, strategy: str, results_dir: Path = Path("results")
+) -> Path:
+    """Stage ``ablate@<factor>-<strategy>``: the non-default levels of one protocol factor."""
+    if factor not in ABLATION_FACTORS:
+        raise ValueError(f"unknown ablation factor {factor!r}; known: {ABLATION_FACTORS}")
+    pool, test = _splits(params)
+    levels = getattr(params.ablations, factor)
+    specs = [
+        spec
+        for level in levels
+        for spec in specs_for(replace(params.active, **{factor: level}), strategy)
+    ]
+    out_dir = results_dir / "ablations" / factor / strategy
+    rounds, queries = run_specs(specs, estimator_factory(params), pool, test, out_dir / "state")
+    return _write(out_dir, rounds, queries)

@@ -1,0 +1,218 @@
+"""``foxdog`` command line: one subcommand per pipeline stage (what ``dvc.yaml`` runs).
+
+Every subcommand reads ``params.yaml`` from the current folder. Expected
+failures (bad parameter, missing or corrupt file, failed download) end with a
+one-line ``foxdog: ...`` message on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from foxdog.config import ABLATION_FACTORS, STRATEGIES, ConfigError, Params, load_params
+
+DESCRIPTION = """\
+Active learning on Fox-vs-Dog photos. The stages, in pipeline order
+(`dvc repro` runs them; each can also be run by hand):
+
+  data fetch     materialise data/ from ../shared/foxdog-raw through DVC, verified
+  data download  rebuild the raw collection from its origins in SOURCES.csv
+  curate         data/ -> curated/ (checked, deduplicated, split, resized arrays)
+  baseline       full-pool training over seeds -> metrics/baseline.json
+  al             one query strategy, all seeds -> results/<strategy>/
+  ablate         one ablation factor for one strategy -> results/ablations/...
+  analyze        results -> metrics/summary.json, metrics/*.csv, plots/
+  report         report/*.qmd -> _site/ (Quarto if installed, else Jupyter)
+"""
+
+
+def _params(args: argparse.Namespace) -> Params:
+    return load_params(args.params)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from foxdog.data.fetch import fetch_raw
+
+    print(fetch_raw(Path(args.dvc_file)))
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from foxdog.data.download import download_collection, format_report
+
+    report = download_collection(
+        Path(args.sources), Path(args.dest), workers=args.workers, base_url=args.base_url
+    )
+    print(format_report(report))
+    return 1 if report.failed else 0
+
+
+def cmd_curate(args: argparse.Namespace) -> int:
+    from foxdog.data.curate import curate, write_curated
+
+    params = _params(args)
+    raw_dir, out_dir = Path(params.data.raw_dir), Path(params.data.out_dir)
+    result = curate(raw_dir, params.data)
+    for line in result.warnings:
+        print(f"foxdog: warning: {line}", file=sys.stderr)
+    for path in result.missing:
+        print(f"foxdog: warning: {path}: listed in SOURCES.csv but missing", file=sys.stderr)
+    write_curated(result, raw_dir, out_dir, params.data)
+    counts = result.kept["label_name"].value_counts().to_dict()
+    print(
+        f"curated {len(result.kept)} images ({counts.get('fox', 0)} fox, "
+        f"{counts.get('dog', 0)} dog), dropped {len(result.dropped)} -> {out_dir}/"
+    )
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from foxdog.model.baseline import run_baseline
+
+    params = _params(args)
+    summary = run_baseline(params, Path(params.data.out_dir), Path(args.out))
+    acc = summary["accuracy"]
+    interval = f"[{acc['low']:.3f}, {acc['high']:.3f}]"
+    print(f"baseline accuracy {acc['mean']:.3f} {interval} -> {args.out}")
+    return 0
+
+
+def cmd_al(args: argparse.Namespace) -> int:
+    from foxdog.active.experiment import run_strategy
+
+    params = _params(args)
+    out = run_strategy(params, args.strategy, Path(args.results))
+    print(f"{args.strategy}: results in {out}/")
+    return 0
+
+
+def cmd_ablate(args: argparse.Namespace) -> int:
+    from foxdog.active.experiment import run_ablation
+
+    params = _params(args)
+    out = run_ablation(params, args.factor, args.strategy, Path(args.results))
+    print(f"{args.factor} ablation of {args.strategy}: results in {out}/")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from foxdog.analysis import run_analysis
+
+    run_analysis(_params(args))
+    print("analysis written to metrics/ and plots/")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from foxdog.render import render_site
+
+    index = render_site(Path("."), Path(args.out), engine=args.engine)
+    print(f"report rendered: {index}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="foxdog", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--params", default="params.yaml", help="parameter file (default: %(default)s)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add = sub.add_parser
+
+    def add(name: str, **kwargs: object) -> argparse.ArgumentParser:
+        return _add(name, parents=[common], **kwargs)
+
+    data = sub.add_parser("data", help="get the raw photo collection")
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    fetch = data_sub.add_parser(
+        "fetch", help="materialise data/ through DVC and check it against data.dvc"
+    )
+    fetch.add_argument("--dvc-file", default="data.dvc")
+    fetch.set_defaults(func=cmd_fetch)
+    # No --params here: the raw collection does not depend on them.
+    dl = data_sub.add_parser(
+        "download", help="rebuild the collection from the origins in SOURCES.csv"
+    )
+    dl.add_argument("--sources", default="../shared/foxdog-raw/SOURCES.csv")
+    dl.add_argument("--dest", default="foxdog-raw", help="folder to write the photos into")
+    dl.add_argument("--workers", type=int, default=8)
+    dl.add_argument("--base-url", default="https://raw.githubusercontent.com")
+    dl.set_defaults(func=cmd_download)
+
+    add("curate", help="raw photos -> curated arrays, manifest, datasheet").set_defaults(
+        func=cmd_curate
+    )
+    base = add("baseline", help="train on the full pool over seeds (the upper bound)")
+    base.add_argument("--out", default="metrics/baseline.json")
+    base.set_defaults(func=cmd_baseline)
+
+    al = add("al", help="run one query strategy for every seed (resumable)")
+    al.add_argument("--strategy", required=True, choices=STRATEGIES)
+    al.add_argument("--results", default="results")
+    al.set_defaults(func=cmd_al)
+
+    ab = add("ablate", help="vary one protocol factor for one strategy (resumable)")
+    ab.add_argument("--factor", required=True, choices=ABLATION_FACTORS)
+    ab.add_argument("--strategy", required=True, choices=STRATEGIES)
+    ab.add_argument("--results", default="results")
+    ab.set_defaults(func=cmd_ablate)
+
+    add("analyze", help="learning curves, AULC, savings, plateaus, tests").set_defaults(
+        func=cmd_analyze
+    )
+    rep = add("report", help="render the website into _site/")
+    rep.add_argument("--out", default="_site")
+    rep.add_argument("--engine", choices=("auto", "quarto", "jupyter"), default="auto")
+    rep.set_defaults(func=cmd_report)
+    return parser
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from foxdog.data.curate import CurationError
+
+    errors: list[type[BaseException]] = [ConfigError, CurationError, FileNotFoundError]
+    try:
+        from foxdog.data.download import DownloadError
+    except ImportError:  # pragma: no cover - module written in parallel
+        pass
+    else:
+        errors.append(DownloadError)
+    try:
+        from foxdog.data.fetch import FetchError
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        errors.append(FetchError)
+    return tuple(errors)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``foxdog`` console command."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except KeyboardInterrupt:
+        print("foxdog: interrupted — completed work is saved; re-run to resume", file=sys.stderr)
+        return 130
+    except _expected_errors() as err:
+        message = str(err) if not isinstance(err, FileNotFoundError) else _fnf(err)
+        print(f"foxdog: {message}", file=sys.stderr)
+        return 2
+
+
+def _fnf(err: FileNotFoundError) -> str:
+    if err.filename:
+        return f"{err.filename}: not found"
+    return str(err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
