@@ -72,7 +72,7 @@ def apply() -> None:
     if _APPLIED:
         return
     if not hasattr(np, "float"):
-        np.float = float  # type: ignore[attr-defined]
+        np.float = float  # type: ignore[attr-defined]  # noqa: NPY001 - the alias is the fix
     learners = importlib.import_module("modAL.models.learners")
     learners.check_X_y = _wrap_check_X_y(learners.check_X_y)
     for name in _VSTACK_USERS:
