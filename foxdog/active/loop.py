@@ -217,8 +217,9 @@ class Experiment:
                 learner = self._build_learner(labelled)
             unlabelled = np.setdiff1d(np.arange(len(self.pool)), labelled)
             t0 = time.perf_counter()
-            idx, scores = learner.query(
+            idx, _rows, scores = learner.query(
                 self.pool.images[unlabelled],
+                return_metrics=True,
                 n_instances=min(spec.query_size, len(unlabelled)),
                 random_state=int(np.random.default_rng([spec.seed, 3, r]).integers(2**31)),
             )
