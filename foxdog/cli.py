@@ -26,6 +26,7 @@ Active learning on Fox-vs-Dog photos. The stages, in pipeline order
   ablate         one ablation factor for one strategy -> results/ablations/...
   analyze        results -> metrics/summary.json, metrics/*.csv, plots/
   report         report/*.qmd -> _site/ (Quarto if installed, else Jupyter)
+  readme         rewrite README.md's numbers block from the result files
 """
 
 
@@ -114,6 +115,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_readme(args: argparse.Namespace) -> int:
+    from foxdog.readme import update_readme
+
+    changed = update_readme(_params(args), Path(args.readme))
+    print(f"{args.readme}: numbers {'updated' if changed else 'already current'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -171,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="_site")
     rep.add_argument("--engine", choices=("auto", "quarto", "jupyter"), default="auto")
     rep.set_defaults(func=cmd_report)
+    readme = add("readme", help="refresh README.md's numbers from metrics/ and results/")
+    readme.add_argument("--readme", default="README.md")
+    readme.set_defaults(func=cmd_readme)
     return parser
 
 
