@@ -188,6 +188,14 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     def c(ok: bool, key: str, message: str, value: Any) -> None:
         _check(ok, key, message, value, source)
 
+    c(d.raw_dir.strip() != "", "data.raw_dir", "must name a folder", d.raw_dir)
+    c(d.out_dir.strip() != "", "data.out_dir", "must name a folder", d.out_dir)
+    c(
+        Path(d.out_dir) != Path(d.raw_dir),
+        "data.out_dir",
+        "must differ from data.raw_dir (the raw folder is read-only input)",
+        d.out_dir,
+    )
     c(8 <= d.image_size <= 512, "data.image_size", "must be between 8 and 512", d.image_size)
     c(d.min_side >= 1, "data.min_side", "must be >= 1", d.min_side)
     c(d.min_std >= 0, "data.min_std", "must be >= 0", d.min_std)
@@ -195,6 +203,8 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(2 <= d.hash_size <= 32, "data.hash_size", "must be between 2 and 32", d.hash_size)
     c(d.max_hash_distance >= 0, "data.max_hash_distance", "must be >= 0", d.max_hash_distance)
     c(0 < d.test_fraction < 1, "data.test_fraction", "must be in (0, 1)", d.test_fraction)
+    # Seeds feed numpy / scikit-learn generators, which take 0 <= seed < 2**32.
+    c(0 <= d.seed < 2**32, "data.seed", "must be in [0, 2**32)", d.seed)
     c(d.contact_sheet_size >= 1, "data.contact_sheet_size", "must be >= 1", d.contact_sheet_size)
     c(len(m.widths) >= 1, "model.widths", "must list at least one width", m.widths)
     c(all(w >= 1 for w in m.widths), "model.widths", "must be positive", m.widths)
@@ -207,12 +217,14 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(0 <= t.warmup_steps < t.steps, "train.warmup_steps", "must be in [0, steps)", t.warmup_steps)
     c(t.max_shift >= 0, "train.max_shift", "must be >= 0", t.max_shift)
     c(len(b.seeds) >= 1, "baseline.seeds", "must list at least one seed", b.seeds)
+    c(all(0 <= s < 2**32 for s in b.seeds), "baseline.seeds", "must be in [0, 2**32)", b.seeds)
     c(b.steps >= 1, "baseline.steps", "must be >= 1", b.steps)
     for i, s in enumerate(a.strategies):
         c(s in STRATEGIES, f"active.strategies[{i}]", f"is not one of {STRATEGIES}", s)
     c(len(set(a.strategies)) == len(a.strategies), "active.strategies", "has repeats", a.strategies)
     c(len(a.seeds) >= 1, "active.seeds", "must list at least one seed", a.seeds)
     c(len(set(a.seeds)) == len(a.seeds), "active.seeds", "has repeats", a.seeds)
+    c(all(0 <= s < 2**32 for s in a.seeds), "active.seeds", "must be in [0, 2**32)", a.seeds)
     c(a.initial_size >= 2, "active.initial_size", "must be >= 2 (one per class)", a.initial_size)
     c(a.query_size >= 1, "active.query_size", "must be >= 1", a.query_size)
     c(a.rounds >= 1, "active.rounds", "must be >= 1", a.rounds)
@@ -269,6 +281,10 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found (run from the project root)") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror or err})") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:

@@ -32,10 +32,31 @@ def load_split(curated_dir: str | Path, split: str) -> Split:
         path = curated_dir / f"{split}_{part}.npy"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: not found (run `dvc repro curate`)")
-        arrays[part] = np.load(path, allow_pickle=False)
+        try:
+            arrays[part] = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            # Truncated file, object (pickled) array, not an .npy at all.
+            raise ValueError(f"{path}: not a readable .npy array ({err})") from None
     images, labels, ids = arrays["images"], arrays["labels"], arrays["ids"]
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"{curated_dir}/{split}_images.npy: expected uint8 (N, S, S, 3)")
+    if (
+        images.dtype != np.uint8
+        or images.ndim != 4
+        or images.shape[-1] != 3
+        or images.shape[1] != images.shape[2]
+    ):
+        raise ValueError(
+            f"{curated_dir}/{split}_images.npy: expected uint8 (N, S, S, 3), "
+            f"got {images.dtype} {images.shape}"
+        )
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{curated_dir}/{split}_labels.npy: expected integer (N,)")
+    if not np.isin(labels, (0, 1)).all():
+        raise ValueError(f"{curated_dir}/{split}_labels.npy: labels must be 0 (dog) or 1 (fox)")
+    if ids.ndim != 1 or ids.dtype.kind != "U":
+        raise ValueError(f"{curated_dir}/{split}_ids.npy: expected unicode (N,)")
     if not len(images) == len(labels) == len(ids):
-        raise ValueError(f"{curated_dir}: {split} arrays disagree in length")
+        raise ValueError(
+            f"{curated_dir}: {split} arrays disagree in length "
+            f"(images {len(images)}, labels {len(labels)}, ids {len(ids)})"
+        )
     return Split(images=images, labels=labels.astype(np.int64), ids=ids)

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from foxdog.data.images import to_rgb
+
 THUMB = 96
 COLUMNS = 8
 
@@ -31,7 +33,8 @@ def contact_sheet(paths: Sequence[Path], n_images: int, thumb: int = THUMB) -> b
     sheet = Image.new("RGB", (COLUMNS * thumb, rows * thumb), (255, 255, 255))
     for k, path in enumerate(chosen):
         with Image.open(path) as im:
-            rgb = ImageOps.exif_transpose(im).convert("RGB")
+            # The same RGB conversion as curation (alpha on white, 16-bit scaled).
+            rgb = to_rgb(ImageOps.exif_transpose(im))
             tile = ImageOps.fit(rgb, (thumb, thumb), method=Image.Resampling.LANCZOS)
         sheet.paste(tile, ((k % COLUMNS) * thumb, (k // COLUMNS) * thumb))
     buf = io.BytesIO()

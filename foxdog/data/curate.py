@@ -16,9 +16,10 @@ from __future__ import annotations
 import csv
 import os
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,18 +94,36 @@ def read_sources(raw_dir: Path) -> dict[str, dict[str, str]]:
     path = raw_dir / SOURCES_FILE
     if not path.is_file():
         raise CurationError(f"{path}: not found (the raw collection must carry {SOURCES_FILE})")
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in SOURCES_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CurationError(f"{path}: missing column {missing[0]!r}")
-        return {row["relative_path"]: row for row in reader}
+    rows: dict[str, dict[str, str]] = {}
+    try:
+        # utf-8-sig: a spreadsheet-saved CSV starts with a byte-order mark.
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in SOURCES_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise CurationError(f"{path}: missing column {missing[0]!r}")
+            for row in reader:
+                rel = row["relative_path"]
+                if rel in rows:
+                    raise CurationError(f"{path}: line {reader.line_num}: {rel} is listed twice")
+                rows[rel] = row
+    except UnicodeDecodeError as err:
+        raise CurationError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    except csv.Error as err:
+        raise CurationError(f"{path}: not a readable CSV ({err})") from None
+    return rows
 
 
 def list_candidates(raw_dir: Path) -> tuple[list[Candidate], list[dict[str, str]], list[str]]:
-    """Files under ``<raw>/<label>/<source>/``; links leaving the raw folder are dropped."""
+    """Files under ``<raw>/<label>/<source>/``; links leaving the raw folder are dropped.
+
+    Returns (candidates, dropped entries, warnings). Symbolic links are never
+    followed out of the raw folder (its hash in ``data.dvc`` would not cover the
+    target), symlinked folders are not walked, and special files (FIFOs,
+    sockets) are dropped rather than opened.
+    """
     root = raw_dir.resolve()
-    candidates, dropped, warnings = [], [], []
+    candidates, dropped, notes = [], [], []
     for label in sorted(LABELS):
         label_dir = raw_dir / label
         if not label_dir.is_dir():
@@ -112,23 +131,44 @@ def list_candidates(raw_dir: Path) -> tuple[list[Candidate], list[dict[str, str]
         found = 0
         for dirpath, dirnames, filenames in os.walk(label_dir, followlinks=False):
             dirnames.sort()
-            for name in sorted(filenames):
-                full = Path(dirpath) / name
-                rel = full.relative_to(raw_dir).as_posix()
-                parts = rel.split("/")
-                source = parts[1] if len(parts) > 2 else ""
-                if full.is_symlink() and not full.resolve().is_relative_to(root):
+            here = Path(dirpath)
+            for name in list(dirnames):
+                if (here / name).is_symlink():
+                    rel = (here / name).relative_to(raw_dir).as_posix()
                     dropped.append(
-                        _drop(rel, label, source, "symlink points outside the raw folder")
+                        _drop(rel, label, _source_of(rel), "symlinked folder: not followed")
                     )
-                    continue
+            if not dirnames and not filenames:
+                notes.append(f"{here}: empty folder")
+            for name in sorted(filenames):
+                full = here / name
+                rel = full.relative_to(raw_dir).as_posix()
+                source = _source_of(rel)
+                if full.is_symlink():
+                    target = full.resolve()
+                    if not target.is_relative_to(root):
+                        dropped.append(
+                            _drop(rel, label, source, "symlink points outside the raw folder")
+                        )
+                        continue
+                    if not target.exists():
+                        dropped.append(_drop(rel, label, source, "broken symlink"))
+                        continue
                 if name.startswith("."):
+                    continue
+                if not full.is_file():
+                    dropped.append(_drop(rel, label, source, "not a regular file"))
                     continue
                 candidates.append(Candidate(rel, label, source))
                 found += 1
         if found == 0:
-            warnings.append(f"{label_dir}: no images in class folder")
-    return candidates, dropped, warnings
+            notes.append(f"{label_dir}: no images in class folder")
+    return candidates, dropped, notes
+
+
+def _source_of(rel: str) -> str:
+    parts = rel.split("/")
+    return parts[1] if len(parts) > 2 else ""
 
 
 def _drop(path: str, label: str, source: str, reason: str) -> dict[str, str]:
@@ -168,8 +208,11 @@ def decode_all(
     workers = workers or min(os.cpu_count() or 1, 8)
     if workers == 1 or len(jobs) < 64:
         return [_decode_one(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_decode_one, jobs, chunksize=32))
+    # Threads, not processes: Pillow, NumPy and SciPy release the GIL in their inner
+    # loops, and forking a process that already runs threads (BLAS, or JAX in a test
+    # session or notebook) can deadlock the children.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_decode_one, jobs))
 
 
 def hamming_matrix(hashes: np.ndarray) -> np.ndarray:
@@ -240,12 +283,21 @@ def split_by_group(
     ``1 / round(1 / test_fraction)`` up to group granularity.
     """
     n_splits = max(2, round(1 / test_fraction))
+    n_groups = len(np.unique(groups))
+    if n_groups < n_splits:
+        raise CurationError(
+            f"only {n_groups} independent image groups left after curation; "
+            f"data.test_fraction={test_fraction} needs at least {n_splits}"
+        )
     counts = Counter(strata)
     # Strata smaller than the number of folds cannot be spread; merge them so
     # scikit-learn does not warn and their images still land somewhere.
     strata = np.array([s if counts[s] >= n_splits else "other" for s in strata])
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    _, test_idx = next(splitter.split(np.zeros(len(strata)), strata, groups))
+    with warnings.catch_warnings():
+        # A merged "other" stratum may still be smaller than n_splits; that is expected.
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        _, test_idx = next(splitter.split(np.zeros(len(strata)), strata, groups))
     mask = np.zeros(len(strata), dtype=bool)
     mask[test_idx] = True
     return mask
@@ -271,7 +323,7 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
             dropped.append(
                 _drop(cand.path, cand.label, cand.source, f"not listed in {SOURCES_FILE}")
             )
-        elif row["sha256"] != result.sha256:
+        elif row["sha256"].strip().lower() != result.sha256:
             dropped.append(
                 _drop(cand.path, cand.label, cand.source, f"content differs from {SOURCES_FILE}")
             )
@@ -288,6 +340,7 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
             decoded.append(result)
     present = {c.path for c in candidates} | {d["path"] for d in dropped}
     missing = sorted(p for p in sources if p not in present)
+    _require_every_label(raw_dir, [d.candidate for d in decoded], candidates, dropped)
 
     paths = [d.candidate.path for d in decoded]
     hashes = np.array([d.phash for d in decoded]).reshape(len(decoded), cfg.hash_size**2)
@@ -307,7 +360,7 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
                 dropped.append(
                     _drop(
                         paths[i],
-                        labels[i],
+                        str(labels[i]),
                         decoded[i].candidate.source,
                         f"label conflict: near-duplicate group also holds {other}",
                     )
@@ -322,19 +375,26 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
                 dropped.append(
                     _drop(
                         paths[j],
-                        labels[j],
+                        str(labels[j]),
                         decoded[j].candidate.source,
                         f"near-duplicate of {paths[i]}",
                     )
                 )
 
     kept = [d for d, k in zip(decoded, keep, strict=True) if k]
-    for label in LABELS:
-        if not any(d.candidate.label == label for d in kept):
-            raise CurationError(f"{raw_dir / label}: no usable images left for label {label!r}")
+    _require_every_label(raw_dir, [d.candidate for d in kept], candidates, dropped)
     kept_groups = groups[keep]
     strata = np.array([f"{d.candidate.label}/{d.candidate.source}" for d in kept])
     test_mask = split_by_group(strata, kept_groups, cfg.test_fraction, cfg.seed)
+    kept_labels = np.array([d.candidate.label for d in kept])
+    for split, mask in (("pool", ~test_mask), ("test", test_mask)):
+        for label in LABELS:
+            if not np.any(mask & (kept_labels == label)):
+                n_label = int(np.sum(kept_labels == label))
+                raise CurationError(
+                    f"{raw_dir / label}: too few usable images ({n_label}) to put any in the "
+                    f"{split} split; add images or change data.test_fraction"
+                )
 
     frame = pd.DataFrame(
         {
@@ -365,6 +425,24 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
         n_groups=len(sizes),
         n_multi_groups=sum(1 for s in sizes.values() if s > 1),
     )
+
+
+def _require_every_label(
+    raw_dir: Path,
+    usable: list[Candidate],
+    candidates: list[Candidate],
+    dropped: list[dict[str, str]],
+) -> None:
+    """Raise a one-line CurationError naming the class folder that has nothing usable."""
+    for label in LABELS:
+        if any(c.label == label for c in usable):
+            continue
+        folder = raw_dir / label
+        gone = sorted((d for d in dropped if d["label"] == label), key=lambda d: d["path"])
+        if not any(c.label == label for c in candidates) and not gone:
+            raise CurationError(f"{folder}: no images in class folder (label {label!r})")
+        first = f" (e.g. {gone[0]['path']}: {gone[0]['reason']})" if gone else ""
+        raise CurationError(f"{folder}: no usable images left for label {label!r}{first}")
 
 
 def _counts(frame: pd.DataFrame, by: Iterable[str]) -> list[dict[str, object]]:
@@ -437,6 +515,9 @@ def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
 
 def write_curated(result: Curated, raw_dir: Path, out_dir: Path, cfg: DataConfig) -> None:
     """Write arrays, manifest, datasheet and contact sheets to ``out_dir``, each atomically."""
+    if out_dir.resolve().is_relative_to(raw_dir.resolve()):
+        # The raw folder is read-only input (and DVC-tracked): never write into it.
+        raise CurationError(f"{out_dir}: output folder is inside the raw folder {raw_dir}")
     kept = result.kept
     for split in ("pool", "test"):
         mask = (kept["split"] == split).to_numpy()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,17 +39,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+def to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB view of ``image``: alpha composited on white, 16-bit and float scaled."""
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La")
+    if has_alpha or (image.mode in ("P", "L", "RGB") and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    if image.mode == "I;16" or image.mode == "I":
-        # 16-bit greyscale: scale to 8 bits before the RGB conversion clips it.
+    if image.mode.startswith("I") or image.mode == "F":
+        # 16-bit / 32-bit greyscale: stretch to 8 bits (convert() would clip to white).
         arr = np.asarray(image, dtype=np.float64)
+        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
         arr = 255.0 * (arr - arr.min()) / max(float(np.ptp(arr)), 1.0)
         return Image.fromarray(arr.astype(np.uint8), "L").convert("RGB")
     return image.convert("RGB")
+
+
+_to_rgb = to_rgb
 
 
 def decode_image(path: Path, *, max_pixels: int, min_side: int, min_std: float) -> DecodedImage:
@@ -62,30 +67,37 @@ def decode_image(path: Path, *, max_pixels: int, min_side: int, min_std: float) 
     orientation, grey-level standard deviation at least ``min_std``.
     """
     digest = sha256_file(path)
-    with warnings.catch_warnings():
-        # Pillow warns (rather than raises) on some malformed files; treat as rejection.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as im:
-                fmt = im.format or "unknown"
-                width, height = im.size
-                if width * height > max_pixels:
+    fmt = "unknown"
+    # Pillow's own guard warns above MAX_IMAGE_PIXELS and raises above twice that;
+    # the warning counts as a rejection too. (No warnings.catch_warnings() here: it
+    # is not thread-safe, and curation decodes in threads.)
+    pillow_limit = Image.MAX_IMAGE_PIXELS or max_pixels
+    try:
+        with Image.open(path) as im:
+            fmt = im.format or "unknown"
+            width, height = im.size
+            for limit, name in ((max_pixels, "data.max_pixels"), (pillow_limit, "Pillow's limit")):
+                if width * height > limit:
                     raise RejectedImage(
-                        f"header claims {width}x{height} pixels, over data.max_pixels="
-                        f"{max_pixels} (decompression-bomb guard)"
+                        f"header claims {width}x{height} pixels, over {name}={limit} "
+                        "(decompression-bomb guard)"
                     )
-                im.load()
-                oriented = ImageOps.exif_transpose(im)
-                rgb = _to_rgb(oriented)
-        except RejectedImage:
-            raise
-        except UnidentifiedImageError:
-            raise RejectedImage("not a decodable image (unknown format)") from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise RejectedImage(f"decompression-bomb guard: {err}") from None
-        except (OSError, SyntaxError, ValueError, EOFError) as err:
-            message = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise RejectedImage(f"not a decodable image ({fmt}: {message})") from None
+            im.load()
+            oriented = ImageOps.exif_transpose(im)
+            rgb = to_rgb(oriented)
+    except RejectedImage:
+        raise
+    except UnidentifiedImageError:
+        raise RejectedImage("not a decodable image (unknown format)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise RejectedImage(f"decompression-bomb guard: {err}") from None
+    except MemoryError:
+        raise RejectedImage(f"not decodable in memory ({fmt})") from None
+    except Exception as err:
+        # OSError (truncated), SyntaxError, ValueError, EOFError, but also IndexError,
+        # struct.error, KeyError... from format plugins: one bad file must not stop curation.
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise RejectedImage(f"not a decodable image ({fmt}: {message})") from None
     if min(rgb.size) < min_side:
         raise RejectedImage(
             f"too small: {rgb.size[0]}x{rgb.size[1]}, shorter side < data.min_side={min_side}"
