@@ -8,6 +8,7 @@ one-line ``foxdog: ...`` message on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -189,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _expected_errors() -> tuple[type[BaseException], ...]:
     from foxdog.data.curate import CurationError
 
-    errors: list[type[BaseException]] = [ConfigError, CurationError, FileNotFoundError]
+    # ValueError: bad input found at a boundary (arrays, estimator, strategy names);
+    # OSError: a file that cannot be read or written. Set FOXDOG_DEBUG=1 for tracebacks.
+    errors: list[type[BaseException]] = [ConfigError, CurationError, ValueError, OSError]
     try:
         from foxdog.data.download import DownloadError
     except ImportError:  # pragma: no cover - module written in parallel
@@ -215,15 +218,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("foxdog: interrupted — completed work is saved; re-run to resume", file=sys.stderr)
         return 130
     except _expected_errors() as err:
-        message = str(err) if not isinstance(err, FileNotFoundError) else _fnf(err)
+        if os.environ.get("FOXDOG_DEBUG"):
+            raise
+        message = _os_error(err) if isinstance(err, OSError) else str(err)
         print(f"foxdog: {message}", file=sys.stderr)
         return 2
 
 
-def _fnf(err: FileNotFoundError) -> str:
-    if err.filename:
-        return f"{err.filename}: not found"
-    return str(err)
+def _os_error(err: OSError) -> str:
+    if err.filename and err.strerror:
+        reason = "not found" if isinstance(err, FileNotFoundError) else err.strerror
+        return f"{err.filename}: {reason}"
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
 if __name__ == "__main__":

@@ -1,0 +1,543 @@
+"""Realistic fake pipeline outputs, for tests of the analysis and the report.
+
+:func:`make_project` writes, under a root folder, exactly the files of
+``docs/formats.md`` that the stages before ``analyze`` produce — ``curated/``,
+``metrics/baseline.json``, ``results/<strategy>/`` and
+``results/ablations/<factor>/<strategy>/`` — plus a matching ``params.yaml``.
+Everything is seeded: the same arguments give the same bytes.
+
+The learning curves are built so that tests can assert outcomes:
+
+- every strategy starts from the same accuracy at round 0 (same initial set);
+- ``random`` saturates slowly: it reaches 95% of the baseline accuracy (0.8805) late and
+  never reaches 98% with the default protocol;
+- ``margin`` learns 2.5 times as fast per queried label (better than random on every
+  seed: with ``n`` seeds its exact paired permutation p-value is ``2 / 2**n``);
+- ``entropy`` follows random's curve, alternately 0.0025 above and below it by
+  seed (indistinguishable: ties on every seed, paired p-value far from 0.05);
+- other registry names get an in-between speed-up.
+
+Each seed has an offset shared by all strategies (same initial set), so paired
+comparisons across seeds behave as in the real pipeline. One dog breed name
+holds ``<script>`` and ``&`` so the report can test escaping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from PIL import Image
+
+from foxdog.config import (
+    AblationConfig,
+    ActiveConfig,
+    BaselineConfig,
+    DataConfig,
+    Params,
+    to_dict,
+)
+
+ROUND_COLUMNS = [
+    "strategy",
+    "initial_size",
+    "query_size",
+    "label_noise",
+    "seed",
+    "round",
+    "n_labels",
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "log_loss",
+    "ece",
+    "fox_fraction_queried",
+    "noisy_labels",
+    "kappa_prev",
+    "fit_seconds",
+    "query_seconds",
+]
+QUERY_COLUMNS = [
+    "strategy",
+    "initial_size",
+    "query_size",
+    "label_noise",
+    "seed",
+    "round",
+    "rank",
+    "id",
+    "score",
+    "p_fox",
+    "true_label",
+    "oracle_label",
+]
+
+# The breed name the report must escape (HTML and Markdown alike).
+NASTY_BREED = '<script>alert("woof")</script> & Co'
+
+BASELINE_ACCURACY = 0.8805
+FLOOR = 0.5  # accuracy with no labels
+CEILING = 0.872  # accuracy the fake curves saturate towards
+TAU = 55.0  # labels for random's curve to close 1 - 1/e of the gap
+# Labels-worth of random sampling that one label queried by the strategy is worth.
+SPEEDUP = {"random": 1.0, "entropy": 1.0, "margin": 2.5}
+DEFAULT_SPEEDUP = 1.5
+
+FOX_SOURCES = ("randomfox_ca", "awa2_begert")
+DOG_SOURCES = (
+    ("awa2_begert", "collie"),
+    ("imagewoof2_320", "beagle"),
+    ("imagewoof2_320", NASTY_BREED),
+)
+
+
+def _rng(*keys: int | str) -> np.random.Generator:
+    """A generator keyed by ``keys``: strings hashed stably (``hash()`` is salted per process)."""
+    ints = [zlib.crc32(k.encode()) if isinstance(k, str) else int(k) for k in keys]
+    return np.random.default_rng(ints)
+
+
+# --- curated/ -----------------------------------------------------------------------
+
+
+def _images(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
+    """Smooth random colour fields (foxes redder), uint8 (n, size, size, 3)."""
+    coarse = rng.integers(0, 256, (n, 4, 4, 3)).astype(np.float64)
+    up = np.repeat(np.repeat(coarse, -(-size // 4), axis=1), -(-size // 4), axis=2)
+    up = up[:, :size, :size] + rng.normal(0, 10, (n, size, size, 3))
+    return np.clip(up, 0, 255).astype(np.uint8)
+
+
+def _png(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def _contact(images: np.ndarray, columns: int = 8) -> np.ndarray:
+    n, s = len(images), images.shape[1]
+    rows = max(1, -(-n // columns))
+    sheet = np.full((rows * s, columns * s, 3), 255, np.uint8)
+    for k, img in enumerate(images):
+        r, c = divmod(k, columns)
+        sheet[r * s : (r + 1) * s, c * s : (c + 1) * s] = img
+    return sheet
+
+
+def write_curated(
+    out: Path, *, n_pool: int, n_test: int, image_size: int, seed: int
+) -> pd.DataFrame:
+    """Write ``curated/`` (arrays, manifest, datasheet, contact sheets); return the manifest."""
+    rng = _rng(seed, "curated")
+    n = n_pool + n_test
+    labels = np.zeros(n, np.int64)
+    labels[rng.permutation(n)[: n // 2]] = 1
+    images = _images(rng, n, image_size)
+    images[labels == 1, ..., 0] = np.maximum(images[labels == 1, ..., 0], 150)  # redder foxes
+    ids = np.array([hashlib.sha256(img.tobytes()).hexdigest()[:16] for img in images])
+    split = np.array(["pool"] * n_pool + ["test"] * n_test)
+    rows = []
+    for i in range(n):
+        if labels[i] == 1:
+            source, breed = FOX_SOURCES[i % len(FOX_SOURCES)], "red fox"
+        else:
+            source, breed = DOG_SOURCES[i % len(DOG_SOURCES)]
+        folder = f"{'fox' if labels[i] else 'dog'}/{source}"
+        if labels[i] == 0:
+            folder += "/" + ("script_breed" if breed == NASTY_BREED else breed)
+        rows.append(
+            {
+                "id": ids[i],
+                "label": int(labels[i]),
+                "label_name": "fox" if labels[i] else "dog",
+                "source": source,
+                "breed": breed,
+                "split": split[i],
+                "group": i,
+                "path": f"{folder}/img_{i:04d}.jpg",
+                "width": 120 + i % 7,
+                "height": 100 + i % 5,
+                "format": "JPEG",
+            }
+        )
+    manifest = pd.DataFrame(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, mask in (("pool", split == "pool"), ("test", split == "test")):
+        np.save(out / f"{name}_images.npy", images[mask], allow_pickle=False)
+        np.save(out / f"{name}_labels.npy", labels[mask], allow_pickle=False)
+        np.save(out / f"{name}_ids.npy", ids[mask].astype(str), allow_pickle=False)
+    manifest.to_csv(out / "manifest.csv", index=False, lineterminator="\n")
+    for label, name in ((1, "fox"), (0, "dog")):
+        (out / f"contact_{name}.png").write_bytes(_png(_contact(images[labels == label][:16])))
+    sheet = datasheet(manifest, image_size)
+    (out / "datasheet.json").write_text(json.dumps(sheet, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def datasheet(manifest: pd.DataFrame, image_size: int) -> dict[str, object]:
+    """A plausible ``datasheet.json`` for ``manifest`` (the shape the curate stage writes)."""
+    dropped = [
+        {
+            "path": "fox/randomfox_ca/truncated.jpg",
+            "label": "fox",
+            "source": "randomfox_ca",
+            "reason": "not a decodable image (JPEG: image file is truncated)",
+        },
+        {
+            "path": "fox/randomfox_ca/dup_b.jpg",
+            "label": "fox",
+            "source": "randomfox_ca",
+            "reason": "near-duplicate of fox/randomfox_ca/dup_a.jpg",
+        },
+        {
+            "path": "dog/imagewoof2_320/beagle/tiny.jpg",
+            "label": "dog",
+            "source": "imagewoof2_320",
+            "reason": "too small: 1x1",
+        },
+        {
+            "path": "dog/imagewoof2_320/dingo/lookalike.jpg",
+            "label": "dog",
+            "source": "imagewoof2_320",
+            "reason": "label conflict: near-duplicate group also holds fox/awa2_begert/look.jpg",
+        },
+        {
+            "path": "fox/awa2_begert/look.jpg",
+            "label": "fox",
+            "source": "awa2_begert",
+            "reason": "label conflict: near-duplicate group also holds "
+            "dog/imagewoof2_320/dingo/lookalike.jpg",
+        },
+    ]
+    by_source = []
+    for (label, source), part in manifest.groupby(["label_name", "source"]):
+        by_source.append(
+            {
+                "label": label,
+                "source": source,
+                "kept": len(part),
+                "dropped": sum(d["label"] == label and d["source"] == source for d in dropped),
+                "pool": int((part["split"] == "pool").sum()),
+                "test": int((part["split"] == "test").sum()),
+            }
+        )
+    return {
+        "image_size": image_size,
+        "counts": {
+            "kept": {
+                k: int(v) for k, v in manifest["label_name"].value_counts().sort_index().items()
+            },
+            "dropped": len(dropped),
+            "by_source": by_source,
+            "by_split": {
+                s: {k: int(v) for k, v in part["label_name"].value_counts().sort_index().items()}
+                for s, part in manifest.groupby("split")
+            },
+            "by_breed": [
+                {"label_name": lab, "breed": b, "images": int(n)}
+                for (lab, b), n in manifest.groupby(["label_name", "breed"]).size().items()
+            ],
+        },
+        "dropped": dropped,
+        "label_conflicts": [
+            {
+                "group": 3,
+                "paths": ["dog/imagewoof2_320/dingo/lookalike.jpg", "fox/awa2_begert/look.jpg"],
+            }
+        ],
+        "near_duplicate_groups": 2,
+        "groups": int(manifest["group"].nunique()) + 2,
+        "missing_files": [],
+        "warnings": [],
+    }
+
+
+# --- metrics/baseline.json ---------------------------------------------------------------
+
+
+def baseline(n_train: int, n_test: int, seeds: Sequence[int], seed: int) -> dict[str, object]:
+    """A plausible ``metrics/baseline.json``: accuracy ≈ ``BASELINE_ACCURACY``."""
+    rng = _rng(seed, "baseline")
+    centres = {
+        "accuracy": BASELINE_ACCURACY,
+        "balanced_accuracy": BASELINE_ACCURACY - 0.005,
+        "f1": BASELINE_ACCURACY + 0.003,
+        "log_loss": 0.34,
+        "ece": 0.04,
+        "train_seconds": 12.0,
+    }
+    out: dict[str, object] = {
+        "n_train": n_train,
+        "n_test": n_test,
+        "seeds": list(seeds),
+        "steps": 1500,
+    }
+    for name, centre in centres.items():
+        per_seed = np.round(centre + rng.normal(0, 0.004, len(seeds)), 6)
+        # Centre exactly on ``centre`` so the targets are known to the tests.
+        per_seed = np.round(per_seed - per_seed.mean() + centre, 6)
+        half = 0.0 if len(seeds) < 2 else 2.0 * float(per_seed.std(ddof=1)) / np.sqrt(len(seeds))
+        out[name] = {
+            "mean": round(float(per_seed.mean()), 6),
+            "low": round(float(per_seed.mean()) - half, 6),
+            "high": round(float(per_seed.mean()) + half, 6),
+            "per_seed": [float(v) for v in per_seed],
+        }
+    return out
+
+
+# --- results/ ----------------------------------------------------------------------------
+
+
+def true_accuracy(
+    n_labels: np.ndarray, strategy: str, initial_size: int, label_noise: float = 0.0
+) -> np.ndarray:
+    """The noise-free fake curve: random's saturating curve at 'effective' labels."""
+    speedup = SPEEDUP.get(strategy, DEFAULT_SPEEDUP)
+    effective = initial_size + (np.asarray(n_labels, float) - initial_size) * speedup
+    ceiling = CEILING - 0.4 * label_noise
+    return FLOOR + (ceiling - FLOOR) * (1.0 - np.exp(-effective / TAU))
+
+
+def fake_run(
+    strategy: str,
+    exp_seed: int,
+    *,
+    initial_size: int,
+    query_size: int,
+    rounds: int,
+    label_noise: float,
+    pool: pd.DataFrame,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``rounds.csv`` and ``queries.csv`` rows of one (strategy, seed, protocol) run."""
+    protocol = {
+        "strategy": strategy,
+        "initial_size": initial_size,
+        "query_size": query_size,
+        "label_noise": label_noise,
+        "seed": exp_seed,
+    }
+    # Shared by all strategies of this seed and protocol: the initial set's luck.
+    shared = _rng(seed, "shared", exp_seed, initial_size, query_size, int(label_noise * 1000))
+    offset = shared.normal(0, 0.005)
+    order = shared.permutation(len(pool))
+    rng = _rng(seed, strategy, exp_seed, initial_size, query_size, int(label_noise * 1000))
+    r = np.arange(rounds + 1)
+    n_labels = initial_size + r * query_size
+    acc = true_accuracy(n_labels, strategy, initial_size, label_noise) + offset
+    # Test-set luck shared by all strategies of a seed, plus a little of their own.
+    shared_noise = shared.normal(0, 0.0025, len(r))
+    acc = acc + shared_noise + rng.normal(0, 0.0015, len(r))
+    if strategy != "random" and SPEEDUP.get(strategy) == 1.0:
+        # Alternately a little above and below random: paired tests stay far from
+        # significance whatever the number of seeds, and every seed is a tie.
+        acc = acc + 0.0025 * (-1) ** exp_seed
+    acc = np.clip(acc, 0, 1)
+    speedup = SPEEDUP.get(strategy, DEFAULT_SPEEDUP)
+    effective = (n_labels - initial_size) * speedup
+    kappa = np.clip(1.0 - 0.5 * np.exp(-effective / 40.0) + rng.normal(0, 0.008, len(r)), -1, 1)
+    kappa = np.minimum(kappa, 1.0)
+
+    pool_ids = pool["id"].to_numpy()
+    pool_labels = pool["label"].to_numpy()
+    # The initial set is shared; each strategy then picks its own images (cycling
+    # through the pool if the protocol labels more images than it holds).
+    rest = order[initial_size:]
+    if strategy != "random" and len(rest):
+        rest = rest[rng.permutation(len(rest))]
+    picks = rest[np.arange(rounds * query_size) % max(len(rest), 1)]
+    flips = rng.random(initial_size + rounds * query_size) < label_noise
+
+    round_rows, query_rows = [], []
+    for k in r:
+        batch = picks[(k - 1) * query_size : k * query_size] if k else picks[:0]
+        fox_fraction = float(pool_labels[batch].mean()) if k else np.nan
+        round_rows.append(
+            {
+                **protocol,
+                "round": int(k),
+                "n_labels": int(n_labels[k]),
+                "accuracy": acc[k],
+                "balanced_accuracy": acc[k] - abs(rng.normal(0, 0.004)),
+                "f1": np.clip(acc[k] + rng.normal(0, 0.01), 0, 1),
+                "log_loss": 0.69 - 0.6 * (acc[k] - FLOOR) + abs(rng.normal(0, 0.01)),
+                "ece": 0.03 + abs(rng.normal(0, 0.02)),
+                "fox_fraction_queried": fox_fraction,
+                "noisy_labels": int(flips[: initial_size + k * query_size].sum()),
+                "kappa_prev": kappa[k] if k else np.nan,
+                "fit_seconds": 1.5 + 0.01 * n_labels[k] + abs(rng.normal(0, 0.1)),
+                "query_seconds": 0.0 if k == 0 else 0.05 + abs(rng.normal(0, 0.01)),
+            }
+        )
+        for rank, i in enumerate(batch):
+            p_fox = rng.uniform(0, 1) if strategy == "random" else rng.uniform(0.35, 0.65)
+            true = int(pool_labels[i])
+            flip = bool(flips[initial_size + (k - 1) * query_size + rank])
+            query_rows.append(
+                {
+                    **protocol,
+                    "round": int(k),
+                    "rank": rank,
+                    "id": pool_ids[i],
+                    "score": 0.0 if strategy == "random" else 1.0 - rank / (2 * query_size),
+                    "p_fox": p_fox,
+                    "true_label": true,
+                    "oracle_label": 1 - true if flip else true,
+                }
+            )
+    return (
+        pd.DataFrame(round_rows, columns=ROUND_COLUMNS),
+        pd.DataFrame(query_rows, columns=QUERY_COLUMNS),
+    )
+
+
+def write_results(
+    out_dir: Path,
+    strategy: str,
+    specs: Sequence[tuple[int, int, float]],
+    seeds: Sequence[int],
+    *,
+    rounds: int,
+    pool: pd.DataFrame,
+    seed: int,
+) -> None:
+    """Write ``rounds.csv`` / ``queries.csv`` for every (initial, query, noise) spec x seed."""
+    parts = [
+        fake_run(
+            strategy,
+            s,
+            initial_size=i,
+            query_size=q,
+            rounds=rounds,
+            label_noise=noise,
+            pool=pool,
+            seed=seed,
+        )
+        for i, q, noise in specs
+        for s in seeds
+    ]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rounds_df = pd.concat([p[0] for p in parts], ignore_index=True).round(6)
+    queries_df = pd.concat([p[1] for p in parts], ignore_index=True).round(6)
+    rounds_df.to_csv(out_dir / "rounds.csv", index=False, lineterminator="\n")
+    queries_df.to_csv(out_dir / "queries.csv", index=False, lineterminator="\n")
+
+
+def project_params(
+    *,
+    strategies: Sequence[str],
+    seeds: Sequence[int],
+    rounds: int,
+    initial_size: int,
+    query_size: int,
+    image_size: int,
+    ablations: bool,
+    ablation_strategies: Sequence[str] = ("random", "margin"),
+) -> Params:
+    """The :class:`Params` the fake project corresponds to."""
+    return Params(
+        data=DataConfig(image_size=image_size),
+        baseline=BaselineConfig(seeds=(0, 1, 2)),
+        active=ActiveConfig(
+            strategies=tuple(strategies),
+            seeds=tuple(seeds),
+            initial_size=initial_size,
+            query_size=query_size,
+            rounds=rounds,
+        ),
+        ablations=AblationConfig(strategies=tuple(ablation_strategies) if ablations else ()),
+    )
+
+
+def make_project(
+    root: Path,
+    *,
+    strategies: Sequence[str] = ("random", "margin", "entropy"),
+    seeds: Sequence[int] = (0, 1, 2),
+    rounds: int = 6,
+    initial_size: int = 20,
+    query_size: int = 20,
+    n_pool: int = 300,
+    n_test: int = 40,
+    image_size: int = 16,
+    ablations: bool = True,
+    seed: int = 0,
+) -> Path:
+    """Write a fake project under ``root`` (created if needed) and return ``root``.
+
+    Files: ``params.yaml``, ``curated/*``, ``metrics/baseline.json``,
+    ``results/<strategy>/{rounds,queries}.csv`` for each of ``strategies`` and, when
+    ``ablations``, ``results/ablations/<factor>/<strategy>/{rounds,queries}.csv`` for
+    the three factors at their non-default levels (``AblationConfig`` defaults) and
+    the strategies ``("random", "margin")``. Load the parameters back with
+    ``foxdog.config.load_params(root / "params.yaml")``.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    params = project_params(
+        strategies=strategies,
+        seeds=seeds,
+        rounds=rounds,
+        initial_size=initial_size,
+        query_size=query_size,
+        image_size=image_size,
+        ablations=ablations,
+    )
+    text = yaml.safe_dump(to_dict(params), sort_keys=False)
+    (root / "params.yaml").write_text(text, encoding="utf-8")
+
+    manifest = write_curated(
+        root / "curated", n_pool=n_pool, n_test=n_test, image_size=image_size, seed=seed
+    )
+    pool = manifest[manifest["split"] == "pool"].reset_index(drop=True)
+    metrics = root / "metrics"
+    metrics.mkdir(parents=True, exist_ok=True)
+    base = baseline(n_pool, n_test, params.baseline.seeds, seed)
+    (metrics / "baseline.json").write_text(json.dumps(base, indent=2, sort_keys=True) + "\n")
+
+    default = (initial_size, query_size, 0.0)
+    for strategy in strategies:
+        write_results(
+            root / "results" / strategy,
+            strategy,
+            [default],
+            seeds,
+            rounds=rounds,
+            pool=pool,
+            seed=seed,
+        )
+    if ablations:
+        ab = params.ablations
+        for factor, levels in (
+            ("initial_size", ab.initial_size),
+            ("query_size", ab.query_size),
+            ("label_noise", ab.label_noise),
+        ):
+            specs = []
+            for level in levels:
+                spec = dict(
+                    zip(("initial_size", "query_size", "label_noise"), default, strict=True)
+                )
+                spec[factor] = level
+                specs.append(
+                    (int(spec["initial_size"]), int(spec["query_size"]), float(spec["label_noise"]))
+                )
+            for strategy in ab.strategies:
+                write_results(
+                    root / "results" / "ablations" / factor / strategy,
+                    strategy,
+                    specs,
+                    seeds,
+                    rounds=rounds,
+                    pool=pool,
+                    seed=seed,
+                )
+    return root
