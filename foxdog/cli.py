@@ -200,6 +200,12 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     else:
         errors.append(DownloadError)
     try:
+        from foxdog.render import RenderError
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        errors.append(RenderError)
+    try:
         from foxdog.data.fetch import FetchError
     except ImportError:  # pragma: no cover
         pass

@@ -1,0 +1,571 @@
+"""Altair chart builders for the report pages, and an offline way to show them.
+
+Every builder is a pure function: a tidy DataFrame in (the columns the analysis
+stage writes, see :mod:`foxdog.analysis` and ``docs/formats.md``), an
+``alt.Chart`` out; nothing is read from disk here. The pages show charts
+through :func:`enable_offline_renderer` (or :func:`chart_html`), which embeds
+the Vega/Vega-Lite/Vega-Embed JavaScript that vl-convert-python ships, once per
+page, so the site works without a network.
+
+Interaction conventions, the same on every chart that has strategies:
+clicking a legend entry toggles that strategy (a point selection bound to the
+legend; with nothing selected every strategy is shown), hovering a point shows
+its numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from foxdog.config import STRATEGIES
+
+RANDOM = "random"
+WIDTH = 620
+HEIGHT = 340
+# Random is the reference every other strategy is compared with: draw it in black.
+_PALETTE = [
+    "#e8590c",  # fox orange
+    "#1c7ed6",
+    "#2f9e44",
+    "#ae3ec9",
+    "#f59f00",
+    "#0c8599",
+    "#d6336c",
+    "#5c940d",
+    "#3b5bdb",
+]
+METRIC_TITLES = {
+    "accuracy": "test accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "f1": "F1 (fox)",
+    "log_loss": "log-loss",
+    "ece": "expected calibration error",
+    "fox_fraction_queried": "share of foxes among queried images",
+    "kappa_prev": "agreement with the previous round (κ)",
+}
+X_TITLES = {"n_labels": "labelled images", "round": "round"}
+# Vega-Embed's menu: keep "save as SVG/PNG", drop the links to the online editor.
+EMBED_OPTIONS = {
+    "renderer": "svg",
+    "actions": {"export": True, "source": False, "compiled": False, "editor": False},
+}
+RENDERER_NAME = "foxdog-offline"
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def strategy_order(strategies: Sequence[str]) -> list[str]:
+    """Registry order (``foxdog.config.STRATEGIES``), random first, unknown names last."""
+    known = [s for s in STRATEGIES if s in set(strategies)]
+    rest = sorted(set(strategies) - set(known))
+    return known + rest
+
+
+def strategy_colour(strategy: str) -> str:
+    """The colour of ``strategy`` on every chart (random in black; by registry position)."""
+    if strategy == RANDOM:
+        return "#212529"
+    others = [s for s in STRATEGIES if s != RANDOM]
+    if strategy in others:
+        return _PALETTE[others.index(strategy) % len(_PALETTE)]
+    # Names outside the registry: a stable colour from the name itself.
+    digest = int(hashlib.sha1(strategy.encode("utf-8")).hexdigest(), 16)
+    return _PALETTE[digest % len(_PALETTE)]
+
+
+def strategy_scale(strategies: Sequence[str]) -> alt.Scale:
+    """Colour scale for these strategies; a strategy keeps its colour on every chart."""
+    order = strategy_order(strategies)
+    return alt.Scale(domain=order, range=[strategy_colour(s) for s in order])
+
+
+# Solid legend symbols: the band layers would otherwise make them pale.
+_LEGEND = alt.Legend(
+    title="strategy (click to toggle)", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3
+)
+
+
+def _legend_selection(name: str) -> alt.Parameter:
+    # toggle="true": a click adds or removes one strategy, no shift key needed.
+    return alt.selection_point(name=name, fields=["strategy"], bind="legend", toggle="true")
+
+
+def _x_axis(x: str) -> alt.X:
+    # Rounds are whole numbers: no 0.5 ticks.
+    axis = alt.Axis(tickMinStep=1) if x == "round" else alt.Axis()
+    return alt.X(f"{x}:Q", title=X_TITLES[x], axis=axis)
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: missing columns {missing} (have {list(frame.columns)})")
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def learning_curves(
+    curves: pd.DataFrame,
+    *,
+    x: str = "n_labels",
+    metric: str = "accuracy",
+    baseline: float | None = None,
+    baseline_label: str = "full pool",
+    strategies: Sequence[str] | None = None,
+    title: str | None = None,
+) -> alt.LayerChart:
+    """Mean learning curve per strategy with its confidence band.
+
+    ``curves`` is ``plots/curves.csv``: ``strategy, round, n_labels, metric, mean,
+    low, high``. ``x`` is ``"n_labels"`` or ``"round"``. ``baseline`` draws a
+    dashed rule (e.g. the full-pool accuracy). Clicking the legend toggles strategies.
+    """
+    _require(curves, ["strategy", "round", "n_labels", "metric", "mean", "low", "high"], "curves")
+    if x not in X_TITLES:
+        raise ValueError(f"x must be one of {list(X_TITLES)}, got {x!r}")
+    data = curves[curves["metric"] == metric]
+    if strategies is not None:
+        data = data[data["strategy"].isin(list(strategies))]
+    if data.empty:
+        raise ValueError(f"curves: no rows for metric {metric!r}")
+    data = data[["strategy", "round", "n_labels", "mean", "low", "high"]].copy()
+    names = strategy_order(data["strategy"].unique().tolist())
+    pick = _legend_selection("pick")
+    y_title = METRIC_TITLES.get(metric, metric)
+    colour = alt.Color(
+        "strategy:N",
+        scale=strategy_scale(names),
+        sort=names,
+        legend=_LEGEND,
+    )
+    base = alt.Chart(data).encode(x=_x_axis(x), color=colour)
+    band = base.mark_area(opacity=0.15).encode(
+        y=alt.Y("low:Q"),
+        y2="high:Q",
+        opacity=alt.condition(pick, alt.value(0.16), alt.value(0.02)),
+    )
+    line = base.mark_line(strokeWidth=2).encode(
+        y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+    )
+    points = base.mark_point(filled=True, size=36).encode(
+        y="mean:Q",
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
+        tooltip=[
+            alt.Tooltip("strategy:N"),
+            alt.Tooltip("round:Q"),
+            alt.Tooltip("n_labels:Q", title="labels"),
+            alt.Tooltip("mean:Q", title=f"mean {y_title}", format=".3f"),
+            alt.Tooltip("low:Q", title="95% CI low", format=".3f"),
+            alt.Tooltip("high:Q", title="95% CI high", format=".3f"),
+        ],
+    )
+    layers: list[alt.Chart] = [band, line.add_params(pick), points]
+    if baseline is not None:
+        ref = pd.DataFrame({"value": [float(baseline)], "label": [baseline_label]})
+        rule = (
+            alt.Chart(ref)
+            .mark_rule(strokeDash=[6, 4], color="#495057")
+            .encode(
+                y="value:Q",
+                tooltip=[
+                    alt.Tooltip("label:N", title="reference"),
+                    alt.Tooltip("value:Q", format=".3f"),
+                ],
+            )
+        )
+        text = (
+            alt.Chart(ref)
+            .mark_text(align="right", baseline="bottom", dy=-3, color="#495057")
+            .encode(y="value:Q", x=alt.value(WIDTH - 4), text="label:N")
+        )
+        layers += [rule, text]
+    chart = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+    if title:
+        chart = chart.properties(title=title)
+    return chart
+
+
+def metric_explorer(
+    curves: pd.DataFrame,
+    metrics: Sequence[str],
+    *,
+    x: str = "n_labels",
+    title: str | None = None,
+) -> alt.LayerChart:
+    """Learning curves of any of ``metrics``, picked from a drop-down under the chart.
+
+    Same data and interactions as :func:`learning_curves` (bands, tooltips,
+    legend toggle); the drop-down filters the long-form ``curves`` by metric.
+    """
+    _require(curves, ["strategy", "round", "n_labels", "metric", "mean", "low", "high"], "curves")
+    data = curves[curves["metric"].isin(list(metrics))]
+    present = [m for m in metrics if m in set(data["metric"])]
+    if not present:
+        raise ValueError(f"curves: none of the metrics {list(metrics)}")
+    data = data.assign(metric_title=data["metric"].map(lambda m: METRIC_TITLES.get(m, m)))
+    names = strategy_order(data["strategy"].unique().tolist())
+    pick = _legend_selection("pick_metric")
+    choice = alt.param(
+        name="metric_choice",
+        value=present[0],
+        bind=alt.binding_select(
+            options=present, labels=[METRIC_TITLES.get(m, m) for m in present], name="metric "
+        ),
+    )
+    colour = alt.Color("strategy:N", scale=strategy_scale(names), sort=names, legend=_LEGEND)
+    base = alt.Chart(data).encode(x=_x_axis(x), color=colour)
+    band = base.mark_area(opacity=0.15).encode(
+        y="low:Q", y2="high:Q", opacity=alt.condition(pick, alt.value(0.16), alt.value(0.02))
+    )
+    line = base.mark_line(strokeWidth=2).encode(
+        y=alt.Y("mean:Q", title="value of the chosen metric", scale=alt.Scale(zero=False)),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+    )
+    points = base.mark_point(filled=True, size=36).encode(
+        y="mean:Q",
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
+        tooltip=[
+            alt.Tooltip("strategy:N"),
+            alt.Tooltip("metric_title:N", title="metric"),
+            alt.Tooltip("round:Q"),
+            alt.Tooltip("n_labels:Q", title="labels"),
+            alt.Tooltip("mean:Q", format=".3f"),
+            alt.Tooltip("low:Q", title="95% CI low", format=".3f"),
+            alt.Tooltip("high:Q", title="95% CI high", format=".3f"),
+        ],
+    )
+    chart = (
+        alt.layer(band, line.add_params(pick), points)
+        .transform_filter(alt.datum.metric == choice)
+        .add_params(choice)
+        .properties(width=WIDTH, height=HEIGHT)
+    )
+    if title:
+        chart = chart.properties(title=title)
+    return chart
+
+
+def share_by_round(
+    share: pd.DataFrame,
+    *,
+    reference: float | None = None,
+    reference_label: str = "share of foxes in the pool",
+    title: str | None = None,
+) -> alt.LayerChart:
+    """Share of foxes among each round's queries, per strategy (mean and band over seeds).
+
+    ``share`` has ``strategy, round, mean`` and optionally ``low, high``
+    (:func:`foxdog.report_data.fox_share` builds it from ``rounds.csv``).
+    """
+    _require(share, ["strategy", "round", "mean"], "share")
+    data = share.copy()
+    names = strategy_order(data["strategy"].unique().tolist())
+    pick = _legend_selection("pick_share")
+    colour = alt.Color(
+        "strategy:N",
+        scale=strategy_scale(names),
+        sort=names,
+        legend=_LEGEND,
+    )
+    base = alt.Chart(data).encode(
+        x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1)), color=colour
+    )
+    line = base.mark_line(strokeWidth=2).encode(
+        y=alt.Y(
+            "mean:Q", title="share of foxes among queried images", scale=alt.Scale(domain=[0, 1])
+        ),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+    )
+    tooltip = [
+        alt.Tooltip("strategy:N"),
+        alt.Tooltip("round:Q"),
+        alt.Tooltip("mean:Q", title="fox share", format=".2f"),
+    ]
+    layers: list[alt.Chart] = []
+    if {"low", "high"} <= set(data.columns):
+        layers.append(
+            base.mark_area(opacity=0.12).encode(
+                y="low:Q",
+                y2="high:Q",
+                opacity=alt.condition(pick, alt.value(0.14), alt.value(0.02)),
+            )
+        )
+        tooltip += [alt.Tooltip("low:Q", format=".2f"), alt.Tooltip("high:Q", format=".2f")]
+    points = base.mark_point(filled=True, size=36).encode(
+        y="mean:Q", opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)), tooltip=tooltip
+    )
+    layers += [line.add_params(pick), points]
+    if reference is not None:
+        ref = pd.DataFrame({"value": [float(reference)], "label": [reference_label]})
+        layers.append(
+            alt.Chart(ref)
+            .mark_rule(strokeDash=[6, 4], color="#495057")
+            .encode(
+                y="value:Q",
+                tooltip=[
+                    alt.Tooltip("label:N", title="reference"),
+                    alt.Tooltip("value:Q", format=".2f"),
+                ],
+            )
+        )
+    chart = alt.layer(*layers).properties(width=WIDTH, height=260)
+    if title:
+        chart = chart.properties(title=title)
+    return chart
+
+
+def winloss_heatmap(winloss: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """Row strategy vs column opponent: wins − losses over paired seeds, with W/T/L as text.
+
+    ``winloss`` is ``metrics/winloss.csv``: ``strategy, opponent, wins, ties, losses``.
+    """
+    _require(winloss, ["strategy", "opponent", "wins", "ties", "losses"], "winloss")
+    data = winloss.copy()
+    data["net"] = data["wins"] - data["losses"]
+    data["label"] = (
+        data["wins"].astype(int).astype(str)
+        + "/"
+        + data["ties"].astype(int).astype(str)
+        + "/"
+        + data["losses"].astype(int).astype(str)
+    )
+    names = strategy_order(pd.concat([data["strategy"], data["opponent"]]).unique().tolist())
+    games = (data["wins"] + data["ties"] + data["losses"]).max()
+    limit = max(int(games) if pd.notna(games) else 1, 1)
+    base = alt.Chart(data).encode(
+        x=alt.X("opponent:N", sort=names, title="against", axis=alt.Axis(labelAngle=-35)),
+        y=alt.Y("strategy:N", sort=names, title="strategy"),
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color(
+            "net:Q",
+            title="wins − losses",
+            scale=alt.Scale(scheme="redblue", domain=[-limit, limit]),
+        ),
+        tooltip=[
+            alt.Tooltip("strategy:N"),
+            alt.Tooltip("opponent:N", title="against"),
+            alt.Tooltip("wins:Q"),
+            alt.Tooltip("ties:Q"),
+            alt.Tooltip("losses:Q"),
+        ],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text="label:N",
+        color=alt.condition(
+            f"abs(datum.net) > {limit / 2}", alt.value("white"), alt.value("#212529")
+        ),
+    )
+    side = max(60 * len(names), 160)
+    chart = alt.layer(cells, text).properties(width=side, height=side)
+    if title:
+        chart = chart.properties(title=title)
+    return chart
+
+
+def interval_dots(
+    frame: pd.DataFrame,
+    *,
+    value: str,
+    low: str | None = None,
+    high: str | None = None,
+    category: str = "strategy",
+    title: str | None = None,
+    axis_title: str | None = None,
+    reference: float | None = None,
+) -> alt.LayerChart:
+    """One dot per row with an optional interval (e.g. AULC with its 95% CI), best on top."""
+    needed = [category, value] + [c for c in (low, high) if c]
+    _require(frame, needed, "interval_dots")
+    data = frame[needed].dropna(subset=[value]).copy()
+    order = data.sort_values(value, ascending=False)[category].tolist()
+    colour_names = strategy_order(data[category].unique().tolist())
+    y = alt.Y(f"{category}:N", sort=order, title=None)
+    tooltip = [alt.Tooltip(f"{c}:Q", format=".3f") for c in needed[1:]]
+    dots = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=90)
+        .encode(
+            x=alt.X(
+                f"{value}:Q",
+                title=axis_title or value,
+                scale=alt.Scale(zero=False),
+                axis=alt.Axis(format=".3~f", tickCount=6),
+            ),
+            y=y,
+            color=alt.Color(f"{category}:N", scale=strategy_scale(colour_names), legend=None)
+            if category == "strategy"
+            else alt.value("#1c7ed6"),
+            tooltip=[alt.Tooltip(f"{category}:N")] + tooltip,
+        )
+    )
+    layers: list[alt.Chart] = []
+    if low and high:
+        layers.append(
+            alt.Chart(data)
+            .mark_rule(strokeWidth=2, color="#868e96")
+            .encode(x=f"{low}:Q", x2=f"{high}:Q", y=y)
+        )
+    layers.append(dots)
+    if reference is not None:
+        layers.append(
+            alt.Chart(pd.DataFrame({"value": [float(reference)]}))
+            .mark_rule(strokeDash=[6, 4], color="#495057")
+            .encode(x="value:Q")
+        )
+    chart = alt.layer(*layers).properties(width=WIDTH - 120, height=max(28 * len(order), 80))
+    if title:
+        chart = chart.properties(title=title)
+    return chart
+
+
+def ablation_lines(
+    ablations: pd.DataFrame,
+    *,
+    value: str,
+    factor_column: str = "factor",
+    level_column: str = "level",
+    low: str | None = None,
+    high: str | None = None,
+    axis_title: str | None = None,
+    reference: float | None = None,
+    title: str | None = None,
+) -> alt.FacetChart:
+    """One small panel per ablated factor: ``value`` against the factor's level, per strategy.
+
+    ``reference`` draws a dashed horizontal rule (e.g. 0 for a gain over random).
+    """
+    needed = [factor_column, level_column, "strategy", value] + [c for c in (low, high) if c]
+    _require(ablations, needed, "ablations")
+    data = ablations[needed].copy()
+    names = strategy_order(data["strategy"].unique().tolist())
+    pick = _legend_selection("pick_ablation")
+    colour = alt.Color(
+        "strategy:N",
+        scale=strategy_scale(names),
+        sort=names,
+        legend=_LEGEND,
+    )
+    base = alt.Chart().encode(
+        x=alt.X(f"{level_column}:Q", title="level", scale=alt.Scale(zero=False)),
+        color=colour,
+    )
+    tooltip = [alt.Tooltip("strategy:N"), alt.Tooltip(f"{level_column}:Q", title="level")]
+    tooltip += [alt.Tooltip(f"{c}:Q", format=".3f") for c in needed[3:]]
+    layers: list[alt.Chart] = []
+    if low and high:
+        layers.append(
+            base.mark_errorbar(ticks=True).encode(
+                y=alt.Y(f"{low}:Q", title=axis_title or value),
+                y2=f"{high}:Q",
+                opacity=alt.condition(pick, alt.value(0.8), alt.value(0.1)),
+            )
+        )
+    line = base.mark_line(point=alt.OverlayMarkDef(filled=True, size=50)).encode(
+        y=alt.Y(f"{value}:Q", title=axis_title or value, scale=alt.Scale(zero=False)),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+        tooltip=tooltip,
+    )
+    layers.append(line.add_params(pick))
+    if reference is not None:
+        layers.insert(
+            0,
+            alt.Chart()
+            .mark_rule(strokeDash=[6, 4], color="#495057")
+            .encode(y=alt.datum(float(reference))),
+        )
+    chart = (
+        alt.layer(*layers, data=data)
+        .properties(width=230, height=200)
+        .facet(column=alt.Column(f"{factor_column}:N", title=None))
+        .resolve_scale(x="independent")
+    )
+    if title:
+        chart = chart.properties(title=title)
+    return chart
+
+
+# --------------------------------------------------------------------------- offline HTML
+
+
+def _vl_version() -> str:
+    """The Vega-Lite version Altair writes, in vl-convert's spelling (``v6_4``)."""
+    major, minor = alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]
+    return f"v{major}_{minor}"
+
+
+def vega_bundle_html() -> str:
+    """A ``<script>`` holding Vega, Vega-Lite and Vega-Embed (from vl-convert-python)."""
+    import vl_convert as vlc
+
+    bundle = vlc.javascript_bundle(vl_version=_vl_version())
+    # A literal "</script" would end the element early; "<\/" means the same to JS.
+    bundle = bundle.replace("</script", "<\\/script").replace("</SCRIPT", "<\\/SCRIPT")
+    return f'<script type="text/javascript">\n{bundle}\n</script>'
+
+
+def _script_json(obj: Any) -> str:
+    """JSON safe inside ``<script>``: no ``</script>``, ``<!--`` or ``&`` can appear."""
+    text = json.dumps(obj, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def spec_html(spec: dict[str, Any], *, include_bundle: bool, div_id: str | None = None) -> str:
+    """HTML showing a Vega-Lite ``spec``: a div and a script calling ``vegaEmbed``.
+
+    Set ``include_bundle`` for the first chart of a page. The script runs in its
+    own function scope, so several charts on one page do not clash (Altair's
+    ``inline`` template declares a global ``const spec`` per chart, which does).
+    """
+    payload = _script_json(spec)
+    if div_id is None:
+        div_id = "fd-chart-" + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:12]
+    parts = [vega_bundle_html()] if include_bundle else []
+    parts.append(
+        f'<div class="fd-chart" id="{div_id}"></div>\n'
+        '<script type="text/javascript">\n'
+        "(function () {\n"
+        f"  var spec = {payload};\n"
+        f"  var opts = {_script_json(EMBED_OPTIONS)};\n"
+        f'  vegaEmbed("#{div_id}", spec, opts).catch(function (err) {{ console.error(err); }});\n'
+        "})();\n"
+        "</script>"
+    )
+    return "\n".join(parts)
+
+
+def chart_html(chart: alt.TopLevelMixin, *, include_bundle: bool = True) -> str:
+    """HTML for one chart (see :func:`spec_html`); validates the chart first."""
+    return spec_html(chart.to_dict(), include_bundle=include_bundle)
+
+
+class _OfflineRenderer:
+    """Altair renderer: the first chart of a kernel carries the JS bundle, later ones don't."""
+
+    def __init__(self) -> None:
+        self.bundled = False
+        self.count = 0
+
+    def __call__(self, spec: dict[str, Any], **_metadata: Any) -> dict[str, str]:
+        self.count += 1
+        digest = hashlib.sha1(_script_json(spec).encode("utf-8")).hexdigest()[:8]
+        html = spec_html(
+            spec, include_bundle=not self.bundled, div_id=f"fd-chart-{self.count}-{digest}"
+        )
+        self.bundled = True
+        return {"text/html": html}
+
+
+def enable_offline_renderer() -> None:
+    """Make Altair charts display as self-contained HTML (call once per page/kernel)."""
+    alt.renderers.register(RENDERER_NAME, _OfflineRenderer())
+    alt.renderers.enable(RENDERER_NAME)

@@ -1,0 +1,560 @@
+"""Render the report website: Quarto when it is installed, else a Jupyter fallback.
+
+The pages are the Quarto sources ``report/*.qmd`` listed in ``_quarto.yml``.
+Both engines produce the same flat site, ``_site/index.html``,
+``_site/experiments.html`` and so on:
+
+* **quarto** — the pages are staged, flattened, beside a rewritten copy of
+  ``_quarto.yml`` and rendered with ``quarto render``. (Quarto keeps the
+  source folder in its output paths, so rendering ``report/index.qmd`` in
+  place would give ``_site/report/index.html``.) Code cells find the result
+  files through the ``FOXDOG_PROJECT`` environment variable.
+* **jupyter** — each page is parsed into a notebook (YAML front matter,
+  ```` ```{python} ```` cells with their ``#|`` options, markdown in between),
+  executed with nbclient on the running interpreter's kernel with the project
+  root as working directory, and exported by nbconvert through the template in
+  ``report/_template/foxdog`` (no CDN: no require.js, no MathJax), with a
+  navigation bar built from ``_quarto.yml``.
+
+Either way the site is written to a temporary folder beside ``out_dir`` and
+swapped in only when every page succeeded, so an interrupted or failed render
+leaves the previous site untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+QUARTO_CONFIG = "_quarto.yml"
+PAGES_DIR = "report"
+TEMPLATE_DIR = "report/_template"
+TEMPLATE_NAME = "foxdog"
+ENGINES = ("auto", "quarto", "jupyter")
+CELL_TIMEOUT_S = 600
+# Quarto's defaults for the execution options the fallback honours.
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "echo": True,
+    "output": True,
+    "include": True,
+    "warning": True,
+    "error": False,
+}
+_CELL_OPEN = re.compile(r"^(?P<fence>`{3,})\s*\{python(?P<attrs>[^}]*)\}\s*$")
+_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})")
+_OPTION = re.compile(r"^#\|\s?(?P<text>.*)$")
+# Images written in a page's markdown: ![alt](src "title") and <img src="...">.
+_MD_IMAGE = re.compile(r"(!\[[^\]]*\]\()(?P<src>[^)\s]+)((?:\s+\"[^\"]*\")?\))")
+_HTML_IMAGE = re.compile(r"(<img\b[^>]*?\bsrc=[\"'])(?P<src>[^\"']+)([\"'])", re.IGNORECASE)
+
+
+class RenderError(RuntimeError):
+    """A page could not be rendered; the message names the page and the cell."""
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One link of the site's navigation bar."""
+
+    text: str
+    href: str  # output page, e.g. "experiments.html"
+
+
+@dataclass
+class Cell:
+    """One block of a parsed ``.qmd``: markdown text or a python cell with its options."""
+
+    kind: str  # "markdown" | "code"
+    source: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Page:
+    """A parsed ``.qmd``: front matter and cells."""
+
+    path: Path
+    meta: dict[str, Any]
+    cells: list[Cell]
+
+    @property
+    def output_name(self) -> str:
+        return self.path.stem + ".html"
+
+
+# --------------------------------------------------------------------------- config
+
+
+def load_site_config(project_dir: Path) -> dict[str, Any]:
+    """Read ``_quarto.yml``; raise :class:`RenderError` naming the file if it is unusable."""
+    path = project_dir / QUARTO_CONFIG
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise RenderError(f"{path}: not found (run from the project root)") from None
+    except yaml.YAMLError as err:
+        raise RenderError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(config, dict):
+        raise RenderError(f"{path}: top level must be a mapping")
+    return config
+
+
+def page_sources(project_dir: Path, config: dict[str, Any]) -> list[Path]:
+    """The ``.qmd`` pages to render: the navbar's pages in order, then any others in report/."""
+    pages_dir = project_dir / PAGES_DIR
+    ordered: list[Path] = []
+    for item in _navbar_items(config):
+        href = item.get("href", "")
+        if href.endswith(".qmd"):
+            path = (project_dir / href).resolve()
+            if not path.is_file():
+                raise RenderError(f"{QUARTO_CONFIG}: navbar page {href} not found")
+            ordered.append(path)
+    for path in sorted(pages_dir.glob("*.qmd")):
+        if path.resolve() not in ordered and not path.name.startswith("_"):
+            ordered.append(path.resolve())
+    if not ordered:
+        raise RenderError(f"{pages_dir}: no .qmd pages to render")
+    stems = [p.stem for p in ordered]
+    if len(set(stems)) != len(stems):
+        raise RenderError(f"{QUARTO_CONFIG}: two pages share an output name: {stems}")
+    return ordered
+
+
+def _navbar_items(config: dict[str, Any]) -> list[dict[str, str]]:
+    navbar = (config.get("website") or {}).get("navbar") or {}
+    items = []
+    for side in ("left", "right"):
+        for item in navbar.get(side) or []:
+            if isinstance(item, str):
+                item = {"href": item}
+            items.append(item)
+    return items
+
+
+def navigation(config: dict[str, Any], pages: list[Page]) -> list[NavItem]:
+    """Navbar entries (text, output href) from ``_quarto.yml``, titles from the pages."""
+    titles = {p.path.stem: str(p.meta.get("title", p.path.stem)) for p in pages}
+    nav = []
+    for item in _navbar_items(config):
+        href = item.get("href", "")
+        stem = Path(href).stem
+        if href.endswith(".qmd"):
+            nav.append(
+                NavItem(text=str(item.get("text", titles.get(stem, stem))), href=stem + ".html")
+            )
+        elif href:
+            nav.append(NavItem(text=str(item.get("text", href)), href=href))
+    return nav
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_qmd(path: Path) -> Page:
+    """Split a Quarto page into front matter, markdown blocks and python cells."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    meta: dict[str, Any] = {}
+    start = 0
+    if lines and lines[0].strip() == "---":
+        try:
+            end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
+        except StopIteration:
+            raise RenderError(f"{path}: front matter opened with --- is never closed") from None
+        try:
+            meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+        except yaml.YAMLError as err:
+            raise RenderError(f"{path}: front matter is not valid YAML ({err})") from None
+        start = end + 1
+
+    cells: list[Cell] = []
+    markdown: list[str] = []
+    i = start
+    md_fence: str | None = None  # inside a plain markdown code block (```bash ...)
+
+    def flush_markdown() -> None:
+        block = "\n".join(markdown).strip("\n")
+        if block.strip():
+            cells.append(Cell("markdown", block))
+        markdown.clear()
+
+    while i < len(lines):
+        line = lines[i]
+        opened = _CELL_OPEN.match(line) if md_fence is None else None
+        if opened:
+            fence = opened.group("fence")
+            body: list[str] = []
+            i += 1
+            while i < len(lines) and not re.fullmatch(rf"{fence}`*\s*", lines[i]):
+                body.append(lines[i])
+                i += 1
+            if i == len(lines):
+                raise RenderError(
+                    f"{path}: python cell opened with {fence}{{python}} is never closed"
+                )
+            flush_markdown()
+            cells.append(_code_cell(body, path))
+        else:
+            fence_match = _FENCE.match(line.strip())
+            if fence_match:
+                fence = fence_match.group("fence")
+                if md_fence is None:
+                    md_fence = fence
+                elif (
+                    line.strip().startswith(md_fence) and not line.strip()[len(md_fence) :].strip()
+                ):
+                    md_fence = None
+            markdown.append(line)
+        i += 1
+    flush_markdown()
+    return Page(path=path, meta=meta, cells=cells)
+
+
+def _code_cell(body: list[str], path: Path) -> Cell:
+    """A python cell; leading ``#| key: value`` lines are YAML options, as in Quarto."""
+    option_lines = []
+    n = 0
+    for line in body:
+        m = _OPTION.match(line)
+        if not m:
+            break
+        option_lines.append(m.group("text"))
+        n += 1
+    try:
+        options = yaml.safe_load("\n".join(option_lines)) or {} if option_lines else {}
+    except yaml.YAMLError as err:
+        raise RenderError(f"{path}: bad #| cell options {option_lines} ({err})") from None
+    return Cell("code", "\n".join(body[n:]).strip("\n"), options)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def quarto_available() -> bool:
+    """True when a ``quarto`` executable is on PATH."""
+    return shutil.which("quarto") is not None
+
+
+def render_site(project_dir: Path, out_dir: Path | None = None, engine: str = "auto") -> Path:
+    """Render every page of the report into ``out_dir`` (default ``<project>/_site``).
+
+    ``engine``: ``"quarto"``, ``"jupyter"`` (the built-in fallback) or ``"auto"``
+    (Quarto when it is on PATH). Returns ``out_dir``. The previous site is replaced
+    only after every page rendered.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    project_dir = Path(project_dir).resolve()
+    out_dir = Path(out_dir).resolve() if out_dir is not None else project_dir / "_site"
+    if engine == "auto":
+        engine = "quarto" if quarto_available() else "jupyter"
+    if engine == "quarto" and not quarto_available():
+        raise RenderError("quarto: not found on PATH (install Quarto or use engine='jupyter')")
+    config = load_site_config(project_dir)
+    sources = page_sources(project_dir, config)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with _staging_dir(out_dir) as tmp:
+        if engine == "quarto":
+            _render_quarto(project_dir, config, sources, tmp)
+        else:
+            _render_jupyter(project_dir, config, sources, tmp)
+        if not (tmp / "index.html").is_file():
+            raise RenderError(
+                f"{engine} render produced no index.html (is report/index.qmd missing?)"
+            )
+        _swap_in(tmp, out_dir)
+    return out_dir
+
+
+@contextlib.contextmanager
+def _staging_dir(out_dir: Path) -> Iterator[Path]:
+    """A temporary folder beside ``out_dir`` (same file system, so the swap is a rename)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap_in(new: Path, out_dir: Path) -> None:
+    """Replace ``out_dir`` by ``new`` with renames: readers see the old or the new site."""
+    os.chmod(new, 0o755)  # mkdtemp makes it 0700; a web server must read it
+    old = None
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        old.rmdir()
+        os.replace(out_dir, old)
+    os.replace(new, out_dir)
+    new.mkdir()  # so that _staging_dir's cleanup finds a folder to remove
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- quarto engine
+
+
+def _flatten(value: Any) -> Any:
+    """Drop the ``report/`` prefix from paths in ``_quarto.yml`` (the staged layout is flat)."""
+    if isinstance(value, str) and value.startswith(PAGES_DIR + "/"):
+        return value[len(PAGES_DIR) + 1 :]
+    if isinstance(value, list):
+        return [_flatten(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _flatten(v) for k, v in value.items()}
+    return value
+
+
+def _render_quarto(
+    project_dir: Path, config: dict[str, Any], sources: list[Path], out: Path
+) -> None:
+    """Stage report/ flat beside a rewritten ``_quarto.yml`` and run ``quarto render``."""
+    with tempfile.TemporaryDirectory(prefix=".quarto-stage-", dir=project_dir) as stage_str:
+        stage = Path(stage_str)
+        pages_dir = project_dir / PAGES_DIR
+        for item in pages_dir.iterdir():
+            if item.name.startswith((".", "_")) or item.name.endswith("_files"):
+                continue
+            if item.is_dir():
+                shutil.copytree(item, stage / item.name)
+            else:
+                shutil.copy2(item, stage / item.name)
+        staged = _flatten(config)
+        project = dict(staged.get("project") or {})
+        # Relative to the staged project, as Quarto expects ("../.._site.tmp-x").
+        project["output-dir"] = os.path.relpath(out, stage)
+        project["render"] = [p.name for p in sources]
+        project["execute-dir"] = "project"
+        staged["project"] = project
+        (stage / QUARTO_CONFIG).write_text(
+            yaml.safe_dump(staged, sort_keys=False), encoding="utf-8"
+        )
+        env = dict(os.environ, FOXDOG_PROJECT=str(project_dir), QUARTO_PYTHON=sys.executable)
+        proc = subprocess.run(
+            ["quarto", "render", str(stage)], env=env, capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            raise RenderError(f"quarto render failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+
+
+# --------------------------------------------------------------------------- jupyter engine
+
+
+def _render_jupyter(
+    project_dir: Path, config: dict[str, Any], sources: list[Path], out: Path
+) -> None:
+    """Execute and export every page with nbclient + nbconvert."""
+    pages = [parse_qmd(p) for p in sources]
+    nav = navigation(config, pages)
+    site_title = str((config.get("website") or {}).get("title", ""))
+    defaults = dict(DEFAULT_OPTIONS)
+    defaults.update(config.get("execute") or {})
+    css_files = _css_files(project_dir, config)
+    for css in css_files:
+        shutil.copy2(project_dir / css, out / Path(css).name)
+    with _kernelspec_dir() as kernel_dirs:
+        for page in pages:
+            page_defaults = dict(defaults, **(page.meta.get("execute") or {}))
+            for cell in page.cells:
+                if cell.kind == "markdown":
+                    cell.source = _copy_images(cell.source, page, project_dir, out)
+            nb = _to_notebook(page, page_defaults)
+            _execute(nb, page, project_dir, kernel_dirs)
+            _apply_output_options(nb)
+            css_names = [Path(c).name for c in css_files]
+            body_html = _export(nb, page, project_dir, nav, site_title, css_names)
+            (out / page.output_name).write_text(body_html, encoding="utf-8")
+
+
+def _css_files(project_dir: Path, config: dict[str, Any]) -> list[str]:
+    """CSS files named under ``format: html: css:`` in ``_quarto.yml``."""
+    fmt = config.get("format") or {}
+    html_fmt = fmt.get("html") if isinstance(fmt, dict) else None
+    css = (html_fmt or {}).get("css") if isinstance(html_fmt, dict) else None
+    files = [css] if isinstance(css, str) else list(css or [])
+    for f in files:
+        if not (project_dir / f).is_file():
+            raise RenderError(f"{QUARTO_CONFIG}: css file {f} not found")
+    return files
+
+
+@contextlib.contextmanager
+def _kernelspec_dir() -> Iterator[list[str]]:
+    """A throw-away kernelspec for *this* interpreter, so pages run in the project's venv."""
+    with tempfile.TemporaryDirectory(prefix="foxdog-kernel-") as tmp:
+        spec = Path(tmp) / "foxdog-python"
+        spec.mkdir()
+        kernel = {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "foxdog (python)",
+            "language": "python",
+        }
+        (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
+        yield [tmp]
+
+
+def _to_notebook(page: Page, defaults: dict[str, Any]) -> Any:
+    """Notebook of the page; each code cell's effective options go into its metadata."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["title"] = str(page.meta.get("title", page.path.stem))
+    nb.metadata["kernelspec"] = {
+        "name": "foxdog-python",
+        "display_name": "foxdog",
+        "language": "python",
+    }
+    for cell in page.cells:
+        if cell.kind == "markdown":
+            nb.cells.append(nbformat.v4.new_markdown_cell(cell.source))
+        else:
+            code = nbformat.v4.new_code_cell(cell.source)
+            code.metadata["foxdog"] = dict(defaults, **cell.options)
+            nb.cells.append(code)
+    return nb
+
+
+def _execute(nb: Any, page: Page, project_dir: Path, kernel_dirs: list[str]) -> None:
+    """Run the page's cells in a fresh kernel whose working directory is the project root."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    ksm = KernelSpecManager(kernel_dirs=kernel_dirs)
+    # Unix-socket transport: local only, and no "running over TCP without encryption" warning.
+    km = KernelManager(
+        kernel_name="foxdog-python",
+        kernel_spec_manager=ksm,
+        transport="ipc",
+        ip=str(Path(kernel_dirs[0]) / f"ipc-{page.path.stem}"),
+    )
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=CELL_TIMEOUT_S,
+        allow_errors=False,
+        resources={"metadata": {"path": str(project_dir)}},
+    )
+    # Cells with `error: true` may fail on purpose, as in Quarto.
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata["foxdog"].get("error"):
+            cell.metadata.setdefault("tags", []).append("raises-exception")
+    env = dict(os.environ, FOXDOG_PROJECT=str(project_dir), MPLBACKEND="Agg")
+    try:
+        client.execute(env=env)
+    except CellExecutionError as err:
+        raise RenderError(f"{page.path.name}: a code cell failed:\n{err}") from None
+    except Exception as err:  # kernel died, timed out, could not start
+        raise RenderError(f"{page.path.name}: execution failed: {err}") from err
+
+
+def _apply_output_options(nb: Any) -> None:
+    """Honour Quarto's ``include``, ``echo``, ``output`` (incl. ``asis``) and ``warning``."""
+    import nbformat
+
+    kept = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            kept.append(cell)
+            continue
+        opts = cell.metadata["foxdog"]
+        if not opts.get("include", True):
+            continue
+        output = opts.get("output", True)
+        if output is False:
+            cell.outputs = []
+        if not opts.get("warning", True):
+            cell.outputs = [
+                o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")
+            ]
+        if output == "asis":
+            # Quarto passes printed text through as markdown; do the same.
+            converted = []
+            for o in cell.outputs:
+                if o.output_type == "stream" and o.name == "stdout":
+                    o = nbformat.v4.new_output("display_data", data={"text/markdown": o.text})
+                converted.append(o)
+            cell.outputs = converted
+        cell.metadata["foxdog_echo"] = bool(opts.get("echo", True))
+        if not cell.metadata["foxdog_echo"] and not cell.outputs:
+            continue  # nothing to show: no empty wrapper divs
+        kept.append(cell)
+    nb.cells = kept
+
+
+def _export(
+    nb: Any,
+    page: Page,
+    project_dir: Path,
+    nav: list[NavItem],
+    site_title: str,
+    css: list[str],
+) -> str:
+    """HTML of one page through the project's template (navbar, no CDN)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        extra_template_basedirs=[str(project_dir / TEMPLATE_DIR)],
+        template_name=TEMPLATE_NAME,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    meta = page.meta
+    resources = {
+        "metadata": {"name": page.path.stem, "path": str(project_dir)},
+        "foxdog": {
+            "site_title": site_title,
+            "title": str(meta.get("title", page.path.stem)),
+            "subtitle": str(meta.get("subtitle", "") or ""),
+            "description": str(meta.get("description", "") or ""),
+            "nav": [
+                {"text": n.text, "href": n.href, "active": n.href == page.output_name} for n in nav
+            ],
+            "css": css,
+        },
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def _copy_images(markdown: str, page: Page, project_dir: Path, out: Path) -> str:
+    """Copy local images a markdown block references into the site; return it re-pointed.
+
+    Paths resolve from the page's folder, as in Quarto. Images inside report/
+    keep their relative path; others (e.g. ``../curated/x.png``) go under ``assets/``.
+    """
+    pages_dir = (project_dir / PAGES_DIR).resolve()
+
+    def replace(match: re.Match[str]) -> str:
+        src = html.unescape(match.group("src"))
+        if re.match(r"^([a-z][a-z0-9+.-]*:|#|/)", src, re.IGNORECASE):
+            return match.group(0)  # data:, http:, anchors and absolute paths are left alone
+        source = (page.path.parent / src).resolve()
+        if not source.is_file():
+            raise RenderError(f"{page.path.name}: image {src} not found ({source})")
+        if source.is_relative_to(pages_dir):
+            rel = source.relative_to(pages_dir)
+        elif source.is_relative_to(project_dir):
+            rel = Path("assets") / source.relative_to(project_dir)
+        else:
+            rel = Path("assets") / source.name
+        dest = out / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, dest)
+        return match.group(1) + html.escape(rel.as_posix()) + match.group(3)
+
+    return _HTML_IMAGE.sub(replace, _MD_IMAGE.sub(replace, markdown))

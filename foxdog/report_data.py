@@ -1,0 +1,461 @@
+"""Small loaders and formatters the report pages call.
+
+The pages (``report/*.qmd``) only read result files; this module keeps that
+reading in one place so the pages stay short: paths relative to the project
+root (``$FOXDOG_PROJECT`` when the renderer sets it, else the working
+directory), number formatting, and HTML snippets in which every piece of text
+that comes from data (file names, breeds, sources, ids) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from foxdog.config import Params, load_params
+
+Formatter = Callable[[Any], str]
+
+
+# --------------------------------------------------------------------------- paths and loaders
+
+
+def project_root() -> Path:
+    """Where ``curated/``, ``metrics/``, ``results/`` and ``params.yaml`` live."""
+    return Path(os.environ.get("FOXDOG_PROJECT", "."))
+
+
+def path(*parts: str) -> Path:
+    """A path under the project root."""
+    return project_root().joinpath(*parts)
+
+
+def read_json(*parts: str) -> Any:
+    """Parse a JSON file under the project root (NaN allowed, as the analysis writes it)."""
+    p = path(*parts)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: not found (run `dvc repro` before rendering the report)")
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+def read_csv(*parts: str) -> pd.DataFrame:
+    """Read a CSV under the project root."""
+    p = path(*parts)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: not found (run `dvc repro` before rendering the report)")
+    return pd.read_csv(p)
+
+
+def params() -> Params:
+    """The validated ``params.yaml`` the results were produced with."""
+    return load_params(path("params.yaml"))
+
+
+def strategy_rounds(strategy: str) -> pd.DataFrame:
+    """``results/<strategy>/rounds.csv``."""
+    return read_csv("results", strategy, "rounds.csv")
+
+
+def strategy_queries(strategy: str) -> pd.DataFrame:
+    """``results/<strategy>/queries.csv``."""
+    return read_csv("results", strategy, "queries.csv")
+
+
+def available_strategies(names: Iterable[str]) -> list[str]:
+    """Those of ``names`` whose ``results/<name>/rounds.csv`` exists, in the given order."""
+    return [n for n in names if path("results", n, "rounds.csv").is_file()]
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def esc(value: Any) -> str:
+    """HTML-escaped text of ``value`` (quotes too: it may land in an attribute)."""
+    return html.escape(str(value), quote=True)
+
+
+def is_missing(value: Any) -> bool:
+    """True for None and NaN (what pandas reads for an empty CSV field)."""
+    if value is None:
+        return True
+    try:
+        return bool(math.isnan(float(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def pct(value: Any, digits: int = 1) -> str:
+    """0.8123 → ``81.2%``; missing → ``–``."""
+    return "–" if is_missing(value) else f"{100 * float(value):.{digits}f}%"
+
+
+def pp(value: Any, digits: int = 1, signed: bool = True) -> str:
+    """A difference of proportions in percentage points: 0.031 → ``+3.1 pp`` (or ``3.1 pp``)."""
+    if is_missing(value):
+        return "–"
+    return f"{100 * float(value):{'+' if signed else ''}.{digits}f} pp"
+
+
+def num(value: Any, digits: int = 3) -> str:
+    """A float with ``digits`` decimals; missing → ``–``."""
+    return "–" if is_missing(value) else f"{float(value):.{digits}f}"
+
+
+def integer(value: Any) -> str:
+    """A count with thousands separators; missing → ``–``."""
+    return "–" if is_missing(value) else f"{round(float(value)):,}"
+
+
+def pvalue(value: Any) -> str:
+    """``p = 0.032``, ``p < 0.001``; missing → ``p –``."""
+    if is_missing(value):
+        return "p –"
+    v = float(value)
+    return "p < 0.001" if v < 0.001 else f"p = {v:.3f}"
+
+
+def plural(n: Any, word: str, words: str | None = None) -> str:
+    """``1 seed``, ``5 seeds``."""
+    count = round(float(n))
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def join_words(items: Sequence[str], conjunction: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
+
+
+# --------------------------------------------------------------------------- HTML snippets
+
+
+def html_table(
+    frame: pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    formats: Mapping[str, Formatter] | None = None,
+    *,
+    caption: str | None = None,
+    numeric: Iterable[str] = (),
+) -> str:
+    """An escaped HTML table of ``frame``.
+
+    ``columns`` maps column → header (and picks and orders them); ``formats``
+    maps column → function returning display text; ``numeric`` columns are
+    right-aligned (numbers are right-aligned by default too).
+    """
+    columns = dict(columns) if columns is not None else {c: c for c in frame.columns}
+    formats = dict(formats or {})
+    numeric = set(numeric) | {
+        c for c in columns if c in frame and pd.api.types.is_numeric_dtype(frame[c])
+    }
+    out = ['<table class="fd-table">']
+    if caption:
+        out.append(f"<caption>{esc(caption)}</caption>")
+    head = "".join(
+        f"<th{' class=' + chr(34) + 'num' + chr(34) if c in numeric else ''}>{esc(h)}</th>"
+        for c, h in columns.items()
+    )
+    out.append(f"<thead><tr>{head}</tr></thead><tbody>")
+    for _, row in frame.iterrows():
+        cells = []
+        for c in columns:
+            value = row.get(c)
+            if c in formats:
+                text = formats[c](value)
+            elif is_missing(value):
+                text = "–"
+            else:
+                text = str(value)
+            cls = ' class="num"' if c in numeric else ""
+            cells.append(f"<td{cls}>{esc(text)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def png_data_uri(data: bytes) -> str:
+    """``data:image/png;base64,...`` for PNG bytes (pages carry their images inline)."""
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def array_png(image: np.ndarray) -> bytes:
+    """PNG bytes of one uint8 (H, W, 3) image."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def image_file_html(relpath: str, alt: str, caption: str | None = None) -> str:
+    """A ``<figure>`` with a project image embedded as a data URI (no file to copy)."""
+    data = path(relpath).read_bytes()
+    cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
+    return f'<figure><img src="{png_data_uri(data)}" alt="{esc(alt)}">{cap}</figure>'
+
+
+def thumbnails_html(
+    images: Sequence[np.ndarray],
+    captions: Sequence[str],
+    classes: Sequence[str],
+    titles: Sequence[str],
+) -> str:
+    """A grid of small images with captions; ``classes`` colour the frame (``fox``/``dog``)."""
+    figures = []
+    for image, caption, cls, title in zip(images, captions, classes, titles, strict=True):
+        figures.append(
+            f'<figure><img class="{esc(cls)}" src="{png_data_uri(array_png(image))}" '
+            f'alt="{esc(title)}" title="{esc(title)}">'
+            f"<figcaption>{esc(caption)}</figcaption></figure>"
+        )
+    return '<div class="fd-gallery">' + "".join(figures) + "</div>"
+
+
+# --------------------------------------------------------------------------- derived tables
+
+
+def fox_share(rounds: pd.DataFrame) -> pd.DataFrame:
+    """Mean share of foxes among each round's queries per strategy, with a 95% t-interval.
+
+    ``rounds`` is the concatenation of ``results/<strategy>/rounds.csv``; round 0
+    (no query) is dropped.
+    """
+    from scipy import stats
+
+    data = rounds.dropna(subset=["fox_fraction_queried"])
+    data = data[data["round"] >= 1]
+    rows = []
+    for (strategy, rnd), part in data.groupby(["strategy", "round"], sort=True):
+        values = part["fox_fraction_queried"].to_numpy(float)
+        mean = float(values.mean())
+        if len(values) > 1 and values.std(ddof=1) > 0:
+            half = float(
+                stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+            )
+        else:
+            half = 0.0
+        rows.append(
+            {
+                "strategy": strategy,
+                "round": int(rnd),
+                "mean": mean,
+                "low": max(mean - half, 0.0),
+                "high": min(mean + half, 1.0),
+                "seeds": len(values),
+            }
+        )
+    return pd.DataFrame(rows, columns=["strategy", "round", "mean", "low", "high", "seeds"])
+
+
+def queried_examples(
+    queries: pd.DataFrame,
+    pool_ids: np.ndarray,
+    *,
+    rounds: Sequence[int],
+    seed: int | None = None,
+    per_round: int = 8,
+) -> pd.DataFrame:
+    """The first ``per_round`` picks (by rank) of one seed in each of ``rounds``.
+
+    Adds ``index``: the row of each image in ``curated/pool_*.npy`` (ids that are
+    not in the pool are dropped, so a stale results folder cannot crash the page).
+    """
+    if queries.empty:
+        return queries.assign(index=pd.Series(dtype=int))
+    if seed is None:
+        seed = int(queries["seed"].min())
+    chosen = queries[(queries["seed"] == seed) & (queries["round"].isin(list(rounds)))]
+    chosen = chosen.sort_values(["round", "rank"]).groupby("round", sort=True).head(per_round)
+    where = {str(i): k for k, i in enumerate(pool_ids.tolist())}
+    chosen = chosen.assign(index=chosen["id"].astype(str).map(where))
+    return chosen.dropna(subset=["index"]).astype({"index": int}).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- analysis outputs
+# Column and key names are those documented in foxdog/analysis.py's docstring.
+
+
+def analysis() -> dict[str, Any]:
+    """``metrics/analysis.json``: the nested analysis document written for the report."""
+    return read_json("metrics", "analysis.json")
+
+
+def curves() -> pd.DataFrame:
+    """``plots/curves.csv`` (long form: strategy, round, n_labels, metric, mean, low, high)."""
+    return read_csv("plots", "curves.csv")
+
+
+def all_rounds(strategies: Iterable[str]) -> pd.DataFrame:
+    """``rounds.csv`` of every strategy that has one, concatenated."""
+    frames = [strategy_rounds(s) for s in available_strategies(strategies)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def wins_against(winloss: pd.DataFrame, strategy: str, opponent: str = "random") -> dict[str, int]:
+    """``{"wins", "ties", "losses"}`` of ``strategy`` against ``opponent`` over paired seeds."""
+    row = winloss[(winloss["strategy"] == strategy) & (winloss["opponent"] == opponent)]
+    if row.empty:
+        return {"wins": 0, "ties": 0, "losses": 0}
+    return {k: int(row.iloc[0][k]) for k in ("wins", "ties", "losses")}
+
+
+def accuracy_at(curves_frame: pd.DataFrame, strategy: str, n_labels: float) -> float:
+    """Mean test accuracy of ``strategy`` at ``n_labels`` (NaN if not a point of its curve)."""
+    rows = curves_frame[
+        (curves_frame["strategy"] == strategy)
+        & (curves_frame["metric"] == "accuracy")
+        & (curves_frame["n_labels"] == n_labels)
+    ]
+    return float(rows["mean"].iloc[0]) if len(rows) else math.nan
+
+
+# --------------------------------------------------------------------------- narrative
+
+
+def headline_target(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The target the overview quotes: 95% of full-pool accuracy if analysed, else the middle."""
+    targets = doc["targets"]
+    for t in targets:
+        if abs(float(t["fraction"]) - 0.95) < 1e-9:
+            return t
+    return sorted(targets, key=lambda t: t["fraction"])[len(targets) // 2]
+
+
+def best_active_strategy(doc: Mapping[str, Any]) -> str | None:
+    """The strategy other than random with the largest mean AULC (``doc["ranking"]`` order)."""
+    reference = doc.get("settings", {}).get("reference", "random")
+    others = [s for s in doc.get("ranking", []) if s != reference]
+    return others[0] if others else None
+
+
+def labels_phrase(info: Mapping[str, Any], key: str) -> str:
+    """``"140 labels"`` or ``"more than its 140 labels (not reached)"`` for one target."""
+    target = info["targets"][key]
+    if target.get("reached") and not is_missing(target.get("labels")):
+        return plural(target["labels"], "label")
+    return f"more than the {integer(info['final_labels'])} labels it was given (never reached)"
+
+
+def saving_phrase(info: Mapping[str, Any], key: str) -> str:
+    """How many labels ``info``'s strategy saves against random at target ``key``, in words."""
+    saving = info["targets"][key].get("saving_vs_random") or {}
+    status = saving.get("status")
+    if status == "ok":
+        saved = float(saving["labels"])
+        if saved > 0:
+            share = pct(float(saving["percent"]) / 100, 0)
+            return f"{plural(saved, 'label')} fewer than random sampling, {share}"
+        if saved < 0:
+            return f"{plural(-saved, 'label')} more than random sampling"
+        return "as many labels as random sampling"
+    if status == "random_not_reached":
+        bound = saving.get("lower_bound")
+        return (
+            f"random sampling never got there, so the saving is more than {plural(bound, 'label')}"
+        )
+    if status == "strategy_not_reached":
+        return "it never got there, while random sampling did"
+    if status == "neither_reached":
+        return "neither it nor random sampling got there"
+    return "no comparison with random sampling is possible"
+
+
+def test_phrase(doc: Mapping[str, Any], strategy: str, winloss: pd.DataFrame) -> str:
+    """The paired comparison with random, phrased by what the test can and does show."""
+    info = doc["strategies"][strategy]
+    test = info.get("test_vs_random") or {}
+    alpha = doc.get("settings", {}).get("alpha", 0.05)
+    wtl = wins_against(winloss, strategy)
+    n = wtl["wins"] + wtl["ties"] + wtl["losses"]
+    record = (
+        f"by area under the learning curve it beat random sampling on {wtl['wins']} of "
+        f"{plural(n, 'seed')} (tied {wtl['ties']}, lost {wtl['losses']})"
+    )
+    p = test.get("p_value")
+    if test.get("significant"):
+        direction = "higher" if float(test.get("mean_difference", 0)) > 0 else "lower"
+        method = test.get("method")
+        return f"{record}, and it is significantly {direction} ({pvalue(p)}, {method})"
+    min_p = test.get("min_p_value")
+    if not is_missing(min_p) and float(min_p) >= alpha:
+        return (
+            f"{record}, but with {plural(test.get('n_nonzero', n), 'differing seed')} no paired "
+            f"test can reach significance at α = {alpha} (smallest possible p = "
+            f"{num(min_p, 3)}): not yet evidence that it is better"
+        )
+    return (
+        f"{record}, but it is not significantly better than random sampling "
+        f"({pvalue(p)}, α = {alpha})"
+    )
+
+
+def headline(
+    doc: Mapping[str, Any], baseline: Mapping[str, Any], winloss: pd.DataFrame
+) -> tuple[str, str]:
+    """The overview's two sentences: what random sampling needs, what the best strategy saves."""
+    target = headline_target(doc)
+    key = str(target["key"])
+    reference = doc.get("settings", {}).get("reference", "random")
+    first = (
+        f"Trained on all {integer(baseline['n_train'])} pool images, the CNN reaches "
+        f"{pct(doc['baseline']['accuracy'])} test accuracy"
+    )
+    if reference not in doc["strategies"]:
+        return first + ".", "There are no random-sampling results to compare with yet."
+    first += (
+        f"; picking images at random, it needs "
+        f"{labels_phrase(doc['strategies'][reference], key)} to reach "
+        f"{pct(target['fraction'], 0)} of that ({pct(target['accuracy'])})."
+    )
+    best = best_active_strategy(doc)
+    if best is None:
+        return first, "There are no active-learning results to compare with random sampling yet."
+    info = doc["strategies"][best]
+    ahead = float(info["aulc"]["mean"]) > float(doc["strategies"][reference]["aulc"]["mean"])
+    needs = f"needs {labels_phrase(info, key)} ({saving_phrase(info, key)}); "
+    if ahead:
+        lead = f"The best active-learning strategy, {best}, {needs}"
+    else:
+        lead = (
+            "No active-learning strategy beat random sampling on average; "
+            f"the best of them, {best}, {needs}"
+        )
+    return first, lead + test_phrase(doc, best, winloss) + "."
+
+
+def ablation_gains(ablations: pd.DataFrame, reference: str = "random") -> pd.DataFrame:
+    """``metrics/ablations.csv`` plus ``aulc_reference`` and ``gain`` (AULC minus the reference's).
+
+    The gain compares strategies at the same factor and level; AULC itself is not
+    comparable across levels of ``initial_size``/``query_size`` (other label range).
+    """
+    ref = ablations[ablations["strategy"] == reference][
+        ["factor", "level", "aulc", "final_accuracy"]
+    ]
+    ref = ref.rename(columns={"aulc": "aulc_reference", "final_accuracy": "final_reference"})
+    out = ablations.merge(ref, on=["factor", "level"], how="left")
+    out["gain"] = out["aulc"] - out["aulc_reference"]
+    return out.sort_values(["factor", "level", "strategy"]).reset_index(drop=True)
+
+
+def trend_word(values: Sequence[float], tolerance: float) -> str:
+    """``"grows"``, ``"shrinks"`` or ``"stays about the same"`` from first to last value."""
+    clean = [v for v in values if not is_missing(v)]
+    if len(clean) < 2:
+        return "cannot be compared"
+    change = clean[-1] - clean[0]
+    if abs(change) <= tolerance:
+        return "stays about the same"
+    return "grows" if change > 0 else "shrinks"

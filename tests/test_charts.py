@@ -1,0 +1,179 @@
+"""Chart builders produce valid Vega-Lite with the encodings and interactions the report needs."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from foxdog import charts
+
+STRATEGIES = ["random", "margin", "entropy"]
+
+
+def curves_frame() -> pd.DataFrame:
+    rows = []
+    for k, s in enumerate(STRATEGIES):
+        for r in range(4):
+            for metric in ("accuracy", "f1"):
+                m = 0.6 + 0.05 * r + 0.01 * k
+                rows.append(
+                    {
+                        "strategy": s,
+                        "round": r,
+                        "n_labels": 20 + 10 * r,
+                        "metric": metric,
+                        "mean": m,
+                        "low": m - 0.02,
+                        "high": m + 0.02,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def layers_of(spec: dict) -> list[dict]:
+    return spec["layer"]
+
+
+def mark_type(layer: dict) -> str:
+    mark = layer["mark"]
+    return mark if isinstance(mark, str) else mark["type"]
+
+
+def test_learning_curves_encodings_band_tooltips_and_legend_toggle() -> None:
+    spec = charts.learning_curves(curves_frame(), baseline=0.9).to_dict()  # validates the schema
+    layers = layers_of(spec)
+    assert [mark_type(layer) for layer in layers] == ["area", "line", "point", "rule", "text"]
+    band, line, points = layers[:3]
+    assert band["encoding"]["y"]["field"] == "low" and band["encoding"]["y2"]["field"] == "high"
+    assert line["encoding"]["x"]["field"] == "n_labels"
+    assert line["encoding"]["y"]["field"] == "mean"
+    assert line["encoding"]["color"]["field"] == "strategy"
+    # The legend-bound point selection on strategy, toggling without a shift key
+    # (Altair lifts a layer's params to the top level and names the view).
+    (param,) = spec["params"]
+    assert param["views"] == [line["name"]]
+    assert param["bind"] == "legend"
+    assert param["select"] == {"type": "point", "fields": ["strategy"], "toggle": "true"}
+    assert "condition" in line["encoding"]["opacity"]
+    tooltip_fields = {t["field"] for t in points["encoding"]["tooltip"]}
+    assert {"strategy", "round", "n_labels", "mean", "low", "high"} <= tooltip_fields
+    # Random is drawn in black; the colour scale lists the strategies in registry order.
+    scale = line["encoding"]["color"]["scale"]
+    assert scale["domain"] == ["random", "margin", "entropy"]
+    assert scale["range"][0] == "#212529"
+
+
+def test_learning_curves_by_round_filters_metric_and_strategies() -> None:
+    chart = charts.learning_curves(curves_frame(), x="round", metric="f1", strategies=["random"])
+    spec = chart.to_dict()
+    line = layers_of(spec)[1]
+    assert line["encoding"]["x"]["field"] == "round"
+    (data,) = [v for k, v in spec["datasets"].items() if len(v) == 4]
+    assert {row["strategy"] for row in data} == {"random"}
+    assert len(layers_of(spec)) == 3  # no baseline rule
+
+
+def test_learning_curves_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="missing columns"):
+        charts.learning_curves(curves_frame().drop(columns=["low"]))
+    with pytest.raises(ValueError, match="no rows"):
+        charts.learning_curves(curves_frame(), metric="nonsense")
+    with pytest.raises(ValueError, match="x must be"):
+        charts.learning_curves(curves_frame(), x="seed")
+
+
+def test_strategy_colours_are_stable_across_charts() -> None:
+    alone = charts.strategy_scale(["bald"]).to_dict()
+    together = charts.strategy_scale(["random", "margin", "bald"]).to_dict()
+    assert alone["range"][0] == together["range"][together["domain"].index("bald")]
+    assert charts.strategy_colour("not-registered") == charts.strategy_colour("not-registered")
+
+
+def test_winloss_heatmap() -> None:
+    winloss = pd.DataFrame(
+        [
+            {"strategy": "margin", "opponent": "random", "wins": 4, "ties": 0, "losses": 1},
+            {"strategy": "random", "opponent": "margin", "wins": 1, "ties": 0, "losses": 4},
+        ]
+    )
+    spec = charts.winloss_heatmap(winloss).to_dict()
+    rect, text = layers_of(spec)
+    assert mark_type(rect) == "rect" and mark_type(text) == "text"
+    assert rect["encoding"]["color"]["field"] == "net"
+    assert rect["encoding"]["color"]["scale"]["domain"] == [-5, 5]
+    assert text["encoding"]["text"]["field"] == "label"
+    data = next(iter(spec["datasets"].values()))
+    assert {row["label"] for row in data} == {"4/0/1", "1/0/4"}
+
+
+def test_share_by_round_with_band_and_reference() -> None:
+    share = pd.DataFrame(
+        {
+            "strategy": ["random", "random", "margin", "margin"],
+            "round": [1, 2, 1, 2],
+            "mean": [0.4, 0.42, 0.5, 0.55],
+            "low": [0.3, 0.32, 0.4, 0.45],
+            "high": [0.5, 0.52, 0.6, 0.65],
+        }
+    )
+    spec = charts.share_by_round(share, reference=0.38).to_dict()
+    assert [mark_type(layer) for layer in layers_of(spec)] == ["area", "line", "point", "rule"]
+    assert spec["params"][0]["bind"] == "legend"
+    assert spec["params"][0]["views"] == [layers_of(spec)[1]["name"]]
+
+
+def test_interval_dots_and_ablation_lines_are_valid() -> None:
+    table = pd.DataFrame(
+        {
+            "strategy": STRATEGIES,
+            "aulc": [0.7, 0.75, 0.72],
+            "lo": [0.68, 0.73, 0.7],
+            "hi": [0.72, 0.77, 0.74],
+        }
+    )
+    spec = charts.interval_dots(table, value="aulc", low="lo", high="hi", reference=0.7).to_dict()
+    assert [mark_type(layer) for layer in layers_of(spec)] == ["rule", "point", "rule"]
+    ablations = pd.DataFrame(
+        {
+            "factor": ["query_size"] * 4,
+            "level": [10, 40, 10, 40],
+            "strategy": ["random", "random", "margin", "margin"],
+            "aulc": [0.7, 0.69, 0.74, 0.72],
+        }
+    )
+    spec = charts.ablation_lines(ablations, value="aulc").to_dict()
+    assert spec["facet"]["column"]["field"] == "factor"
+
+
+def test_spec_html_escapes_data_that_could_close_the_script() -> None:
+    evil = "</script><script>alert(1)</script> & co"
+    chart = alt.Chart(pd.DataFrame({"strategy": [evil], "x": [1]})).mark_point().encode(x="x:Q")
+    html = charts.chart_html(chart, include_bundle=False)
+    assert "</script><script>alert(1)" not in html
+    assert "\\u003c/script\\u003e" in html and "\\u0026 co" in html
+    assert html.count("<script") == 1  # just the embed call; no bundle asked for
+    assert "https://cdn" not in html and "src=" not in html
+
+
+def test_offline_renderer_embeds_the_bundle_once_per_page() -> None:
+    charts.enable_offline_renderer()
+    try:
+        frame = pd.DataFrame({"x": np.arange(3), "y": np.arange(3)})
+        chart = alt.Chart(frame).mark_line().encode(x="x:Q", y="y:Q")
+        first, second = (_html_of(chart), _html_of(chart))
+    finally:
+        alt.renderers.enable("default")
+    assert "window.vegaEmbed" in first and "window.vegaEmbed" not in second
+    assert len(first) > 500_000 > len(second)
+    ids = [h.split('id="')[1].split('"')[0] for h in (first, second)]
+    assert ids[0] != ids[1]  # two charts of one page never share a container
+
+
+def _html_of(chart: alt.Chart) -> str:
+    """What Jupyter (and so the report) shows for ``chart`` under the active renderer."""
+    bundle = chart._repr_mimebundle_()
+    if isinstance(bundle, tuple):  # (data, metadata) in some Altair versions
+        bundle = bundle[0]
+    return bundle["text/html"]

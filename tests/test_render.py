@@ -1,0 +1,397 @@
+"""The site renderer: .qmd parsing, the Jupyter fallback, the Quarto path, atomic swaps.
+
+The full-site tests build a fake project (``tests/synthetic_results.make_project``
+→ ``foxdog.analysis.run_analysis``) and render the real ``report/`` pages on it;
+:func:`build_site` is shared with ``test_report_browser.py`` and renders once per
+test session.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import stat
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from foxdog import render
+from foxdog.render import RenderError, parse_qmd, render_site
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = [
+    "index.html",
+    "dataset.html",
+    "experiments.html",
+    "gallery.html",
+    "insights.html",
+    "method.html",
+]
+_SITE_CACHE: dict[str, Path] = {}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def build_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Render the real report pages on a synthetic project, once per session; return ``_site``."""
+    if "site" in _SITE_CACHE:
+        return _SITE_CACHE["site"]
+    from synthetic_results import make_project
+
+    from foxdog.analysis import run_analysis
+    from foxdog.config import load_params
+
+    root = tmp_path_factory.mktemp("project")
+    make_project(root)
+    params = load_params(root / "params.yaml")
+    run_analysis(
+        params,
+        results_dir=root / "results",
+        baseline_path=root / "metrics" / "baseline.json",
+        metrics_dir=root / "metrics",
+        plots_dir=root / "plots",
+    )
+    copy_report_sources(root)
+    _SITE_CACHE["site"] = render_site(root, engine="jupyter")
+    return _SITE_CACHE["site"]
+
+
+def copy_report_sources(root: Path) -> None:
+    """The site definition (``_quarto.yml``, ``report/``) of this repository, into ``root``."""
+    shutil.copy2(REPO / "_quarto.yml", root / "_quarto.yml")
+    shutil.copytree(
+        REPO / "report",
+        root / "report",
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("*_files", ".jupyter_cache", "*.ipynb"),
+    )
+
+
+def mini_project(root: Path, page: str, navbar: list[dict[str, str]] | None = None) -> Path:
+    """A one-page project using the real template and stylesheet."""
+    (root / "report").mkdir(parents=True)
+    shutil.copytree(REPO / "report" / "_template", root / "report" / "_template")
+    shutil.copy2(REPO / "report" / "styles.css", root / "report" / "styles.css")
+    config = {
+        "project": {"type": "website", "output-dir": "_site", "execute-dir": "project"},
+        "website": {
+            "title": "mini & <site>",
+            "navbar": {"left": navbar or [{"href": "report/index.qmd", "text": "Home"}]},
+        },
+        "format": {"html": {"css": "report/styles.css"}},
+        "execute": {"echo": False},
+    }
+    (root / "_quarto.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    (root / "report" / "index.qmd").write_text(textwrap.dedent(page), encoding="utf-8")
+    return root
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def test_parse_qmd_front_matter_cells_and_options(tmp_path: Path) -> None:
+    qmd = tmp_path / "page.qmd"
+    qmd.write_text(
+        textwrap.dedent(
+            """\
+            ---
+            title: "A page"
+            execute:
+              echo: true
+            ---
+
+            Intro *text*.
+
+            ```{python}
+            #| echo: false
+            #| output: asis
+            print("**hi**")
+            ```
+
+            ```bash
+            ```{python}
+            not a cell: inside a bash block
+            ```
+
+            ````{python}
+            x = "```"
+            ````
+            """
+        ),
+        encoding="utf-8",
+    )
+    page = parse_qmd(qmd)
+    assert page.meta == {"title": "A page", "execute": {"echo": True}}
+    kinds = [c.kind for c in page.cells]
+    assert kinds == ["markdown", "code", "markdown", "code"]
+    assert page.cells[1].options == {"echo": False, "output": "asis"}
+    assert page.cells[1].source == 'print("**hi**")'
+    assert "not a cell" in page.cells[2].source
+    assert page.cells[3].source == 'x = "```"'
+
+
+def test_parse_qmd_reports_an_unclosed_cell(tmp_path: Path) -> None:
+    qmd = tmp_path / "bad.qmd"
+    qmd.write_text("---\ntitle: x\n---\n\n```{python}\n1 + 1\n", encoding="utf-8")
+    with pytest.raises(RenderError, match="bad.qmd: python cell .* never closed"):
+        parse_qmd(qmd)
+
+
+# --------------------------------------------------------------------------- jupyter engine
+
+
+def test_fallback_honours_cell_options_and_builds_navigation(tmp_path: Path) -> None:
+    root = mini_project(
+        tmp_path / "p",
+        """\
+        ---
+        title: "Home <page>"
+        subtitle: "sub & title"
+        ---
+
+        Some **markdown**. ![a picture](img/dot.png)
+
+        ```{python}
+        from pathlib import Path
+        print("cwd-is-root", Path("params.marker").is_file())
+        ```
+
+        ```{python}
+        #| output: asis
+        print("*printed markdown*")
+        ```
+
+        ```{python}
+        #| echo: true
+        shown_source = 6 * 7
+        shown_source
+        ```
+
+        ```{python}
+        #| include: false
+        print("never shown")
+        ```
+
+        ```{python}
+        from IPython.display import Markdown
+        Markdown("from a *Markdown* object")
+        ```
+        """,
+    )
+    (root / "params.marker").write_text("x", encoding="utf-8")
+    (root / "report" / "img").mkdir()
+    (root / "report" / "img" / "dot.png").write_bytes(b"\x89PNG fake")
+    out = render_site(root, engine="jupyter")
+    assert out == root / "_site"
+    page = (out / "index.html").read_text(encoding="utf-8")
+    # Front matter and navigation, escaped.
+    assert '<h1 class="title">Home &lt;page&gt;</h1>' in page
+    assert "sub &amp; title" in page and "mini &amp; &lt;site&gt;" in page
+    assert re.search(
+        r'<a[^>]*class="active"[^>]*href="index.html"|href="index.html"[^>]*class="active"', page
+    )
+    # The kernel runs in the project root, hidden code stays hidden.
+    assert "cwd-is-root True" in page
+    assert "print(&quot;cwd-is-root" not in page and 'print("cwd-is-root' not in page
+    assert "<em>printed markdown</em>" in page
+    assert "shown_source" in page and "42" in page
+    assert "never shown" not in page
+    assert "from a <em>Markdown</em> object" in page
+    # Local images are copied next to the page; styles come along; nothing remote.
+    assert (out / "img" / "dot.png").read_bytes() == b"\x89PNG fake"
+    assert (out / "styles.css").is_file()
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?:", page)
+    assert "require.js" not in page and "mathjax" not in page.lower()
+
+
+def test_failed_render_keeps_the_previous_site(tmp_path: Path) -> None:
+    root = mini_project(tmp_path / "p", "---\ntitle: ok\n---\n\nfine\n")
+    out = render_site(root, engine="jupyter")
+    before = (out / "index.html").read_text(encoding="utf-8")
+    (root / "report" / "index.qmd").write_text(
+        "---\ntitle: broken\n---\n\n```{python}\nraise ValueError('boom in cell')\n```\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RenderError, match="index.qmd: a code cell failed"):
+        render_site(root, engine="jupyter")
+    assert (out / "index.html").read_text(encoding="utf-8") == before
+    leftovers = [p.name for p in root.iterdir() if p.name.startswith("._site")]
+    assert leftovers == []
+
+
+def test_missing_config_and_unknown_engine(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="_quarto.yml: not found"):
+        render_site(tmp_path, engine="jupyter")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        render_site(tmp_path, engine="pandoc")
+
+
+# --------------------------------------------------------------------------- quarto engine
+
+
+FAKE_QUARTO = """\
+#!{python}
+# Stands in for `quarto render <dir>`: checks the staged, flattened project and
+# writes one HTML file per page into the configured output-dir.
+import os, sys, yaml
+from pathlib import Path
+assert sys.argv[1] == "render", sys.argv
+stage = Path(sys.argv[2])
+config = yaml.safe_load((stage / "_quarto.yml").read_text())
+out = stage / config["project"]["output-dir"]  # relative to the project, as in Quarto
+hrefs = [item["href"] for item in config["website"]["navbar"]["left"]]
+assert all("/" not in h for h in hrefs), hrefs
+assert config["format"]["html"]["css"] == "styles.css"
+assert os.environ["FOXDOG_PROJECT"] and os.environ["QUARTO_PYTHON"]
+out.mkdir(parents=True, exist_ok=True)
+for name in config["project"]["render"]:
+    assert (stage / name).is_file(), name
+    (out / name.replace(".qmd", ".html")).write_text("quarto:" + name)
+"""
+
+
+def test_quarto_engine_stages_flat_pages_and_swaps_the_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    quarto = bin_dir / "quarto"
+    quarto.write_text(FAKE_QUARTO.replace("{python}", sys.executable), encoding="utf-8")
+    quarto.chmod(quarto.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    root = mini_project(
+        tmp_path / "p",
+        "---\ntitle: q\n---\n\nhi\n",
+        navbar=[
+            {"href": "report/index.qmd", "text": "Home"},
+            {"href": "report/other.qmd", "text": "Other"},
+        ],
+    )
+    (root / "report" / "other.qmd").write_text("---\ntitle: other\n---\n", encoding="utf-8")
+    assert render.quarto_available()
+    out = render_site(root)  # auto picks Quarto when it is on PATH
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "other.html"]
+    assert (out / "index.html").read_text() == "quarto:index.qmd"
+    assert not [p for p in root.iterdir() if p.name.startswith(".quarto-stage")]
+
+
+# --------------------------------------------------------------------------- the real pages
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_site(tmp_path_factory)
+
+
+def test_every_page_is_rendered_with_navigation(site: Path) -> None:
+    for name in PAGES:
+        page = (site / name).read_text(encoding="utf-8")
+        assert '<nav aria-label="Site" class="foxdog-navbar">' in page, name
+        for other in PAGES:
+            assert f'href="{other}"' in page, f"{name} does not link to {other}"
+        # No cell wrote to stderr (warnings, tracebacks) into the page.
+        assert "application/vnd.jupyter.stderr" not in page, name
+        assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']https?:", page), name
+
+
+def test_data_text_is_escaped(site: Path) -> None:
+    """The synthetic data has a breed with ``<script>`` and ``&``; it must show as text."""
+    page = (site / "dataset.html").read_text(encoding="utf-8")
+    text_only = re.sub(r"<script\b.*?</script>", "", page, flags=re.S | re.I)
+    assert "<script>alert" not in text_only.lower()
+    assert "&lt;script&gt;" in page
+    for name in PAGES:
+        body = (site / name).read_text(encoding="utf-8")
+        scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", body, flags=re.S | re.I)
+        assert not any("alert(" in s for s in scripts), f"{name}: data text inside a script"
+
+
+def test_charts_are_embedded_offline(site: Path) -> None:
+    for name in ("index.html", "experiments.html", "gallery.html"):
+        page = (site / name).read_text(encoding="utf-8")
+        assert page.count("window.vegaEmbed=") == 1, name  # the bundle, once
+        assert page.count('vegaEmbed("#fd-chart-') >= 1, name
+
+
+def test_numbers_in_the_narrative_come_from_metrics(site: Path) -> None:
+    """The overview's headline quotes the analysis outputs, not typed-in numbers."""
+    import json
+
+    summary = json.loads((site.parent / "metrics" / "summary.json").read_text())
+    page = html.unescape((site / "index.html").read_text(encoding="utf-8"))
+    baseline = summary["baseline.accuracy"]
+    assert f"{100 * baseline:.1f}%" in page
+
+
+# --------------------------------------------------------------------------- page helpers
+
+
+def _doc(p_value: float, min_p: float, significant: bool, gain: float) -> dict:
+    """A minimal ``metrics/analysis.json`` with random and margin."""
+
+    def info(aulc: float, test: dict | None) -> dict:
+        target = {
+            "reached": True,
+            "labels": 80,
+            "saving_vs_random": {"labels": 60, "percent": 42.857, "status": "ok"},
+        }
+        return {
+            "aulc": {"mean": aulc},
+            "final_labels": 140,
+            "targets": {"95": target},
+            "test_vs_random": test,
+        }
+
+    test = {
+        "p_value": p_value,
+        "min_p_value": min_p,
+        "significant": significant,
+        "n_nonzero": 5,
+        "mean_difference": gain,
+        "method": "wilcoxon signed-rank",
+    }
+    return {
+        "settings": {"reference": "random", "alpha": 0.05},
+        "ranking": ["margin", "random"],
+        "baseline": {"accuracy": 0.88},
+        "targets": [{"fraction": 0.95, "key": "95", "accuracy": 0.836}],
+        "strategies": {"random": info(0.75, None), "margin": info(0.75 + gain, test)},
+    }
+
+
+def test_narrative_says_what_the_test_can_and_cannot_show() -> None:
+    import pandas as pd
+
+    from foxdog import report_data as rd
+
+    winloss = pd.DataFrame(
+        [{"strategy": "margin", "opponent": "random", "wins": 5, "ties": 0, "losses": 0}]
+    )
+    baseline = {"n_train": 300}
+    _, sig = rd.headline(_doc(0.01, 0.002, True, 0.05), baseline, winloss)
+    assert "significantly higher (p = 0.010" in sig and "60 labels fewer" in sig
+    _, weak = rd.headline(_doc(0.0625, 0.0625, False, 0.05), baseline, winloss)
+    assert "no paired test can reach significance" in weak and "not yet evidence" in weak
+    _, plain = rd.headline(_doc(0.3, 0.002, False, 0.05), baseline, winloss)
+    assert "not significantly better than random sampling (p = 0.300" in plain
+    _, behind = rd.headline(_doc(0.3, 0.002, False, -0.01), baseline, winloss)
+    assert behind.startswith("No active-learning strategy beat random sampling")
+
+
+def test_html_table_escapes_and_formats() -> None:
+    import pandas as pd
+
+    from foxdog import report_data as rd
+
+    frame = pd.DataFrame({"breed": ['<script>alert("x")</script> & Co'], "share": [0.5]})
+    table = rd.html_table(frame, formats={"share": rd.pct}, caption="a <caption>")
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in table
+    assert "<script" not in table and "a &lt;caption&gt;" in table
+    assert '<td class="num">50.0%</td>' in table
