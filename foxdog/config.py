@@ -92,6 +92,7 @@ class ActiveConfig:
 @dataclass(frozen=True)
 class AblationConfig:
     strategies: tuple[str, ...] = ("random", "margin")
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # a subset of active.seeds keeps runs paired
     initial_size: tuple[int, ...] = (10, 80)
     query_size: tuple[int, ...] = (10, 40)
     label_noise: tuple[float, ...] = (0.1, 0.2)
@@ -233,6 +234,8 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(a.mc_samples >= 2, "active.mc_samples", "must be >= 2", a.mc_samples)
     for i, s in enumerate(ab.strategies):
         c(s in STRATEGIES, f"ablations.strategies[{i}]", f"is not one of {STRATEGIES}", s)
+    c(len(ab.seeds) >= 1, "ablations.seeds", "must list at least one seed", ab.seeds)
+    c(len(set(ab.seeds)) == len(ab.seeds), "ablations.seeds", "has repeats", ab.seeds)
     c(
         all(v >= 2 for v in ab.initial_size),
         "ablations.initial_size",

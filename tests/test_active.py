@@ -208,7 +208,7 @@ def _tiny_params(curated: Path) -> Params:
     raw["active"].update(
         seeds=[0, 1], initial_size=8, query_size=5, rounds=2, committee_size=2, mc_samples=4
     )
-    raw["ablations"].update(initial_size=[6], query_size=[3], label_noise=[0.2])
+    raw["ablations"].update(seeds=[0, 1], initial_size=[6], query_size=[3], label_noise=[0.2])
     return params_from_dict(raw)
 
 

@@ -153,10 +153,9 @@ def run_ablation(
         raise ValueError(f"unknown ablation factor {factor!r}; known: {ABLATION_FACTORS}")
     pool, test = _splits(params)
     levels = getattr(params.ablations, factor)
+    base = replace(params.active, seeds=params.ablations.seeds)
     specs = [
-        spec
-        for level in levels
-        for spec in specs_for(replace(params.active, **{factor: level}), strategy)
+        spec for level in levels for spec in specs_for(replace(base, **{factor: level}), strategy)
     ]
     out_dir = results_dir / "ablations" / factor / strategy
     rounds, queries = run_specs(specs, estimator_factory(params), pool, test, out_dir / "state")
