@@ -217,6 +217,9 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``foxdog`` console command."""
     args = build_parser().parse_args(argv)
+    # Every stage is a fresh process; XLA's persistent cache saves its ~4 s of
+    # compilation per jitted function after the first stage (same code, same bytes).
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path(".jax_cache").resolve()))
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -54,11 +54,12 @@ class ModelConfig:
     widths: tuple[int, ...] = (16, 32, 64)
     dense: int = 64
     dropout: float = 0.3
+    stem: int = 2  # space-to-depth factor before the first conv (benchmarks/README.md)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    batch_size: int = 64
+    batch_size: int = 32
     steps: int = 300
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
@@ -70,16 +71,16 @@ class TrainConfig:
 @dataclass(frozen=True)
 class BaselineConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
-    steps: int = 1500
+    steps: int = 6000
 
 
 @dataclass(frozen=True)
 class ActiveConfig:
     strategies: tuple[str, ...] = STRATEGIES
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
     initial_size: int = 20
-    query_size: int = 20
-    rounds: int = 10
+    query_size: int = 50
+    rounds: int = 15
     label_noise: float = 0.0
     committee_size: int = 3
     mc_samples: int = 20
@@ -93,8 +94,8 @@ class ActiveConfig:
 class AblationConfig:
     strategies: tuple[str, ...] = ("random", "margin")
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # a subset of active.seeds keeps runs paired
-    initial_size: tuple[int, ...] = (10, 80)
-    query_size: tuple[int, ...] = (10, 40)
+    initial_size: tuple[int, ...] = (10, 100)
+    query_size: tuple[int, ...] = (25, 100)
     label_noise: tuple[float, ...] = (0.1, 0.2)
 
 
@@ -104,7 +105,7 @@ class AnalysisConfig:
     bootstrap: int = 1000
     kappa_threshold: float = 0.95
     kappa_window: int = 2
-    slope_threshold: float = 5e-4
+    slope_threshold: float = 1e-4
     alpha: float = 0.05
 
 
@@ -210,6 +211,8 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(len(m.widths) >= 1, "model.widths", "must list at least one width", m.widths)
     c(all(w >= 1 for w in m.widths), "model.widths", "must be positive", m.widths)
     c(m.dense >= 1, "model.dense", "must be >= 1", m.dense)
+    c(m.stem in (1, 2, 4), "model.stem", "must be 1, 2 or 4", m.stem)
+
     c(0 <= m.dropout < 1, "model.dropout", "must be in [0, 1)", m.dropout)
     c(t.batch_size >= 1, "train.batch_size", "must be >= 1", t.batch_size)
     c(t.steps >= 1, "train.steps", "must be >= 1", t.steps)

@@ -1,0 +1,67 @@
+"""The full-pool baseline: the accuracy active learning is measured against.
+
+For each of ``baseline.seeds`` the CNN is trained on *every* curated pool image
+for ``baseline.steps`` steps (more than an active-learning fit, since the pool
+is ~10x the largest labelled set), then evaluated on the test split. The
+result, ``metrics/baseline.json``, holds each metric's mean, 95% t-interval
+over seeds and per-seed values (format: ``docs/formats.md``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from foxdog.config import Params
+from foxdog.data.arrays import load_split
+from foxdog.io import write_json
+from foxdog.metrics import METRICS, classification_metrics
+from foxdog.model.estimator import FlaxCNNClassifier
+
+
+def t_interval(values: list[float], level: float = 0.95) -> dict[str, Any]:
+    """Mean and two-sided t-interval of ``values``; the bounds are None for a single value."""
+    x = np.asarray(values, dtype=np.float64)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return {"mean": mean, "low": None, "high": None, "per_seed": [float(v) for v in x]}
+    half = stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+    return {
+        "mean": mean,
+        "low": float(mean - half),
+        "high": float(mean + half),
+        "per_seed": [float(v) for v in x],
+    }
+
+
+def run_baseline(params: Params, curated_dir: Path, out_path: Path) -> dict:
+    """Train on the whole pool once per seed, evaluate on test, write ``out_path`` atomically."""
+    pool = load_split(curated_dir, "pool")
+    test = load_split(curated_dir, "test")
+    per_seed: dict[str, list[float]] = {name: [] for name in (*METRICS, "train_seconds")}
+    for seed in params.baseline.seeds:
+        clf = FlaxCNNClassifier.from_config(
+            params.model, params.train, seed=seed, steps=params.baseline.steps
+        )
+        start = time.perf_counter()
+        clf.fit(pool.images, pool.labels)
+        # Includes compilation for the first seed: that is what a user waits for.
+        per_seed["train_seconds"].append(time.perf_counter() - start)
+        for name, value in classification_metrics(
+            test.labels, clf.predict_proba(test.images)
+        ).items():
+            per_seed[name].append(value)
+    result = {
+        "n_train": len(pool),
+        "n_test": len(test),
+        "seeds": list(params.baseline.seeds),
+        "steps": params.baseline.steps,
+        **{name: t_interval(values) for name, values in per_seed.items()},
+    }
+    write_json(out_path, result)
+    return result

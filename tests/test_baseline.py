@@ -1,0 +1,60 @@
+"""Tests for foxdog/model/baseline.py on a tiny generated curated folder."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from foxdog.config import BaselineConfig, ModelConfig, Params, TrainConfig
+from foxdog.metrics import METRICS
+from foxdog.model.baseline import run_baseline, t_interval
+
+
+def write_split(folder, split: str, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    images = rng.integers(0, 120, (n, 16, 16, 3), dtype=np.uint8)
+    images[labels == 1, :, :, 0] += 120  # foxes redder
+    np.save(folder / f"{split}_images.npy", images)
+    np.save(folder / f"{split}_labels.npy", labels.astype(np.int64))
+    np.save(folder / f"{split}_ids.npy", np.array([f"{split}{i:014d}" for i in range(n)]))
+
+
+def test_run_baseline_writes_the_documented_format(tmp_path):
+    curated = tmp_path / "curated"
+    curated.mkdir()
+    write_split(curated, "pool", 40, seed=0)
+    write_split(curated, "test", 24, seed=1)
+    # Same architecture / step count as tests/test_model.py's SMALL: compiled code is shared.
+    params = Params(
+        model=ModelConfig(widths=(8, 16), dense=16),
+        train=TrainConfig(batch_size=16, steps=40, warmup_steps=4, max_shift=2),
+        baseline=BaselineConfig(seeds=(0, 1), steps=40),
+    )
+    out = tmp_path / "metrics" / "baseline.json"
+    result = run_baseline(params, curated, out)
+    assert json.loads(out.read_text()) == result
+    assert (result["n_train"], result["n_test"], result["seeds"], result["steps"]) == (
+        40,
+        24,
+        [0, 1],
+        40,
+    )
+    for name in (*METRICS, "train_seconds"):
+        entry = result[name]
+        assert len(entry["per_seed"]) == 2
+        assert entry["low"] <= entry["mean"] <= entry["high"]
+    assert result["accuracy"]["mean"] >= 0.9  # the red channel gives foxes away
+    assert list(tmp_path.joinpath("metrics").iterdir()) == [out]  # no temporary files left
+
+
+def test_t_interval():
+    r = t_interval([0.8, 0.82, 0.84])
+    assert r["mean"] == pytest.approx(0.82)
+    # t(0.975, 2) = 4.303; sd = 0.02; half-width = 4.303 * 0.02 / sqrt(3)
+    assert r["high"] - r["mean"] == pytest.approx(4.3027 * 0.02 / math.sqrt(3), rel=1e-3)
+    single = t_interval([0.5])
+    assert single["low"] is None and single["high"] is None and single["per_seed"] == [0.5]
