@@ -61,6 +61,7 @@ class ModelConfig:
 class TrainConfig:
     batch_size: int = 32
     steps: int = 300
+    epochs: float = 40.0
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 20
@@ -80,7 +81,7 @@ class ActiveConfig:
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
     initial_size: int = 20
     query_size: int = 50
-    rounds: int = 15
+    rounds: int = 10
     label_noise: float = 0.0
     committee_size: int = 3
     mc_samples: int = 20
@@ -216,6 +217,7 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(0 <= m.dropout < 1, "model.dropout", "must be in [0, 1)", m.dropout)
     c(t.batch_size >= 1, "train.batch_size", "must be >= 1", t.batch_size)
     c(t.steps >= 1, "train.steps", "must be >= 1", t.steps)
+    c(t.epochs >= 0, "train.epochs", "must be >= 0", t.epochs)
     c(t.learning_rate > 0, "train.learning_rate", "must be > 0", t.learning_rate)
     c(t.weight_decay >= 0, "train.weight_decay", "must be >= 0", t.weight_decay)
     c(0 <= t.warmup_steps < t.steps, "train.warmup_steps", "must be in [0, steps)", t.warmup_steps)

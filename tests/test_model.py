@@ -106,12 +106,16 @@ def test_fit_predict_learns_the_toy_task():
 def test_no_recompilation_as_the_labelled_set_grows():
     x, y, x_test, _ = data()
     # A spec no other test uses, so its traces all happen here (stem=1 covers that path too).
-    params = dict(SMALL, dense=12, stem=1, steps=10, warmup_steps=1)
+    # epochs=5: 10 steps up to 32 images, then more (48 images -> 15 steps).
+    params = dict(SMALL, dense=12, stem=1, steps=10, epochs=5.0, warmup_steps=1)
     before = dict(train.TRACES)
+    lengths = []
     for n in (3, 7, 16, 29, 48):  # smaller and larger than batch_size
         sel = np.r_[np.flatnonzero(y == 0)[: n - n // 2], np.flatnonzero(y == 1)[: n // 2]]
         clf = FlaxCNNClassifier(**params, seed=n).fit(x[sel], y[sel])
         clf.predict_proba(x_test[: n % 5 + 1])  # pool sizes vary too
+        lengths.append(len(clf.loss_curve_))
+    assert lengths == [10, 10, 10, 10, 15]  # step counts vary, the program does not
     clone(clf).fit(x, y).predict_proba(x_test)  # clones share the cache
     delta = {k: v - before.get(k, 0) for k, v in train.TRACES.items()}
     assert delta["train_step"] == 1
@@ -278,20 +282,11 @@ def test_sklearn_estimator_check(check):
 
 
 @pytest.fixture
-def modal(monkeypatch):
-    """modAL, made to work with scikit-learn >= 1.8 (foxdog.active.modal_compat once it exists)."""
-    try:
-        from foxdog.active import modal_compat
-    except ImportError:
-        import modAL.models.learners as learners
-        from sklearn.utils import check_X_y
+def modal():
+    """modAL, made to work with scikit-learn >= 1.8 by foxdog.active.modal_compat."""
+    from foxdog.active import modal_compat
 
-        def check_x_y_compat(*args, force_all_finite=True, **kwargs):
-            return check_X_y(*args, ensure_all_finite=force_all_finite, **kwargs)
-
-        monkeypatch.setattr(learners, "check_X_y", check_x_y_compat)
-    else:
-        modal_compat.apply()
+    modal_compat.apply()
     import modAL
 
     return modAL

@@ -52,8 +52,9 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
     """Small Flax CNN image classifier with the scikit-learn estimator API.
 
     ``fit`` always trains from scratch from the weights ``seed`` gives, for
-    exactly ``steps`` AdamW steps of ``batch_size`` augmented images, so the
-    compiled code is shared across labelled-set sizes, instances and clones.
+    ``max(steps, ceil(epochs * n / batch_size))`` AdamW steps of ``batch_size``
+    augmented images (``epochs=0``: exactly ``steps``); the compiled code is
+    shared across labelled-set sizes, step counts, instances and clones.
     Same data, hyper-parameters and seed give bitwise-identical predictions.
 
     Fitted attributes: ``classes_``, ``params_`` (the network's parameters),
@@ -73,6 +74,7 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         stem: int = 2,
         batch_size: int = 32,
         steps: int = 300,
+        epochs: float = 0.0,
         learning_rate: float = 3e-3,
         weight_decay: float = 1e-4,
         warmup_steps: int = 20,
@@ -87,6 +89,7 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         self.stem = stem
         self.batch_size = batch_size
         self.steps = steps
+        self.epochs = epochs
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.warmup_steps = warmup_steps
@@ -107,6 +110,7 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
             dropout=model.dropout,
             batch_size=train.batch_size,
             steps=train.steps if steps is None else steps,
+            epochs=train.epochs,
             learning_rate=train.learning_rate,
             weight_decay=train.weight_decay,
             warmup_steps=train.warmup_steps,
@@ -136,12 +140,15 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"batch_size and steps must be >= 1, got {self.batch_size}, {self.steps}"
             )
+        if not self.epochs >= 0:
+            raise ValueError(f"epochs must be >= 0, got {self.epochs}")
         if not 0 <= self.warmup_steps < self.steps:
             raise ValueError(f"warmup_steps must be in [0, steps), got {self.warmup_steps}")
         return train.TrainSpec(
             model=self._model_spec(n_classes),
             batch_size=int(self.batch_size),
             steps=int(self.steps),
+            epochs=float(self.epochs),
             learning_rate=float(self.learning_rate),
             weight_decay=float(self.weight_decay),
             warmup_steps=int(self.warmup_steps),

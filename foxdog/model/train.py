@@ -2,13 +2,16 @@
 
 The story, Flax-examples style: :func:`init_params` makes parameters from a
 key; :func:`train_step` is one AdamW step on one augmented batch;
-:func:`fit_params` runs ``spec.steps`` of them; :func:`predict_logits`,
+:func:`fit_params` runs :func:`n_steps` of them; :func:`predict_logits`,
 :func:`embed` and :func:`predict_logits_mc` score images in fixed-size chunks.
 
 No recompilation as the labelled set grows: every step sees a batch of exactly
 ``batch_size`` images gathered on the host (with repeats when fewer images are
-labelled), and every fit runs exactly ``steps`` steps, so compiled shapes never
-depend on the labelled-set size. Scoring pads the last chunk. Compiled
+labelled), and the step index and the fit's step count enter the compiled step
+as traced scalars (the learning-rate schedule is computed inside it), so a fit
+of 300 steps and one of 900 share one program. A fit runs ``steps`` steps, or
+``epochs`` passes over the labelled set where that is more: a fixed step count
+under-trains a large labelled set and over-trains a tiny one. Scoring pads the last chunk. Compiled
 functions live in module-level caches keyed by the frozen, hashable specs
 below, so fresh estimators and ``sklearn.base.clone`` copies reuse them.
 :data:`TRACES` counts how often each function was traced (tests assert on it).
@@ -23,6 +26,7 @@ asynchronous, so the host gathers the next batch while the previous step runs.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,11 +61,12 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """Everything that fixes the compiled training step (plus the step count)."""
+    """Everything that fixes the compiled training step (plus the step-count rule)."""
 
     model: ModelSpec = ModelSpec()
     batch_size: int = 32
     steps: int = 300
+    epochs: float = 0.0
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 20
@@ -96,15 +101,29 @@ def _decay_mask(params: Any) -> Any:
 
 
 def optimizer(spec: TrainSpec) -> optax.GradientTransformation:
-    """AdamW on a warm-up + cosine-decay schedule spanning exactly ``spec.steps``."""
-    schedule = optax.warmup_cosine_decay_schedule(
-        init_value=0.0,
-        peak_value=spec.learning_rate,
-        warmup_steps=spec.warmup_steps,
-        decay_steps=spec.steps,
-        end_value=0.0,
-    )
-    return optax.adamw(schedule, weight_decay=spec.weight_decay, mask=_decay_mask)
+    """AdamW with unit learning rate; :func:`learning_rate` scales its updates per step.
+
+    optax's AdamW multiplies both the Adam direction and the decoupled weight
+    decay by the learning rate, so scaling the unit-rate update by ``lr_t`` is
+    exactly AdamW at ``lr_t``; keeping ``lr_t`` out of the optimiser lets the
+    schedule's length be a traced value instead of a compile-time constant.
+    """
+    return optax.adamw(1.0, weight_decay=spec.weight_decay, mask=_decay_mask)
+
+
+def learning_rate(spec: TrainSpec, i: jax.Array, total: jax.Array) -> jax.Array:
+    """Linear warm-up over ``warmup_steps`` then cosine decay to 0 at step ``total``."""
+    i = jnp.asarray(i, jnp.float32)
+    total = jnp.asarray(total, jnp.float32)
+    warm = jnp.float32(max(spec.warmup_steps, 1))
+    progress = jnp.clip((i - spec.warmup_steps) / jnp.maximum(total - spec.warmup_steps, 1.0), 0, 1)
+    cosine = 0.5 * (1.0 + jnp.cos(jnp.pi * progress))
+    return spec.learning_rate * jnp.where(i < spec.warmup_steps, i / warm, cosine)
+
+
+def n_steps(spec: TrainSpec, n_labelled: int) -> int:
+    """Steps of one fit: ``spec.steps``, or ``spec.epochs`` passes over the data if more."""
+    return max(spec.steps, int(np.ceil(spec.epochs * n_labelled / spec.batch_size)))
 
 
 # ---------------------------------------------------------------- augmentation
@@ -147,8 +166,9 @@ def train_step(
     images: jax.Array,
     labels: jax.Array,
     key: jax.Array,
+    lr: jax.Array,
 ) -> tuple[State, jax.Array]:
-    """One AdamW step on an augmented batch; returns the new state and the batch loss."""
+    """One AdamW step at learning rate ``lr`` on an augmented batch; returns state and loss."""
     k_aug, k_drop = jax.random.split(key)
     x = augment(images, k_aug, spec)
 
@@ -158,6 +178,7 @@ def train_step(
 
     loss, grads = jax.value_and_grad(loss_fn)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    updates = jax.tree.map(lambda u: lr * u, updates)
     return State(optax.apply_updates(state.params, updates), opt_state), loss
 
 
@@ -173,10 +194,16 @@ def _train_fns(spec: TrainSpec) -> _TrainFns:
 
     @functools.partial(jax.jit, donate_argnums=0)
     def step(
-        state: State, images: jax.Array, labels: jax.Array, key: jax.Array, i: jax.Array
+        state: State,
+        images: jax.Array,
+        labels: jax.Array,
+        key: jax.Array,
+        i: jax.Array,
+        total: jax.Array,
     ) -> tuple[State, jax.Array]:
         TRACES["train_step"] += 1  # the Python body runs once per trace
-        return train_step(gdef, tx, spec, state, images, labels, jax.random.fold_in(key, i))
+        lr = learning_rate(spec, i, total)
+        return train_step(gdef, tx, spec, state, images, labels, jax.random.fold_in(key, i), lr)
 
     return _TrainFns(jax.jit(tx.init), step)
 
@@ -200,15 +227,19 @@ def fit_params(
     ``images`` is uint8 (N, H, W, 3), ``labels`` int class indices in
     ``[0, n_classes)``. Same inputs and seed -> bitwise-identical parameters.
     """
-    fns = _train_fns(spec)
+    # The compiled step does not depend on the step count: share it across counts.
+    fns = _train_fns(dataclasses.replace(spec, steps=1, epochs=0.0))
+    steps = n_steps(spec, len(images))
     k_init, k_train = jax.random.split(jax.random.key(seed))
     params = init_params(spec.model, k_init)
     state = State(params, fns.opt_init(params))
-    idx = batch_indices(len(images), spec.steps, spec.batch_size, np.random.default_rng(seed))
+    idx = batch_indices(len(images), steps, spec.batch_size, np.random.default_rng(seed))
     labels = np.asarray(labels, dtype=np.int32)
     losses = []
     for i, sel in enumerate(idx):
-        state, loss = fns.step(state, images[sel], labels[sel], k_train, np.int32(i))
+        state, loss = fns.step(
+            state, images[sel], labels[sel], k_train, np.int32(i), np.int32(steps)
+        )
         losses.append(loss)
     return state.params, np.array([float(x) for x in losses], dtype=np.float32)
 
