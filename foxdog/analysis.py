@@ -641,7 +641,8 @@ def ablation_groups(
         for level in levels:
             is_default = level == float(default)
             if is_default:
-                source = main_rounds
+                # The ablation seeds only, so every level is compared over the same seeds.
+                source = main_rounds[main_rounds["seed"].isin(params.ablations.seeds)]
             elif len(ablation_rounds):
                 at_level = ablation_rounds["level"].astype(float) == level
                 source = ablation_rounds[(ablation_rounds["factor"] == factor) & at_level]

@@ -48,10 +48,18 @@ def numbers_block(params: Params, root: Path = Path(".")) -> str:
         if best:
             aulc = summary.get(f"{best}.aulc")
             rand = summary.get("random.aulc")
+            p = summary.get(f"{best}.p_value_vs_random")
             if aulc is not None and rand is not None:
+                verdict = (
+                    ""
+                    if p is None
+                    else f"; paired test against random over seeds: p = {p:.3g}, "
+                    + ("significant" if p < params.analysis.alpha else "not significant")
+                    + f" at α = {params.analysis.alpha:g}"
+                )
                 lines.append(
                     f"- Best strategy by area under the learning curve (`metrics/summary.json`): "
-                    f"**{best}** (normalised AULC {aulc:.3f} vs {rand:.3f} for random)."
+                    f"**{best}** (normalised AULC {aulc:.3f} vs {rand:.3f} for random{verdict})."
                 )
     times = []
     for strategy in params.active.strategies:

@@ -341,11 +341,11 @@ def best_active_strategy(doc: Mapping[str, Any]) -> str | None:
 
 
 def labels_phrase(info: Mapping[str, Any], key: str) -> str:
-    """``"140 labels"`` or ``"more than its 140 labels (not reached)"`` for one target."""
+    """``"140 labels"`` or ``"more than the 520 labels it was given"`` for one target."""
     target = info["targets"][key]
     if target.get("reached") and not is_missing(target.get("labels")):
         return plural(target["labels"], "label")
-    return f"more than the {integer(info['final_labels'])} labels it was given (never reached)"
+    return f"more than the {integer(info['final_labels'])} labels it was given"
 
 
 def saving_phrase(info: Mapping[str, Any], key: str) -> str:

@@ -535,7 +535,7 @@ def make_project(
                     root / "results" / "ablations" / factor / strategy,
                     strategy,
                     specs,
-                    seeds,
+                    [s for s in seeds if s in ab.seeds],
                     rounds=rounds,
                     pool=pool,
                     seed=seed,

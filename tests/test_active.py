@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from foxdog.active import loop
 from foxdog.active.experiment import run_ablation, run_specs, run_strategy, specs_for
 from foxdog.active.loop import Experiment, RunSpec, initial_indices, oracle_labels
 from foxdog.active.strategies import REGISTRY, bald_scores, get_strategy, k_center_greedy
@@ -155,6 +156,30 @@ def test_changed_protocol_does_not_reuse_state(
     run("random", pool, test_split, path, rounds=1)
     state = run("random", pool, test_split, path, rounds=1, query_size=3)
     assert [r["n_labels"] for r in state["rounds"]] == [8, 11]
+
+
+def test_changed_pixels_or_code_do_not_reuse_state(
+    pool: Split, test_split: Split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Same ids and labels, other pixels (e.g. a new data.image_size): start over.
+    path = tmp_path / "s.json"
+    first = run("random", pool, test_split, path, rounds=1)
+    darker = Split(images=pool.images // 2, labels=pool.labels, ids=pool.ids)
+    assert (
+        Experiment(spec("random", rounds=1), tiny_cnn, darker, test_split, path).fp
+        != first["fingerprint"]
+    )
+    # Edited model/active code: DVC re-runs the stage, and the saved state must not win.
+    monkeypatch.setattr(loop, "code_version", lambda: "edited")
+    assert (
+        Experiment(spec("random", rounds=1), tiny_cnn, pool, test_split, path).fp
+        != first["fingerprint"]
+    )
+
+
+def test_code_version_tracks_the_stage_sources() -> None:
+    assert loop.code_version() == loop.code_version()
+    assert len(loop.code_version()) == 64
 
 
 def test_initial_set_is_stratified_and_seeded() -> None:

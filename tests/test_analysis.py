@@ -439,6 +439,19 @@ def test_summary_is_flat_and_matches_the_tables(project: Path) -> None:
     assert noisy.loc[("margin", 0.2), "aulc"] < noisy.loc[("margin", 0.0), "aulc"]
 
 
+def test_ablation_levels_share_the_ablation_seeds(tmp_path: Path) -> None:
+    # The main run has more seeds than the ablations; the default level must not use them.
+    root = make_project(tmp_path, seeds=range(7), rounds=3)
+    analyse_project(root)
+    ablations = pd.read_csv(root / "metrics" / "ablations.csv")
+    assert set(ablations["n_seeds"]) == {len(AblationConfig().seeds)}
+    summary = strict_json(root / "metrics" / "summary.json")
+    default = ablations[(ablations["factor"] == "query_size") & ablations["is_default"]]
+    assert default.set_index("strategy").loc["margin", "aulc"] != pytest.approx(
+        summary["margin.aulc"], abs=1e-9
+    )
+
+
 def test_outputs_are_byte_identical_on_rerun(project: Path) -> None:
     before = output_bytes(project)
     analyse_project(project)

@@ -89,16 +89,46 @@ def oracle_labels(labels: np.ndarray, noise: float, seed: int) -> np.ndarray:
     return np.where(flip, 1 - labels, labels)
 
 
+def code_version() -> str:
+    """Hash of the code whose behaviour a run's numbers depend on, and its key libraries.
+
+    The same files as the ``al`` stage's DVC dependencies, so a change that makes DVC
+    re-run a stage also invalidates its saved states instead of silently resuming them.
+    """
+    import flax
+    import jax
+    import optax
+    import sklearn
+
+    package = Path(__file__).resolve().parents[1]
+    files = sorted([*(package / "model").glob("*.py"), *(package / "active").glob("*.py")])
+    digest = hashlib.sha256()
+    for path in [*files, package / "metrics.py"]:
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    for module in (jax, flax, optax, sklearn, np):
+        digest.update(f"{module.__name__}=={module.__version__}".encode())
+    return digest.hexdigest()
+
+
 def fingerprint(spec: RunSpec, estimator_params: dict[str, Any], pool: Split, test: Split) -> str:
-    """Hash of everything a saved state depends on; a mismatch means start over."""
+    """Hash of everything a saved state depends on; a mismatch means start over.
+
+    The protocol, the estimator's hyper-parameters, the data (pixels included: a new
+    resolution keeps the ids but changes every number) and :func:`code_version`.
+    """
     digest = hashlib.sha256()
     digest.update(
         json.dumps(
-            [STATE_VERSION, spec.__dict__, estimator_params], sort_keys=True, default=str
+            [STATE_VERSION, spec.__dict__, estimator_params, code_version()],
+            sort_keys=True,
+            default=str,
         ).encode()
     )
-    for array in (pool.ids, pool.labels, test.ids, test.labels):
-        digest.update(np.ascontiguousarray(array).tobytes())
+    for split in (pool, test):
+        for array in (split.ids, split.labels, split.images):
+            digest.update(str((array.dtype, array.shape)).encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
 
 
