@@ -36,8 +36,8 @@ def numbers_block(params: Params, root: Path = Path(".")) -> str:
         lines.append(
             f"- Full-pool baseline (`metrics/baseline.json`): test accuracy "
             f"**{_pct(acc['mean'])}** (95% interval {_pct(acc['low'])}–{_pct(acc['high'])}, "
-            f"{len(base['seeds'])} seeds, {base['n_train']} training / "
-            f"{base['n_test']} test images)."
+            f"{len(base['seeds'])} seeds, {base['n_train']:,} training / "
+            f"{base['n_test']:,} test images)."
         )
     else:
         lines.append("- Full-pool baseline: not computed yet (`dvc repro baseline`).")

@@ -321,6 +321,15 @@ def accuracy_at(curves_frame: pd.DataFrame, strategy: str, n_labels: float) -> f
     return float(rows["mean"].iloc[0]) if len(rows) else math.nan
 
 
+def final_agreement(curves_frame: pd.DataFrame) -> pd.Series:
+    """Mean κ between the last two rounds' pool predictions, per strategy (NaN-free)."""
+    kappa = curves_frame[curves_frame["metric"] == "kappa_prev"].dropna(subset=["mean"])
+    if kappa.empty:
+        return pd.Series(dtype=float)
+    last = kappa.loc[kappa.groupby("strategy")["round"].idxmax()]
+    return last.set_index("strategy")["mean"].astype(float)
+
+
 # --------------------------------------------------------------------------- narrative
 
 
@@ -414,11 +423,18 @@ def headline(
     )
     if reference not in doc["strategies"]:
         return first + ".", "There are no random-sampling results to compare with yet."
+    ref = doc["strategies"][reference]
     first += (
-        f"; picking images at random, it needs "
-        f"{labels_phrase(doc['strategies'][reference], key)} to reach "
-        f"{pct(target['fraction'], 0)} of that ({pct(target['accuracy'])})."
+        f"; picking images at random, it needs {labels_phrase(ref, key)} to reach "
+        f"{pct(target['fraction'], 0)} of that ({pct(target['accuracy'])})"
     )
+    if ref["targets"][key].get("reached"):
+        first += "."
+    else:
+        first += (
+            f": after {integer(ref['final_labels'])} labels it is at "
+            f"{pct(ref['final_accuracy']['mean'])}."
+        )
     best = best_active_strategy(doc)
     if best is None:
         return first, "There are no active-learning results to compare with random sampling yet."

@@ -36,6 +36,7 @@ import pandas as pd
 import yaml
 from PIL import Image
 
+from foxdog.active.experiment import QUERY_COLUMNS, ROUND_COLUMNS
 from foxdog.config import (
     AblationConfig,
     ActiveConfig,
@@ -44,40 +45,6 @@ from foxdog.config import (
     Params,
     to_dict,
 )
-
-ROUND_COLUMNS = [
-    "strategy",
-    "initial_size",
-    "query_size",
-    "label_noise",
-    "seed",
-    "round",
-    "n_labels",
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "log_loss",
-    "ece",
-    "fox_fraction_queried",
-    "noisy_labels",
-    "kappa_prev",
-    "fit_seconds",
-    "query_seconds",
-]
-QUERY_COLUMNS = [
-    "strategy",
-    "initial_size",
-    "query_size",
-    "label_noise",
-    "seed",
-    "round",
-    "rank",
-    "id",
-    "score",
-    "p_fox",
-    "true_label",
-    "oracle_label",
-]
 
 # The breed name the report must escape (HTML and Markdown alike).
 NASTY_BREED = '<script>alert("woof")</script> & Co'
@@ -394,8 +361,8 @@ def fake_run(
                 }
             )
     return (
-        pd.DataFrame(round_rows, columns=ROUND_COLUMNS),
-        pd.DataFrame(query_rows, columns=QUERY_COLUMNS),
+        pd.DataFrame(round_rows, columns=list(ROUND_COLUMNS)),
+        pd.DataFrame(query_rows, columns=list(QUERY_COLUMNS)),
     )
 
 

@@ -385,6 +385,44 @@ def test_narrative_says_what_the_test_can_and_cannot_show() -> None:
     assert behind.startswith("No active-learning strategy beat random sampling")
 
 
+def test_headline_when_random_never_reaches_the_target() -> None:
+    import pandas as pd
+
+    from foxdog import report_data as rd
+
+    doc = _doc(0.3, 0.002, False, 0.01)
+    random = doc["strategies"]["random"]
+    random["targets"]["95"] = {"reached": False, "labels": None, "saving_vs_random": None}
+    random["final_accuracy"] = {"mean": 0.7123}
+    winloss = pd.DataFrame(
+        [{"strategy": "margin", "opponent": "random", "wins": 3, "ties": 0, "losses": 2}]
+    )
+    first, _ = rd.headline(doc, {"n_train": 300}, winloss)
+    assert "more than the 140 labels it was given to reach 95% of that (83.6%)" in first
+    assert first.endswith("after 140 labels it is at 71.2%.")
+    random["targets"]["95"] = {"reached": True, "labels": 120}
+    first, _ = rd.headline(doc, {"n_train": 300}, winloss)
+    assert first.endswith("needs 120 labels to reach 95% of that (83.6%).")
+
+
+def test_final_agreement_reads_the_last_kappa_of_each_strategy() -> None:
+    import pandas as pd
+
+    from foxdog import report_data as rd
+
+    rows = [
+        ("random", 0, "kappa_prev", None),
+        ("random", 1, "kappa_prev", 0.4),
+        ("random", 2, "kappa_prev", 0.7),
+        ("random", 2, "accuracy", 0.99),
+        ("margin", 1, "kappa_prev", 0.5),
+        ("margin", 2, "kappa_prev", 0.6),
+    ]
+    curves = pd.DataFrame(rows, columns=["strategy", "round", "metric", "mean"])
+    assert rd.final_agreement(curves).to_dict() == {"margin": 0.6, "random": 0.7}
+    assert rd.final_agreement(curves[curves["metric"] == "accuracy"]).empty
+
+
 def test_html_table_escapes_and_formats() -> None:
     import pandas as pd
 
