@@ -417,11 +417,13 @@ def _to_notebook(page: Page, defaults: dict[str, Any]) -> Any:
         "display_name": "foxdog",
         "language": "python",
     }
-    for cell in page.cells:
+    for i, cell in enumerate(page.cells):
+        # nbformat draws random cell ids, which end up in the HTML: number them instead,
+        # so the same inputs render byte-identical pages (and an unchanged dvc.lock).
         if cell.kind == "markdown":
-            nb.cells.append(nbformat.v4.new_markdown_cell(cell.source))
+            nb.cells.append(nbformat.v4.new_markdown_cell(cell.source, id=f"cell-{i}"))
         else:
-            code = nbformat.v4.new_code_cell(cell.source)
+            code = nbformat.v4.new_code_cell(cell.source, id=f"cell-{i}")
             code.metadata["foxdog"] = dict(defaults, **cell.options)
             nb.cells.append(code)
     return nb

@@ -209,6 +209,34 @@ def test_fallback_honours_cell_options_and_builds_navigation(tmp_path: Path) -> 
     assert "require.js" not in page and "mathjax" not in page.lower()
 
 
+def test_same_inputs_render_byte_identical_pages(tmp_path: Path) -> None:
+    # DVC records the site's hash in dvc.lock: a re-render must not change it.
+    root = mini_project(
+        tmp_path / "p",
+        """\
+        ---
+        title: "Twice"
+        ---
+
+        Text between cells.
+
+        ```{python}
+        import altair as alt
+        import pandas as pd
+
+        from foxdog import charts
+
+        charts.enable_offline_renderer()
+        alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+        ```
+        """,
+    )
+    first = (render_site(root, engine="jupyter") / "index.html").read_bytes()
+    second = (render_site(root, engine="jupyter") / "index.html").read_bytes()
+    assert b"<svg" in first or b"vegaEmbed(" in first
+    assert first == second
+
+
 def test_failed_render_keeps_the_previous_site(tmp_path: Path) -> None:
     root = mini_project(tmp_path / "p", "---\ntitle: ok\n---\n\nfine\n")
     out = render_site(root, engine="jupyter")
