@@ -9,7 +9,8 @@ client is needed.
 
 Chromium must be installed (``chromium`` on PATH, or ``$CHROMIUM``): CI installs
 it, and a missing browser fails this test instead of silently skipping it.
-Set ``FOXDOG_SCREENSHOTS=<dir>`` to keep a full-page PNG of every page.
+Set ``FOXDOG_SCREENSHOTS=<dir>`` to keep a full-page PNG of every page, and
+``FOXDOG_SITE=_site`` to check the pipeline's real site instead of the fake one.
 """
 
 from __future__ import annotations
@@ -182,8 +183,11 @@ class DevTools:
 
 @pytest.fixture(scope="module")
 def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The rendered fake project's ``_site``, served on 127.0.0.1 (a random free port)."""
-    site = build_site(tmp_path_factory)
+    """The rendered fake project's ``_site`` (or ``$FOXDOG_SITE``), served on 127.0.0.1."""
+    chosen = os.environ.get("FOXDOG_SITE")
+    site = Path(chosen).resolve() if chosen else build_site(tmp_path_factory)
+    if not (site / "index.html").is_file():
+        pytest.fail(f"{site}: no index.html (FOXDOG_SITE must name a rendered _site)")
     handler = functools.partial(_QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
