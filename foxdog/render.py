@@ -462,6 +462,11 @@ def _execute(nb: Any, page: Page, project_dir: Path, kernel_dirs: list[str]) -> 
         raise RenderError(f"{page.path.name}: a code cell failed:\n{err}") from None
     except Exception as err:  # kernel died, timed out, could not start
         raise RenderError(f"{page.path.name}: execution failed: {err}") from err
+    finally:
+        # nbclient shuts down only kernels it started itself; without this the kernel
+        # outlives us and complains that its parent has exited.
+        if km.has_kernel:
+            km.shutdown_kernel(now=False)
 
 
 def _apply_output_options(nb: Any) -> None:
