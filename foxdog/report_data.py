@@ -321,6 +321,22 @@ def accuracy_at(curves_frame: pd.DataFrame, strategy: str, n_labels: float) -> f
     return float(rows["mean"].iloc[0]) if len(rows) else math.nan
 
 
+def same_choices(queries: Mapping[str, pd.DataFrame]) -> list[list[str]]:
+    """Groups of two or more strategies that queried the same images in every run.
+
+    ``queries`` maps a strategy to its ``queries.csv``; order within a group follows it.
+    """
+    keys = ["seed", "round", "rank"]
+    signature = {
+        name: tuple(frame.sort_values(keys)[[*keys, "id"]].astype(str).itertuples(index=False))
+        for name, frame in queries.items()
+    }
+    groups: dict[tuple, list[str]] = {}
+    for name, sig in signature.items():
+        groups.setdefault(sig, []).append(name)
+    return [g for g in groups.values() if len(g) > 1]
+
+
 def final_agreement(curves_frame: pd.DataFrame) -> pd.Series:
     """Mean κ between the last two rounds' pool predictions, per strategy (NaN-free)."""
     kappa = curves_frame[curves_frame["metric"] == "kappa_prev"].dropna(subset=["mean"])

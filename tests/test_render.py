@@ -451,6 +451,24 @@ def test_final_agreement_reads_the_last_kappa_of_each_strategy() -> None:
     assert rd.final_agreement(curves[curves["metric"] == "accuracy"]).empty
 
 
+def test_same_choices_groups_strategies_that_queried_the_same_images() -> None:
+    import pandas as pd
+
+    from foxdog import report_data as rd
+
+    def queries(ids: list[str]) -> pd.DataFrame:
+        rows = [(0, 1, rank, i) for rank, i in enumerate(ids)]
+        return pd.DataFrame(rows, columns=["seed", "round", "rank", "id"])
+
+    same = queries(["a", "b"])
+    shuffled = same.iloc[::-1].reset_index(drop=True)  # row order does not matter
+    groups = rd.same_choices(
+        {"margin": same, "random": queries(["b", "a"]), "entropy": shuffled, "bald": queries(["c"])}
+    )
+    assert groups == [["margin", "entropy"]]
+    assert rd.same_choices({"margin": same}) == []
+
+
 def test_html_table_escapes_and_formats() -> None:
     import pandas as pd
 
