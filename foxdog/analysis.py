@@ -42,6 +42,10 @@ Definitions
   is meaningless). Both are two-sided; with ``n`` differing seeds neither can
   give p below ``2 / 2**n`` (``min_p_value``): 0.0625 for 5 seeds, so nothing
   is "significant" at alpha = 0.05 with 5 seeds or fewer.
+- **Several strategies, one reference**: the p-values of all strategies compared
+  with random are adjusted together by Benjamini–Hochberg
+  (``scipy.stats.false_discovery_control``); ``significant`` means the adjusted
+  p-value is below alpha, so one lucky strategy among many is not called a win.
 - **Win/tie/loss**: per seed, strategy vs opponent AULC difference; a tie when
   ``|difference| <= TIE_TOLERANCE``.
 
@@ -59,7 +63,8 @@ pair of distinct strategies).
 ``metrics/strategies.csv`` (one row per strategy, in ``active.strategies`` order):
 ``strategy, n_seeds, final_labels, final_accuracy, final_accuracy_low,
 final_accuracy_high, aulc, aulc_low, aulc_high, aulc_gain_vs_random,
-p_value_vs_random, test_vs_random, min_p_value_vs_random``, then for each
+p_value_vs_random, p_adjusted_vs_random, test_vs_random, min_p_value_vs_random``,
+then for each
 target ``<k>``: ``target_accuracy_<k>, labels_to_<k>, reached_<k>,
 seeds_reached_<k>, saving_vs_random_<k>, saving_vs_random_<k>_pct,
 saving_vs_random_<k>_status, saving_vs_random_<k>_lower_bound``, then
@@ -81,7 +86,8 @@ saving_vs_random_<k>_status`` (against random at the same factor and level).
 ``baseline.accuracy``, ``best_strategy`` (largest AULC, random included),
 and per strategy ``<s>.aulc``, ``<s>.final_accuracy``, ``<s>.labels_to_<k>``,
 ``<s>.plateau_kappa_labels``, ``<s>.plateau_slope_labels``; for non-random
-strategies also ``<s>.saving_vs_random_<k>`` and ``<s>.p_value_vs_random``.
+strategies also ``<s>.saving_vs_random_<k>``, ``<s>.p_value_vs_random`` and
+``<s>.p_adjusted_vs_random``.
 
 ``metrics/analysis.json`` (nested, for the report): ``baseline`` {accuracy,
 low, high, n_seeds}; ``targets`` [{fraction, key, accuracy}]; ``settings``
@@ -92,8 +98,8 @@ final_labels, label_range, aulc {mean, low, high, per_seed {seed: v}},
 final_accuracy {mean, low, high}, targets {<k>: {fraction, accuracy, labels,
 reached, seeds_reached, per_seed_labels {seed: labels|null}, saving_vs_random
 {labels, percent, status, lower_bound}}}, test_vs_random (null for random)
-{method, p_value, n_pairs, n_nonzero, min_p_value, mean_difference,
-significant}, plateau {kappa {threshold, window, round, n_labels, seeds_reached,
+{method, p_value, p_adjusted, n_comparisons, n_pairs, n_nonzero, min_p_value,
+mean_difference, significant}, plateau {kappa {threshold, window, round, n_labels, seeds_reached,
 per_seed {seed: {round, n_labels}}}, slope {threshold, round, n_labels}}}};
 ``ranking`` (strategies by AULC, best first); ``best_strategy``; ``ablations``
 {strategies, factors {<factor>: {default, levels}}}.
@@ -537,9 +543,23 @@ def compare_to_reference(
         if name == reference or ref is None:
             group["test_vs_random"] = None
             continue
-        test = paired_test(group["per_seed_aulc"], ref["per_seed_aulc"])
-        test["significant"] = bool(test["p_value"] < alpha)  # NaN compares False
-        group["test_vs_random"] = test
+        group["test_vs_random"] = paired_test(group["per_seed_aulc"], ref["per_seed_aulc"])
+    adjust_for_multiple_comparisons(groups, alpha)
+
+
+def adjust_for_multiple_comparisons(groups: Mapping[str, dict[str, Any]], alpha: float) -> None:
+    """Benjamini–Hochberg over every test against the reference; set ``significant`` from it."""
+    tests = [g["test_vs_random"] for g in groups.values() if g.get("test_vs_random")]
+    finite = [t for t in tests if not math.isnan(t["p_value"])]
+    adjusted = (
+        stats.false_discovery_control([t["p_value"] for t in finite], method="bh") if finite else []
+    )
+    for test, p in zip(finite, adjusted, strict=True):
+        test["p_adjusted"] = float(p)
+    for test in tests:
+        test.setdefault("p_adjusted", math.nan)
+        test["n_comparisons"] = len(finite)
+        test["significant"] = bool(test["p_adjusted"] < alpha)  # NaN compares False
 
 
 # --------------------------------------------------------------------------- tables
@@ -569,6 +589,7 @@ def strategies_table(
             "aulc_high": g["aulc"]["high"],
             "aulc_gain_vs_random": g["aulc"]["mean"] - ref["aulc"]["mean"] if ref else math.nan,
             "p_value_vs_random": test.get("p_value", math.nan),
+            "p_adjusted_vs_random": test.get("p_adjusted", math.nan),
             "test_vs_random": test.get("method", ""),
             "min_p_value_vs_random": test.get("min_p_value", math.nan),
         }
@@ -718,6 +739,7 @@ def summary_metrics(
         if name != REFERENCE:
             test = g.get("test_vs_random") or {}
             out[f"{name}.p_value_vs_random"] = test.get("p_value", math.nan)
+            out[f"{name}.p_adjusted_vs_random"] = test.get("p_adjusted", math.nan)
         out[f"{name}.plateau_kappa_labels"] = g["plateau"]["kappa"]["n_labels"]
         out[f"{name}.plateau_slope_labels"] = g["plateau"]["slope"]["n_labels"]
     return out
@@ -796,7 +818,9 @@ def analysis_document(
                 "Paired two-sided tests on per-seed AULC against random: Wilcoxon "
                 f"signed-rank when at least {MIN_WILCOXON} seeds differ, otherwise an exact "
                 "sign-flip permutation test. With n differing seeds no p-value can be "
-                "below 2/2**n (0.0625 for 5 seeds)."
+                "below 2/2**n (0.0625 for 5 seeds). The p-values of all strategies "
+                "compared with random are adjusted together (Benjamini-Hochberg); "
+                "'significant' uses the adjusted value."
             ),
         },
         "strategies": strategies,

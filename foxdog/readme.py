@@ -48,12 +48,13 @@ def numbers_block(params: Params, root: Path = Path(".")) -> str:
         if best:
             aulc = summary.get(f"{best}.aulc")
             rand = summary.get("random.aulc")
-            p = summary.get(f"{best}.p_value_vs_random")
+            p = summary.get(f"{best}.p_adjusted_vs_random")
             if aulc is not None and rand is not None:
                 verdict = (
                     ""
                     if p is None
-                    else f"; paired test against random over seeds: p = {p:.3g}, "
+                    else f"; paired test against random over seeds, Benjamini–Hochberg "
+                    f"adjusted: p = {p:.3g}, "
                     + ("significant" if p < params.analysis.alpha else "not significant")
                     + f" at α = {params.analysis.alpha:g}"
                 )

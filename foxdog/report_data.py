@@ -124,6 +124,16 @@ def pvalue(value: Any) -> str:
     return "p < 0.001" if v < 0.001 else f"p = {v:.3f}"
 
 
+def paired_pvalues(test: Mapping[str, Any]) -> str:
+    """A paired test's p-value, and its Benjamini–Hochberg adjustment when there are several."""
+    raw = pvalue(test.get("p_value"))
+    n = test.get("n_comparisons") or 0
+    adjusted = test.get("p_adjusted")
+    if n < 2 or is_missing(adjusted):
+        return raw
+    return f"{raw}, adjusted for {n} comparisons {pvalue(adjusted)}"
+
+
 def plural(n: Any, word: str, words: str | None = None) -> str:
     """``1 seed``, ``5 seeds``."""
     count = round(float(n))
@@ -408,11 +418,10 @@ def test_phrase(doc: Mapping[str, Any], strategy: str, winloss: pd.DataFrame) ->
         f"by area under the learning curve it beat random sampling on {wtl['wins']} of "
         f"{plural(n, 'seed')} (tied {wtl['ties']}, lost {wtl['losses']})"
     )
-    p = test.get("p_value")
     if test.get("significant"):
         direction = "higher" if float(test.get("mean_difference", 0)) > 0 else "lower"
         method = test.get("method")
-        return f"{record}, and it is significantly {direction} ({pvalue(p)}, {method})"
+        return f"{record}, and it is significantly {direction} ({paired_pvalues(test)}, {method})"
     min_p = test.get("min_p_value")
     if not is_missing(min_p) and float(min_p) >= alpha:
         return (
@@ -422,7 +431,7 @@ def test_phrase(doc: Mapping[str, Any], strategy: str, winloss: pd.DataFrame) ->
         )
     return (
         f"{record}, but it is not significantly better than random sampling "
-        f"({pvalue(p)}, α = {alpha})"
+        f"({paired_pvalues(test)}, α = {alpha})"
     )
 
 

@@ -467,3 +467,19 @@ def test_significance_with_enough_seeds(tmp_path: Path) -> None:
     assert doc["strategies"]["margin"]["test_vs_random"]["method"] == "wilcoxon signed-rank"
     assert summary["margin.p_value_vs_random"] == pytest.approx(2 / 2**8)
     assert summary["entropy.p_value_vs_random"] > 0.2
+    # Two strategies against random: Benjamini-Hochberg doubles the smaller p-value.
+    assert summary["margin.p_adjusted_vs_random"] == pytest.approx(2 * 2 / 2**8)
+    margin = doc["strategies"]["margin"]["test_vs_random"]
+    assert margin["significant"] is True and margin["n_comparisons"] == 2
+
+
+def test_one_lucky_strategy_among_many_is_not_significant() -> None:
+    raw = {"a": 0.01, "b": 0.04, "c": 0.03, "d": 0.5, "e": math.nan}
+    groups: dict = {"random": {"test_vs_random": None}}
+    groups.update({k: {"test_vs_random": {"p_value": p}} for k, p in raw.items()})
+    an.adjust_for_multiple_comparisons(groups, alpha=0.05)
+    tests = {k: groups[k]["test_vs_random"] for k in raw}
+    # Sorted 0.01, 0.03, 0.04, 0.5 over 4 finite tests: 0.04, 0.0533, 0.0533, 0.5.
+    assert [round(tests[k]["p_adjusted"], 4) for k in "abcd"] == [0.04, 0.0533, 0.0533, 0.5]
+    assert [tests[k]["significant"] for k in "abcde"] == [True, False, False, False, False]
+    assert math.isnan(tests["e"]["p_adjusted"]) and tests["a"]["n_comparisons"] == 4

@@ -469,6 +469,18 @@ def test_same_choices_groups_strategies_that_queried_the_same_images() -> None:
     assert rd.same_choices({"margin": same}) == []
 
 
+def test_paired_pvalues_mentions_the_adjustment_only_when_there_is_one() -> None:
+    from foxdog import report_data as rd
+
+    assert rd.paired_pvalues({"p_value": 0.041, "p_adjusted": 0.287, "n_comparisons": 7}) == (
+        "p = 0.041, adjusted for 7 comparisons p = 0.287"
+    )
+    assert rd.paired_pvalues({"p_value": 0.041, "p_adjusted": 0.041, "n_comparisons": 1}) == (
+        "p = 0.041"
+    )
+    assert rd.paired_pvalues({"p_value": 0.0001}) == "p < 0.001"
+
+
 def test_html_table_escapes_and_formats() -> None:
     import pandas as pd
 
