@@ -62,6 +62,21 @@ def numbers_block(params: Params, root: Path = Path(".")) -> str:
                     f"- Best strategy by area under the learning curve (`metrics/summary.json`): "
                     f"**{best}** (normalised AULC {aulc:.3f} vs {rand:.3f} for random{verdict})."
                 )
+        others = [n for n in params.active.strategies if n != "random" and f"{n}.aulc" in summary]
+        rand = summary.get("random.aulc")
+        if others and rand is not None:
+            alpha = params.analysis.alpha
+
+            def beats(name: str) -> bool:
+                p = summary.get(f"{name}.p_adjusted_vs_random")
+                return p is not None and p < alpha and summary[f"{name}.aulc"] > rand
+
+            winners = [n for n in others if beats(n)]
+            lines.append(
+                f"- Strategies significantly better than random by AULC (Benjamini–Hochberg "
+                f"adjusted p < {alpha:g}): **{', '.join(winners) if winners else 'none'}** "
+                f"of {len(others)}."
+            )
     times = []
     for strategy in params.active.strategies:
         path = root / "results" / strategy / "rounds.csv"

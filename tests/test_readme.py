@@ -44,3 +44,21 @@ def test_missing_markers_is_a_clear_error(tmp_path: Path) -> None:
     readme.write_text("no markers\n")
     with pytest.raises(ValueError, match="markers"):
         update_readme(load_params(ROOT / "params.yaml"), readme, tmp_path)
+
+
+def test_block_names_the_strategies_that_beat_random(tmp_path: Path) -> None:
+    (tmp_path / "metrics").mkdir()
+    summary = {
+        "best_strategy": "margin",
+        "random.aulc": 0.70,
+        "margin.aulc": 0.75,
+        "margin.p_adjusted_vs_random": 0.01,
+        "bald.aulc": 0.60,  # significant, but worse: not a win
+        "bald.p_adjusted_vs_random": 0.001,
+        "entropy.aulc": 0.74,
+        "entropy.p_adjusted_vs_random": 0.2,
+    }
+    (tmp_path / "metrics" / "summary.json").write_text(json.dumps(summary))
+    block = numbers_block(load_params(ROOT / "params.yaml"), tmp_path)
+    assert "**margin**" in block and "p = 0.01, significant" in block
+    assert "adjusted p < 0.05): **margin** of 3." in block
