@@ -21,6 +21,9 @@ from synthetic_results import NASTY_BREED, make_project  # noqa: E402
 
 # --------------------------------------------------------------------------- helpers
 
+# plots/curves.csv, as docs/formats.md documents it.
+CURVES_COLUMNS = ["strategy", "round", "n_labels", "metric", "mean", "low", "high"]
+
 
 def analyse_project(root: Path) -> dict:
     params = load_params(root / "params.yaml")
@@ -263,15 +266,7 @@ def hand_rounds() -> pd.DataFrame:
 
 def test_curve_bands_long_form() -> None:
     curves = an.curve_bands(hand_rounds(), 200)
-    assert list(curves.columns) == [
-        "strategy",
-        "round",
-        "n_labels",
-        "metric",
-        "mean",
-        "low",
-        "high",
-    ]
+    assert list(curves.columns) == CURVES_COLUMNS
     assert set(curves["metric"]) == set(an.CURVE_METRICS)
     assert curves["strategy"].unique().tolist() == ["random", "margin"]
     kappa = curves[curves["metric"] == "kappa_prev"]
@@ -372,15 +367,7 @@ def test_malformed_results_are_one_line_errors(tmp_path: Path) -> None:
 
 def test_outputs_exist_with_the_documented_columns(project: Path) -> None:
     curves = pd.read_csv(project / "plots" / "curves.csv")
-    assert list(curves.columns) == [
-        "strategy",
-        "round",
-        "n_labels",
-        "metric",
-        "mean",
-        "low",
-        "high",
-    ]
+    assert list(curves.columns) == CURVES_COLUMNS
     assert ((curves["low"] <= curves["mean"]) & (curves["mean"] <= curves["high"])).all()
     lc = pd.read_csv(project / "plots" / "learning_curves.csv")
     assert list(lc.columns) == ["strategy", "n_labels", "accuracy"] and len(lc) == 3 * 7
