@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from foxdog.config import ABLATION_FACTORS, STRATEGIES, ConfigError, Params, load_params
+from foxdog.config import ABLATION_FACTORS, STRATEGIES, Params, load_params
+from foxdog.errors import CurationError, FetchError, RenderError
 
 DESCRIPTION = """\
 Active learning on Fox-vs-Dog photos. The stages, in pipeline order
@@ -32,6 +33,8 @@ Active learning on Fox-vs-Dog photos. The stages, in pipeline order
 
 
 def _params(args: argparse.Namespace) -> Params:
+    # Commands load their parameters before their heavy imports, so a bad
+    # parameter file is reported in a fraction of a second.
     return load_params(args.params)
 
 
@@ -53,9 +56,9 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_curate(args: argparse.Namespace) -> int:
+    params = _params(args)
     from foxdog.data.curate import curate, write_curated
 
-    params = _params(args)
     raw_dir, out_dir = Path(params.data.raw_dir), Path(params.data.out_dir)
     result = curate(raw_dir, params.data)
     for line in result.warnings:
@@ -72,9 +75,9 @@ def cmd_curate(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
+    params = _params(args)
     from foxdog.model.baseline import run_baseline
 
-    params = _params(args)
     summary = run_baseline(params, Path(params.data.out_dir), Path(args.out))
     acc = summary["accuracy"]
     interval = f"[{acc['low']:.3f}, {acc['high']:.3f}]"
@@ -83,18 +86,18 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_al(args: argparse.Namespace) -> int:
+    params = _params(args)
     from foxdog.active.experiment import run_strategy
 
-    params = _params(args)
     out = run_strategy(params, args.strategy, Path(args.results))
     print(f"{args.strategy}: results in {out}/")
     return 0
 
 
 def cmd_ablate(args: argparse.Namespace) -> int:
+    params = _params(args)
     from foxdog.active.experiment import run_ablation
 
-    params = _params(args)
     out = run_ablation(params, args.factor, args.strategy, Path(args.results))
     print(f"{args.factor} ablation of {args.strategy}: results in {out}/")
     return 0
@@ -187,31 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    from foxdog.data.curate import CurationError
-
-    # ValueError: bad input found at a boundary (arrays, estimator, strategy names);
-    # OSError: a file that cannot be read or written. Set FOXDOG_DEBUG=1 for tracebacks.
-    errors: list[type[BaseException]] = [ConfigError, CurationError, ValueError, OSError]
-    try:
-        from foxdog.data.download import DownloadError
-    except ImportError:  # pragma: no cover - module written in parallel
-        pass
-    else:
-        errors.append(DownloadError)
-    try:
-        from foxdog.render import RenderError
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        errors.append(RenderError)
-    try:
-        from foxdog.data.fetch import FetchError
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        errors.append(FetchError)
-    return tuple(errors)
+# ValueError: bad input found at a boundary (arrays, estimator, strategy names; also
+# ConfigError and DownloadError); OSError: a file that cannot be read or written.
+# Set FOXDOG_DEBUG=1 for tracebacks.
+EXPECTED_ERRORS = (ValueError, OSError, CurationError, FetchError, RenderError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -226,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("foxdog: interrupted — completed work is saved; re-run to resume", file=sys.stderr)
         return 130
-    except _expected_errors() as err:
+    except EXPECTED_ERRORS as err:
         if os.environ.get("FOXDOG_DEBUG"):
             raise
         message = _os_error(err) if isinstance(err, OSError) else str(err)

@@ -39,6 +39,8 @@ from typing import Any
 
 import yaml
 
+from foxdog.errors import RenderError
+
 QUARTO_CONFIG = "_quarto.yml"
 PAGES_DIR = "report"
 TEMPLATE_DIR = "report/_template"
@@ -59,10 +61,6 @@ _OPTION = re.compile(r"^#\|\s?(?P<text>.*)$")
 # Images written in a page's markdown: ![alt](src "title") and <img src="...">.
 _MD_IMAGE = re.compile(r"(!\[[^\]]*\]\()(?P<src>[^)\s]+)((?:\s+\"[^\"]*\")?\))")
 _HTML_IMAGE = re.compile(r"(<img\b[^>]*?\bsrc=[\"'])(?P<src>[^\"']+)([\"'])", re.IGNORECASE)
-
-
-class RenderError(RuntimeError):
-    """A page could not be rendered; the message names the page and the cell."""
 
 
 @dataclass(frozen=True)

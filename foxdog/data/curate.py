@@ -39,6 +39,7 @@ from foxdog.data.images import (
     perceptual_hash,
     square_resize,
 )
+from foxdog.errors import CurationError
 
 LABELS = {"dog": 0, "fox": 1}
 SOURCES_FILE = "SOURCES.csv"
@@ -50,10 +51,6 @@ SOURCES_COLUMNS = ("relative_path", "label", "source", "sha256", "breed_or_speci
 # RMS distance 37 for pr3__155/157, while 95% of random pairs are above 44.
 BURST_MAX_GAP = 3
 BURST_LAYOUT_DISTANCE = 40.0
-
-
-class CurationError(RuntimeError):
-    """Curation cannot proceed; the message names the file or key at fault."""
 
 
 @dataclass(frozen=True)

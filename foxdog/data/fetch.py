@@ -15,9 +15,7 @@ from pathlib import Path
 
 import yaml
 
-
-class FetchError(RuntimeError):
-    """The raw data could not be materialised or no longer matches ``data.dvc``."""
+from foxdog.errors import FetchError
 
 
 def _load(dvc_file: Path) -> dict:
