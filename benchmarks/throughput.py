@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from sklearn.base import clone
 
 from foxdog.config import load_params
 from foxdog.model.estimator import FlaxCNNClassifier
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"config: image_size={size} widths={clf.widths} dense={clf.dense} stem={clf.stem} "
-        f"steps={clf.steps} batch_size={clf.batch_size}"
+        f"steps={clf.steps} epochs={clf.epochs:g} batch_size={clf.batch_size}"
     )
     peak = matmul_peak_gflops()
     print(f"float32 matmul peak:        {peak:8.1f} GFLOP/s")
@@ -216,12 +217,17 @@ def main(argv: list[str] | None = None) -> None:
     round_s = best_seconds(lambda: clf.fit(x_lab, y_lab).predict_proba(x_pool), args.repeats)
     compile_s = cold - fit_s - score_s
 
-    train_ips = clf.steps * clf.batch_size / fit_s
+    # A fit runs max(steps, epochs x n / batch) steps: count those actually taken.
+    steps_per_fit = len(clf.loss_curve_)
+    train_ips = steps_per_fit * clf.batch_size / fit_s
     score_ips = args.pool / score_s
     layers = forward_flops(size, tuple(clf.widths), clf.dense, clf.stem)
     train_gflops = train_ips * training_flops(layers) / 1e9
     score_gflops = score_ips * sum(layers) / 1e9
-    print(f"training:                   {train_ips:8.0f} images/s  ({fit_s:.2f} s per fit)")
+    print(
+        f"training:                   {train_ips:8.0f} images/s  "
+        f"({fit_s:.2f} s per fit of {steps_per_fit} steps)"
+    )
     print(f"scoring:                    {score_ips:8.0f} images/s")
     print(f"AL round ({args.labelled} fit + {args.pool} scored): {round_s:6.2f} s")
     print(f"compile (first fit+score):  {compile_s:8.1f} s")
@@ -239,17 +245,12 @@ def main(argv: list[str] | None = None) -> None:
 
         pool, test = load_split(args.accuracy, "pool"), load_split(args.accuracy, "test")
         steps = args.accuracy_steps or params.baseline.steps
-        full = clone_with(clf, steps=steps, warmup_steps=min(clf.warmup_steps, steps - 1))
+        full = clone(clf).set_params(steps=steps, warmup_steps=min(clf.warmup_steps, steps - 1))
         start = time.perf_counter()
         full.fit(pool.images, pool.labels)
         seconds = time.perf_counter() - start
         acc = full.score(test.images, test.labels)
         print(f"full pool ({len(pool)} images, {steps} steps, {seconds:.0f} s): accuracy {acc:.3f}")
-
-
-def clone_with(clf: FlaxCNNClassifier, **changes: object) -> FlaxCNNClassifier:
-    """An unfitted copy of ``clf`` with some hyper-parameters changed."""
-    return FlaxCNNClassifier(**{**clf.get_params(), **changes})
 
 
 if __name__ == "__main__":
