@@ -1,16 +1,25 @@
-"""Atomic file writes: a reader never sees a half-written file, an interrupted run loses nothing."""
+"""File I/O: atomic writes (a reader never sees a half-written file, an interrupted run
+loses nothing) and content hashes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # only for annotations: keep this module cheap to import
+    import numpy as np
+    import pandas as pd
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -52,6 +61,8 @@ def write_csv(path: str | Path, frame: pd.DataFrame) -> Path:
 
 def write_npy(path: str | Path, array: np.ndarray) -> Path:
     """Atomically write ``array`` in .npy format (no pickles, deterministic bytes)."""
+
+    import numpy as np
 
     def _save(p: Path) -> None:
         with open(p, "wb") as fh:

@@ -187,14 +187,9 @@ class _Options:
     backoff: float
 
 
-def _file_sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def _is_present(target: Path, expected: str) -> bool:
     try:
-        return target.is_file() and _file_sha256(target) == expected
+        return target.is_file() and io.sha256_file(target) == expected
     except OSError:
         return False
 

@@ -15,27 +15,34 @@ from pathlib import Path
 
 import yaml
 
+from foxdog import io
 from foxdog.errors import FetchError
 
 
-def _load(dvc_file: Path) -> dict:
+def _read(dvc_file: Path) -> tuple[str, dict]:
+    """The text of ``dvc_file`` and its parsed mapping."""
     try:
-        meta = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))
+        text = dvc_file.read_text(encoding="utf-8")
+        meta = yaml.safe_load(text)
     except FileNotFoundError:
         raise FetchError(f"{dvc_file}: not found (run from the project root)") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise FetchError(f"{dvc_file}: not a readable .dvc file ({type(err).__name__})") from None
     if not isinstance(meta, dict):
         raise FetchError(f"{dvc_file}: not a .dvc file (expected a mapping)")
-    return meta
+    return text, meta
+
+
+def _md5(meta: dict, dvc_file: Path) -> str:
+    try:
+        return str(meta["outs"][0]["md5"])
+    except (KeyError, IndexError, TypeError):
+        raise FetchError(f"{dvc_file}: no recorded output hash (outs[0].md5)") from None
 
 
 def recorded_hash(dvc_file: Path) -> str:
     """The directory hash ``dvc_file`` records for its output."""
-    try:
-        return str(_load(dvc_file)["outs"][0]["md5"])
-    except (KeyError, IndexError, TypeError):
-        raise FetchError(f"{dvc_file}: no recorded output hash (outs[0].md5)") from None
+    return _md5(_read(dvc_file)[1], dvc_file)
 
 
 def _dvc(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -58,9 +65,8 @@ def fetch_raw(dvc_file: Path = Path("data.dvc")) -> str:
     the recorded version), then :class:`FetchError` names the source.
     """
     dvc_file = Path(dvc_file)
-    expected = recorded_hash(dvc_file)
-    before_text = dvc_file.read_text(encoding="utf-8")
-    meta = _load(dvc_file)
+    before_text, meta = _read(dvc_file)
+    expected = _md5(meta, dvc_file)
     try:
         source = str(meta["deps"][0]["path"])
         output = str(meta["outs"][0]["path"])
@@ -82,7 +88,7 @@ def fetch_raw(dvc_file: Path = Path("data.dvc")) -> str:
         )
     actual = recorded_hash(dvc_file)
     if actual != expected:
-        dvc_file.write_text(before_text, encoding="utf-8")
+        io.write_text(dvc_file, before_text)
         restored = _dvc(["checkout", "--force", "--quiet", dvc_file.name], workdir)
         if restored.returncode == 0:
             state = f"{output}/ restored to the recorded version"

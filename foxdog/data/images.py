@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import imagehash
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from foxdog.io import sha256_file
 
 # Background for transparent pixels: the colour under alpha=0 is arbitrary
 # (often black), so compositing on one fixed colour keeps it from leaking anything.
@@ -30,15 +31,6 @@ class DecodedImage:
     sha256: str
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def to_rgb(image: Image.Image) -> Image.Image:
     """8-bit RGB view of ``image``: alpha composited on white, 16-bit and float scaled."""
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La")
@@ -53,9 +45,6 @@ def to_rgb(image: Image.Image) -> Image.Image:
         arr = 255.0 * (arr - arr.min()) / max(float(np.ptp(arr)), 1.0)
         return Image.fromarray(arr.astype(np.uint8), "L").convert("RGB")
     return image.convert("RGB")
-
-
-_to_rgb = to_rgb
 
 
 def decode_image(path: Path, *, max_pixels: int, min_side: int, min_std: float) -> DecodedImage:
