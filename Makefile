@@ -8,7 +8,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # DVC's anonymous usage statistics would try the network on every call.
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install data repro report readme test lint chromium clean-site
+.PHONY: install data repro report readme test lint chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +41,7 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## test: the whole test suite (lint included)
-test: install chromium
-	ruff check .
-	ruff format --check .
+test: lint chromium
 	pytest
 
 lint: install

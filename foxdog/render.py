@@ -92,6 +92,10 @@ class Page:
     def output_name(self) -> str:
         return self.path.stem + ".html"
 
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title", self.path.stem))
+
 
 # --------------------------------------------------------------------------- config
 
@@ -145,7 +149,7 @@ def _navbar_items(config: dict[str, Any]) -> list[dict[str, str]]:
 
 def navigation(config: dict[str, Any], pages: list[Page]) -> list[NavItem]:
     """Navbar entries (text, output href) from ``_quarto.yml``, titles from the pages."""
-    titles = {p.path.stem: str(p.meta.get("title", p.path.stem)) for p in pages}
+    titles = {p.path.stem: p.title for p in pages}
     nav = []
     for item in _navbar_items(config):
         href = item.get("href", "")
@@ -225,15 +229,14 @@ def parse_qmd(path: Path) -> Page:
 def _code_cell(body: list[str], path: Path) -> Cell:
     """A python cell; leading ``#| key: value`` lines are YAML options, as in Quarto."""
     option_lines = []
-    n = 0
     for line in body:
         m = _OPTION.match(line)
         if not m:
             break
         option_lines.append(m.group("text"))
-        n += 1
+    n = len(option_lines)
     try:
-        options = yaml.safe_load("\n".join(option_lines)) or {} if option_lines else {}
+        options = (yaml.safe_load("\n".join(option_lines)) or {}) if option_lines else {}
     except yaml.YAMLError as err:
         raise RenderError(f"{path}: bad #| cell options {option_lines} ({err})") from None
     return Cell("code", "\n".join(body[n:]).strip("\n"), options)
@@ -297,7 +300,6 @@ def _swap_in(new: Path, out_dir: Path) -> None:
         old.rmdir()
         os.replace(out_dir, old)
     os.replace(new, out_dir)
-    new.mkdir()  # so that _staging_dir's cleanup finds a folder to remove
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -363,6 +365,7 @@ def _render_jupyter(
     css_files = _css_files(project_dir, config)
     for css in css_files:
         shutil.copy2(project_dir / css, out / Path(css).name)
+    css_names = [Path(c).name for c in css_files]
     with _kernelspec_dir() as kernel_dirs:
         for page in pages:
             page_defaults = dict(defaults, **(page.meta.get("execute") or {}))
@@ -372,7 +375,6 @@ def _render_jupyter(
             nb = _to_notebook(page, page_defaults)
             _execute(nb, page, project_dir, kernel_dirs)
             _apply_output_options(nb)
-            css_names = [Path(c).name for c in css_files]
             body_html = _export(nb, page, project_dir, nav, site_title, css_names)
             (out / page.output_name).write_text(body_html, encoding="utf-8")
 
@@ -409,7 +411,7 @@ def _to_notebook(page: Page, defaults: dict[str, Any]) -> Any:
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.metadata["title"] = str(page.meta.get("title", page.path.stem))
+    nb.metadata["title"] = page.title
     nb.metadata["kernelspec"] = {
         "name": "foxdog-python",
         "display_name": "foxdog",
@@ -523,7 +525,7 @@ def _export(
         "metadata": {"name": page.path.stem, "path": str(project_dir)},
         "foxdog": {
             "site_title": site_title,
-            "title": str(meta.get("title", page.path.stem)),
+            "title": page.title,
             "subtitle": str(meta.get("subtitle", "") or ""),
             "description": str(meta.get("description", "") or ""),
             "nav": [
