@@ -120,16 +120,9 @@ from scipy import stats
 
 from foxdog import io
 from foxdog.config import ABLATION_FACTORS, AnalysisConfig, Params
+from foxdog.metrics import METRICS
 
-CURVE_METRICS = (
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "log_loss",
-    "ece",
-    "fox_fraction_queried",
-    "kappa_prev",
-)
+CURVE_METRICS = (*METRICS, "fox_fraction_queried", "kappa_prev")
 REQUIRED_COLUMNS = ("strategy", "seed", "round", "n_labels", *CURVE_METRICS)
 REFERENCE = "random"
 TIE_TOLERANCE = 0.005  # AULC difference below which two runs tie (about half a point)
@@ -446,15 +439,15 @@ def _labels_at_round(rounds: pd.DataFrame, rnd: int | None) -> float:
 
 
 def analyse_group(
-    rounds: pd.DataFrame, baseline_accuracy: float, cfg: AnalysisConfig, n_resamples: int
+    rounds: pd.DataFrame, baseline_accuracy: float, cfg: AnalysisConfig
 ) -> dict[str, Any]:
     """Everything about one strategy's runs (one protocol) that needs no other strategy."""
     rounds = rounds.sort_values(["seed", "round"], kind="stable")
     curve = mean_curve(rounds)
     per_seed = per_seed_aulc(rounds)
     last = rounds[rounds["round"] == rounds["round"].max()]
-    aulc_mean, aulc_low, aulc_high = bootstrap_ci(per_seed, n_resamples)
-    final_mean, final_low, final_high = bootstrap_ci(last["accuracy"], n_resamples)
+    aulc_mean, aulc_low, aulc_high = bootstrap_ci(per_seed, cfg.bootstrap)
+    final_mean, final_low, final_high = bootstrap_ci(last["accuracy"], cfg.bootstrap)
     by_seed = {int(s): part for s, part in rounds.groupby("seed", sort=True)}
 
     targets = {}
@@ -655,7 +648,7 @@ def ablation_groups(
 ) -> list[tuple[str, float, bool, dict[str, dict[str, Any]]]]:
     """``(factor, level, is_default, {strategy: group})`` for every ablated factor and level."""
     out = []
-    cfg, n_boot = params.analysis, params.analysis.bootstrap
+    cfg = params.analysis
     for factor in ABLATION_FACTORS:
         default = getattr(params.active, factor)
         levels = sorted({float(v) for v in getattr(params.ablations, factor)} | {float(default)})
@@ -664,13 +657,11 @@ def ablation_groups(
             if is_default:
                 # The ablation seeds only, so every level is compared over the same seeds.
                 source = main_rounds[main_rounds["seed"].isin(params.ablations.seeds)]
-            elif len(ablation_rounds):
+            else:
                 at_level = ablation_rounds["level"].astype(float) == level
                 source = ablation_rounds[(ablation_rounds["factor"] == factor) & at_level]
-            else:
-                source = ablation_rounds
             groups = {
-                s: analyse_group(source[source["strategy"] == s], baseline_accuracy, cfg, n_boot)
+                s: analyse_group(source[source["strategy"] == s], baseline_accuracy, cfg)
                 for s in params.ablations.strategies
                 if (source["strategy"] == s).any()
             }
@@ -788,6 +779,7 @@ def analysis_document(
     strategies = {
         name: {k: v for k, v in g.items() if k != "per_seed_aulc"} for name, g in groups.items()
     }
+    order = ranking(groups)
     return {
         "baseline": {
             "accuracy": float(acc["mean"]),
@@ -824,8 +816,8 @@ def analysis_document(
             ),
         },
         "strategies": strategies,
-        "ranking": ranking(groups),
-        "best_strategy": (ranking(groups) or [None])[0],
+        "ranking": order,
+        "best_strategy": (order or [None])[0],
         "ablations": {
             "strategies": list(params.ablations.strategies),
             "factors": {
@@ -858,7 +850,7 @@ def run_analysis(
 
     curves = curve_bands(main, cfg.bootstrap)
     groups = {
-        s: analyse_group(main[main["strategy"] == s], baseline_accuracy, cfg, cfg.bootstrap)
+        s: analyse_group(main[main["strategy"] == s], baseline_accuracy, cfg)
         for s in params.active.strategies
     }
     compare_to_reference(groups, cfg.alpha)

@@ -26,6 +26,54 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
+def _seconds(rounds_csv: Path) -> float:
+    """Fit + query seconds recorded in one ``rounds.csv``."""
+    rounds = pd.read_csv(rounds_csv)
+    return float(rounds[["fit_seconds", "query_seconds"]].fillna(0).to_numpy().sum())
+
+
+def _strategy_lines(summary: dict, params: Params) -> list[str]:
+    """The best strategy and the strategies that beat random, from ``metrics/summary.json``."""
+    rand = summary.get("random.aulc")
+    if rand is None:
+        return []
+    alpha = params.analysis.alpha
+
+    def adjusted_p(name: str) -> float | None:
+        return summary.get(f"{name}.p_adjusted_vs_random")
+
+    lines = []
+    best = summary.get("best_strategy")
+    aulc = summary.get(f"{best}.aulc")
+    if best and aulc is not None:
+        p = adjusted_p(best)
+        verdict = (
+            ""
+            if p is None
+            else f"; paired test against random over seeds, Benjamini–Hochberg "
+            f"adjusted: p = {p:.3g}, "
+            + ("significant" if p < alpha else "not significant")
+            + f" at α = {alpha:g}"
+        )
+        lines.append(
+            f"- Best strategy by area under the learning curve (`metrics/summary.json`): "
+            f"**{best}** (normalised AULC {aulc:.3f} vs {rand:.3f} for random{verdict})."
+        )
+    others = [n for n in params.active.strategies if n != "random" and f"{n}.aulc" in summary]
+    if others:
+        winners = [
+            n
+            for n in others
+            if (p := adjusted_p(n)) is not None and p < alpha and summary[f"{n}.aulc"] > rand
+        ]
+        lines.append(
+            f"- Strategies significantly better than random by AULC (Benjamini–Hochberg "
+            f"adjusted p < {alpha:g}): **{', '.join(winners) if winners else 'none'}** "
+            f"of {len(others)}."
+        )
+    return lines
+
+
 def numbers_block(params: Params, root: Path = Path(".")) -> str:
     """Markdown with the headline numbers, computed from metrics/ and results/."""
     lines = []
@@ -43,60 +91,22 @@ def numbers_block(params: Params, root: Path = Path(".")) -> str:
         lines.append("- Full-pool baseline: not computed yet (`dvc repro baseline`).")
     summary_path = root / "metrics" / "summary.json"
     if summary_path.is_file():
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        best = summary.get("best_strategy")
-        if best:
-            aulc = summary.get(f"{best}.aulc")
-            rand = summary.get("random.aulc")
-            p = summary.get(f"{best}.p_adjusted_vs_random")
-            if aulc is not None and rand is not None:
-                verdict = (
-                    ""
-                    if p is None
-                    else f"; paired test against random over seeds, Benjamini–Hochberg "
-                    f"adjusted: p = {p:.3g}, "
-                    + ("significant" if p < params.analysis.alpha else "not significant")
-                    + f" at α = {params.analysis.alpha:g}"
-                )
-                lines.append(
-                    f"- Best strategy by area under the learning curve (`metrics/summary.json`): "
-                    f"**{best}** (normalised AULC {aulc:.3f} vs {rand:.3f} for random{verdict})."
-                )
-        others = [n for n in params.active.strategies if n != "random" and f"{n}.aulc" in summary]
-        rand = summary.get("random.aulc")
-        if others and rand is not None:
-            alpha = params.analysis.alpha
-
-            def beats(name: str) -> bool:
-                p = summary.get(f"{name}.p_adjusted_vs_random")
-                return p is not None and p < alpha and summary[f"{name}.aulc"] > rand
-
-            winners = [n for n in others if beats(n)]
-            lines.append(
-                f"- Strategies significantly better than random by AULC (Benjamini–Hochberg "
-                f"adjusted p < {alpha:g}): **{', '.join(winners) if winners else 'none'}** "
-                f"of {len(others)}."
-            )
-    times = []
-    for strategy in params.active.strategies:
-        path = root / "results" / strategy / "rounds.csv"
-        if path.is_file():
-            rounds = pd.read_csv(path)
-            seconds = float(rounds[["fit_seconds", "query_seconds"]].fillna(0).to_numpy().sum())
-            times.append((strategy, seconds, rounds["seed"].nunique()))
+        lines += _strategy_lines(json.loads(summary_path.read_text(encoding="utf-8")), params)
+    times = [
+        (strategy, _seconds(path))
+        for strategy in params.active.strategies
+        if (path := root / "results" / strategy / "rounds.csv").is_file()
+    ]
     if times:
-        total = sum(t for _, t, _ in times)
-        per = ", ".join(f"{s} {_minutes(t)}" for s, t, _ in times)
+        total = sum(t for _, t in times)
+        per = ", ".join(f"{s} {_minutes(t)}" for s, t in times)
         lines.append(
             f"- Training + query time of the main experiments, summed from "
             f"`results/*/rounds.csv`: **{_minutes(total)}** ({per})."
         )
     abl = sorted((root / "results" / "ablations").glob("*/*/rounds.csv"))
     if abl:
-        seconds = sum(
-            float(pd.read_csv(p)[["fit_seconds", "query_seconds"]].fillna(0).to_numpy().sum())
-            for p in abl
-        )
+        seconds = sum(_seconds(p) for p in abl)
         lines.append(f"- Ablations ({len(abl)} stages): **{_minutes(seconds)}**.")
     return "\n".join(lines)
 
