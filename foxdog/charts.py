@@ -90,6 +90,13 @@ def strategy_scale(strategies: Sequence[str]) -> alt.Scale:
 _LEGEND = alt.Legend(
     title="strategy (click to toggle)", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3
 )
+# Dashed grey line for a reference value (full-pool accuracy, random, "no gain").
+_REFERENCE_RULE = {"strokeDash": [6, 4], "color": "#495057"}
+
+
+def _strategy_colour(names: Sequence[str]) -> alt.Color:
+    """Colour by strategy, fixed palette, clickable legend in ``names`` order."""
+    return alt.Color("strategy:N", scale=strategy_scale(names), sort=list(names), legend=_LEGEND)
 
 
 def _legend_selection(name: str) -> alt.Parameter:
@@ -140,12 +147,7 @@ def learning_curves(
     names = strategy_order(data["strategy"].unique().tolist())
     pick = _legend_selection("pick")
     y_title = METRIC_TITLES.get(metric, metric)
-    colour = alt.Color(
-        "strategy:N",
-        scale=strategy_scale(names),
-        sort=names,
-        legend=_LEGEND,
-    )
+    colour = _strategy_colour(names)
     base = alt.Chart(data).encode(x=_x_axis(x), color=colour)
     band = base.mark_area(opacity=0.15).encode(
         y=alt.Y("low:Q"),
@@ -173,7 +175,7 @@ def learning_curves(
         ref = pd.DataFrame({"value": [float(baseline)], "label": [baseline_label]})
         rule = (
             alt.Chart(ref)
-            .mark_rule(strokeDash=[6, 4], color="#495057")
+            .mark_rule(**_REFERENCE_RULE)
             .encode(
                 y="value:Q",
                 tooltip=[
@@ -221,7 +223,7 @@ def metric_explorer(
             options=present, labels=[METRIC_TITLES.get(m, m) for m in present], name="metric "
         ),
     )
-    colour = alt.Color("strategy:N", scale=strategy_scale(names), sort=names, legend=_LEGEND)
+    colour = _strategy_colour(names)
     base = alt.Chart(data).encode(x=_x_axis(x), color=colour)
     band = base.mark_area(opacity=0.15).encode(
         y="low:Q", y2="high:Q", opacity=alt.condition(pick, alt.value(0.16), alt.value(0.02))
@@ -270,12 +272,7 @@ def share_by_round(
     data = share.copy()
     names = strategy_order(data["strategy"].unique().tolist())
     pick = _legend_selection("pick_share")
-    colour = alt.Color(
-        "strategy:N",
-        scale=strategy_scale(names),
-        sort=names,
-        legend=_LEGEND,
-    )
+    colour = _strategy_colour(names)
     base = alt.Chart(data).encode(
         x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1)), color=colour
     )
@@ -308,7 +305,7 @@ def share_by_round(
         ref = pd.DataFrame({"value": [float(reference)], "label": [reference_label]})
         layers.append(
             alt.Chart(ref)
-            .mark_rule(strokeDash=[6, 4], color="#495057")
+            .mark_rule(**_REFERENCE_RULE)
             .encode(
                 y="value:Q",
                 tooltip=[
@@ -378,18 +375,17 @@ def interval_dots(
     value: str,
     low: str | None = None,
     high: str | None = None,
-    category: str = "strategy",
     title: str | None = None,
     axis_title: str | None = None,
     reference: float | None = None,
 ) -> alt.LayerChart:
     """One dot per row with an optional interval (e.g. AULC with its 95% CI), best on top."""
-    needed = [category, value] + [c for c in (low, high) if c]
+    needed = ["strategy", value] + [c for c in (low, high) if c]
     _require(frame, needed, "interval_dots")
     data = frame[needed].dropna(subset=[value]).copy()
-    order = data.sort_values(value, ascending=False)[category].tolist()
-    colour_names = strategy_order(data[category].unique().tolist())
-    y = alt.Y(f"{category}:N", sort=order, title=None)
+    order = data.sort_values(value, ascending=False)["strategy"].tolist()
+    colour_names = strategy_order(data["strategy"].unique().tolist())
+    y = alt.Y("strategy:N", sort=order, title=None)
     tooltip = [alt.Tooltip(f"{c}:Q", format=".3f") for c in needed[1:]]
     dots = (
         alt.Chart(data)
@@ -402,10 +398,8 @@ def interval_dots(
                 axis=alt.Axis(format=".3~f", tickCount=6),
             ),
             y=y,
-            color=alt.Color(f"{category}:N", scale=strategy_scale(colour_names), legend=None)
-            if category == "strategy"
-            else alt.value("#1c7ed6"),
-            tooltip=[alt.Tooltip(f"{category}:N")] + tooltip,
+            color=alt.Color("strategy:N", scale=strategy_scale(colour_names), legend=None),
+            tooltip=[alt.Tooltip("strategy:N")] + tooltip,
         )
     )
     layers: list[alt.Chart] = []
@@ -419,7 +413,7 @@ def interval_dots(
     if reference is not None:
         layers.append(
             alt.Chart(pd.DataFrame({"value": [float(reference)]}))
-            .mark_rule(strokeDash=[6, 4], color="#495057")
+            .mark_rule(**_REFERENCE_RULE)
             .encode(x="value:Q")
         )
     chart = alt.layer(*layers).properties(width=WIDTH - 120, height=max(28 * len(order), 80))
@@ -449,12 +443,7 @@ def ablation_lines(
     data = ablations[needed].copy()
     names = strategy_order(data["strategy"].unique().tolist())
     pick = _legend_selection("pick_ablation")
-    colour = alt.Color(
-        "strategy:N",
-        scale=strategy_scale(names),
-        sort=names,
-        legend=_LEGEND,
-    )
+    colour = _strategy_colour(names)
     base = alt.Chart().encode(
         x=alt.X(f"{level_column}:Q", title="level", scale=alt.Scale(zero=False)),
         color=colour,
@@ -479,9 +468,7 @@ def ablation_lines(
     if reference is not None:
         layers.insert(
             0,
-            alt.Chart()
-            .mark_rule(strokeDash=[6, 4], color="#495057")
-            .encode(y=alt.datum(float(reference))),
+            alt.Chart().mark_rule(**_REFERENCE_RULE).encode(y=alt.datum(float(reference))),
         )
     chart = (
         alt.layer(*layers, data=data)

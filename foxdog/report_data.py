@@ -40,20 +40,21 @@ def path(*parts: str) -> Path:
     return project_root().joinpath(*parts)
 
 
-def read_json(*parts: str) -> Any:
-    """Parse a JSON file under the project root (NaN allowed, as the analysis writes it)."""
+def _existing(*parts: str) -> Path:
     p = path(*parts)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: not found (run `dvc repro` before rendering the report)")
-    return json.loads(p.read_text(encoding="utf-8"))
+    return p
+
+
+def read_json(*parts: str) -> Any:
+    """Parse a JSON file under the project root (NaN allowed, as the analysis writes it)."""
+    return json.loads(_existing(*parts).read_text(encoding="utf-8"))
 
 
 def read_csv(*parts: str) -> pd.DataFrame:
     """Read a CSV under the project root."""
-    p = path(*parts)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: not found (run `dvc repro` before rendering the report)")
-    return pd.read_csv(p)
+    return pd.read_csv(_existing(*parts))
 
 
 def params() -> Params:
@@ -464,7 +465,7 @@ def headline(
     if best is None:
         return first, "There are no active-learning results to compare with random sampling yet."
     info = doc["strategies"][best]
-    ahead = float(info["aulc"]["mean"]) > float(doc["strategies"][reference]["aulc"]["mean"])
+    ahead = float(info["aulc"]["mean"]) > float(ref["aulc"]["mean"])
     needs = f"needs {labels_phrase(info, key)} ({saving_phrase(info, key)}); "
     if ahead:
         lead = f"The best active-learning strategy, {best}, {needs}"
