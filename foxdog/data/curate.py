@@ -172,6 +172,10 @@ def _drop(path: str, label: str, source: str, reason: str) -> dict[str, str]:
     return {"path": path, "label": label, "source": source, "reason": reason}
 
 
+def _drop_candidate(cand: Candidate, reason: str) -> dict[str, str]:
+    return _drop(cand.path, cand.label, cand.source, reason)
+
+
 def _decode_one(args: tuple[Path, Candidate, DataConfig]) -> Decoded | dict[str, str]:
     raw_dir, cand, cfg = args
     try:
@@ -182,9 +186,9 @@ def _decode_one(args: tuple[Path, Candidate, DataConfig]) -> Decoded | dict[str,
             min_std=cfg.min_std,
         )
     except RejectedImage as err:
-        return _drop(cand.path, cand.label, cand.source, str(err))
+        return _drop_candidate(cand, str(err))
     except OSError as err:
-        return _drop(cand.path, cand.label, cand.source, f"unreadable ({err.strerror or err})")
+        return _drop_candidate(cand, f"unreadable ({err.strerror or err})")
     return Decoded(
         candidate=cand,
         sha256=img.sha256,
@@ -317,22 +321,12 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
         cand = result.candidate
         row = sources.get(cand.path)
         if row is None:
-            dropped.append(
-                _drop(cand.path, cand.label, cand.source, f"not listed in {SOURCES_FILE}")
-            )
+            dropped.append(_drop_candidate(cand, f"not listed in {SOURCES_FILE}"))
         elif row["sha256"].strip().lower() != result.sha256:
-            dropped.append(
-                _drop(cand.path, cand.label, cand.source, f"content differs from {SOURCES_FILE}")
-            )
+            dropped.append(_drop_candidate(cand, f"content differs from {SOURCES_FILE}"))
         elif row["label"] != cand.label:
-            dropped.append(
-                _drop(
-                    cand.path,
-                    cand.label,
-                    cand.source,
-                    f"{SOURCES_FILE} labels it {row['label']!r} but it is in {cand.label}/",
-                )
-            )
+            reason = f"{SOURCES_FILE} labels it {row['label']!r} but it is in {cand.label}/"
+            dropped.append(_drop_candidate(cand, reason))
         else:
             decoded.append(result)
     present = {c.path for c in candidates} | {d["path"] for d in dropped}
@@ -354,14 +348,8 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
             conflicts.append({"group": int(g), "paths": [paths[i] for i in members]})
             for i in members:
                 other = next(paths[j] for j in members if labels[j] != labels[i])
-                dropped.append(
-                    _drop(
-                        paths[i],
-                        str(labels[i]),
-                        decoded[i].candidate.source,
-                        f"label conflict: near-duplicate group also holds {other}",
-                    )
-                )
+                reason = f"label conflict: near-duplicate group also holds {other}"
+                dropped.append(_drop_candidate(decoded[i].candidate, reason))
     # Within a label, keep the first of each set of near-duplicates (sorted path order).
     for i in range(len(decoded)):
         if not keep[i]:
@@ -370,12 +358,7 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
             if keep[j]:
                 keep[j] = False
                 dropped.append(
-                    _drop(
-                        paths[j],
-                        str(labels[j]),
-                        decoded[j].candidate.source,
-                        f"near-duplicate of {paths[i]}",
-                    )
+                    _drop_candidate(decoded[j].candidate, f"near-duplicate of {paths[i]}")
                 )
 
     kept = [d for d, k in zip(decoded, keep, strict=True) if k]
@@ -383,7 +366,7 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
     kept_groups = groups[keep]
     strata = np.array([f"{d.candidate.label}/{d.candidate.source}" for d in kept])
     test_mask = split_by_group(strata, kept_groups, cfg.test_fraction, cfg.seed)
-    kept_labels = np.array([d.candidate.label for d in kept])
+    kept_labels = labels[keep]
     for split, mask in (("pool", ~test_mask), ("test", test_mask)):
         for label in LABELS:
             if not np.any(mask & (kept_labels == label)):
