@@ -137,10 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--params", default="params.yaml", help="parameter file (default: %(default)s)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add = sub.add_parser
 
-    def add(name: str, **kwargs: object) -> argparse.ArgumentParser:
-        return _add(name, parents=[common], **kwargs)
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, parents=[common], help=help)
+        command.set_defaults(func=func)
+        return command
 
     data = sub.add_parser("data", help="get the raw photo collection")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -159,34 +162,21 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--base-url", default="https://raw.githubusercontent.com")
     dl.set_defaults(func=cmd_download)
 
-    add("curate", help="raw photos -> curated arrays, manifest, datasheet").set_defaults(
-        func=cmd_curate
-    )
-    base = add("baseline", help="train on the full pool over seeds (the upper bound)")
+    add("curate", cmd_curate, "raw photos -> curated arrays, manifest, datasheet")
+    base = add("baseline", cmd_baseline, "train on the full pool over seeds (the upper bound)")
     base.add_argument("--out", default="metrics/baseline.json")
-    base.set_defaults(func=cmd_baseline)
-
-    al = add("al", help="run one query strategy for every seed (resumable)")
-    al.add_argument("--strategy", required=True, choices=STRATEGIES)
-    al.add_argument("--results", default="results")
-    al.set_defaults(func=cmd_al)
-
-    ab = add("ablate", help="vary one protocol factor for one strategy (resumable)")
+    al = add("al", cmd_al, "run one query strategy for every seed (resumable)")
+    ab = add("ablate", cmd_ablate, "vary one protocol factor for one strategy (resumable)")
     ab.add_argument("--factor", required=True, choices=ABLATION_FACTORS)
-    ab.add_argument("--strategy", required=True, choices=STRATEGIES)
-    ab.add_argument("--results", default="results")
-    ab.set_defaults(func=cmd_ablate)
-
-    add("analyze", help="learning curves, AULC, savings, plateaus, tests").set_defaults(
-        func=cmd_analyze
-    )
-    rep = add("report", help="render the website into _site/")
+    for runner in (al, ab):
+        runner.add_argument("--strategy", required=True, choices=STRATEGIES)
+        runner.add_argument("--results", default="results")
+    add("analyze", cmd_analyze, "learning curves, AULC, savings, plateaus, tests")
+    rep = add("report", cmd_report, "render the website into _site/")
     rep.add_argument("--out", default="_site")
     rep.add_argument("--engine", choices=("auto", "quarto", "jupyter"), default="auto")
-    rep.set_defaults(func=cmd_report)
-    readme = add("readme", help="refresh README.md's numbers from metrics/ and results/")
+    readme = add("readme", cmd_readme, "refresh README.md's numbers from metrics/ and results/")
     readme.add_argument("--readme", default="README.md")
-    readme.set_defaults(func=cmd_readme)
     return parser
 
 

@@ -9,7 +9,6 @@ here, once, so the rest of the code can trust its inputs; a bad value raises
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,8 +128,6 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be a list, got {value!r}")
         (item_type, _ellipsis) = typing.get_args(annotation)
         return tuple(_coerce(v, item_type, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin is types.UnionType:
-        raise TypeError(f"unsupported annotation {annotation}")
     if annotation is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, got {value!r}")
@@ -171,11 +168,6 @@ def _build(cls: type, raw: Any, where: str) -> Any:
     return cls(**kwargs)
 
 
-def _check(ok: bool, key: str, message: str, value: Any, source: str) -> None:
-    if not ok:
-        raise ConfigError(f"{source}: {key}={value!r} {message}")
-
-
 def validate(params: Params, source: str = "params.yaml") -> Params:
     """Check ranges and cross-field rules; return ``params`` unchanged if they hold."""
     d, m, t, b, a, ab, an = (
@@ -189,7 +181,8 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     )
 
     def c(ok: bool, key: str, message: str, value: Any) -> None:
-        _check(ok, key, message, value, source)
+        if not ok:
+            raise ConfigError(f"{source}: {key}={value!r} {message}")
 
     c(d.raw_dir.strip() != "", "data.raw_dir", "must name a folder", d.raw_dir)
     c(d.out_dir.strip() != "", "data.out_dir", "must name a folder", d.out_dir)
