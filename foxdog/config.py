@@ -25,6 +25,9 @@ STRATEGIES = (
     "committee",
     "bald",
     "coreset",
+    "typiclust",
+    "probcover",
+    "badge",
 )
 ABLATION_FACTORS = ("initial_size", "query_size", "label_noise")
 
