@@ -33,9 +33,10 @@ def kmeans_pp_select(G: np.ndarray, n_instances: int, random_state: int | None) 
     ``n_local_trials=1`` is plain k-means++ as in the paper (scikit-learn's
     default is its greedy variant). The first centre is uniformly random, as in
     Arthur & Vassilvitskii's k-means++ and scikit-activeml; the BADGE authors'
-    code starts from the largest gradient instead, which differs in one pick. When fewer than ``n_instances`` rows are
-    distinct, D² sampling can only repeat a point; the rest of the batch is
-    then filled with the largest-gradient rows not yet chosen.
+    code starts from the largest gradient instead, which differs in one pick.
+    When fewer than ``n_instances`` rows are distinct, D² sampling can only
+    repeat a point; the rest of the batch is then filled with the
+    largest-gradient rows not yet chosen.
     """
     G = np.asarray(G, dtype=np.float64)
     if n_instances > len(G):
