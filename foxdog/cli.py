@@ -13,7 +13,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from foxdog.config import ABLATION_FACTORS, STRATEGIES, Params, load_params
+from foxdog.config import (
+    ABLATION_FACTORS,
+    STRATEGIES,
+    Params,
+    check_against_data,
+    load_params,
+)
 from foxdog.errors import CurationError, FetchError, RenderError
 
 DESCRIPTION = """\
@@ -36,6 +42,22 @@ def _params(args: argparse.Namespace) -> Params:
     # Commands load their parameters before their heavy imports, so a bad
     # parameter file is reported in a fraction of a second.
     return load_params(args.params)
+
+
+def _check_pool(params: Params, args: argparse.Namespace) -> None:
+    # Budgets the pool cannot cover fail now, in one line naming the keys,
+    # not rounds into a run with an error from deep inside numpy.
+    from foxdog.data.arrays import load_split
+
+    pool = load_split(Path(params.data.out_dir), "pool")
+    check_against_data(params, pool.labels, args.params, image_size=pool.images.shape[1])
+
+
+def format_interval(entry: dict) -> str:
+    """``[low, high]`` of a metrics/baseline.json entry; ``–`` when one seed gives no interval."""
+    if entry.get("low") is None or entry.get("high") is None:
+        return "–"
+    return f"[{entry['low']:.3f}, {entry['high']:.3f}]"
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -76,17 +98,18 @@ def cmd_curate(args: argparse.Namespace) -> int:
 
 def cmd_baseline(args: argparse.Namespace) -> int:
     params = _params(args)
+    _check_pool(params, args)
     from foxdog.model.baseline import run_baseline
 
     summary = run_baseline(params, Path(params.data.out_dir), Path(args.out))
     acc = summary["accuracy"]
-    interval = f"[{acc['low']:.3f}, {acc['high']:.3f}]"
-    print(f"baseline accuracy {acc['mean']:.3f} {interval} -> {args.out}")
+    print(f"baseline accuracy {acc['mean']:.3f} {format_interval(acc)} -> {args.out}")
     return 0
 
 
 def cmd_al(args: argparse.Namespace) -> int:
     params = _params(args)
+    _check_pool(params, args)
     from foxdog.active.experiment import run_strategy
 
     out = run_strategy(params, args.strategy, Path(args.results))
@@ -96,6 +119,7 @@ def cmd_al(args: argparse.Namespace) -> int:
 
 def cmd_ablate(args: argparse.Namespace) -> int:
     params = _params(args)
+    _check_pool(params, args)
     from foxdog.active.experiment import run_ablation
 
     out = run_ablation(params, args.factor, args.strategy, Path(args.results))

@@ -4,12 +4,19 @@
 :func:`load_params` and passes the relevant dataclass down. Validation happens
 here, once, so the rest of the code can trust its inputs; a bad value raises
 :class:`ConfigError` naming the file and the key.
+
+A parameter file must set every key: nothing silently falls back to code. The
+dataclass defaults below exist only so tests can build small configurations
+(:func:`params_with`); they equal the committed ``params.yaml``, which
+``tests/test_config.py`` checks, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +36,8 @@ STRATEGIES = (
     "probcover",
     "badge",
 )
+# How the initial labelled set is drawn (active.initial).
+INITIAL_METHODS = ("random", "typiclust")
 ABLATION_FACTORS = ("initial_size", "query_size", "label_noise")
 
 
@@ -49,6 +58,7 @@ class DataConfig:
     test_fraction: float = 0.2
     seed: int = 0
     contact_sheet_size: int = 48
+    val_fraction: float = 0.1  # of the pool, carved off as the validation split
 
 
 @dataclass(frozen=True)
@@ -79,14 +89,24 @@ class BaselineConfig:
 
 @dataclass(frozen=True)
 class ActiveConfig:
-    strategies: tuple[str, ...] = STRATEGIES
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
+    strategies: tuple[str, ...] = (
+        "random",
+        "least_confident",
+        "margin",
+        "entropy",
+        "ranked_batch",
+        "committee",
+        "bald",
+        "coreset",
+    )
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
     initial_size: int = 20
     query_size: int = 50
     rounds: int = 10
     label_noise: float = 0.0
     committee_size: int = 3
     mc_samples: int = 20
+    initial: str = "random"  # how the initial labelled set is drawn: one of INITIAL_METHODS
 
     def final_labels(self) -> int:
         """Labels used after the last round."""
@@ -151,23 +171,25 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
 
 
 def _build(cls: type, raw: Any, where: str) -> Any:
-    if raw is None:
-        raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a mapping")
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - names)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(raw) - set(names))
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]} is not a known parameter")
+    # Every key must be written out: a missing one would silently take the code
+    # default, and params.yaml (what DVC tracks) would no longer say what ran.
+    missing = [name for name in names if name not in raw]
+    if missing:
+        raise ConfigError(f"{where}.{missing[0]} is missing (every parameter must be set)")
     kwargs = {}
     for name in names:
-        if name in raw:
-            hint = hints[name]
-            if dataclasses.is_dataclass(hint):
-                kwargs[name] = _build(hint, raw[name], f"{where}.{name}")
-            else:
-                kwargs[name] = _coerce(raw[name], hint, f"{where}.{name}")
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _build(hint, raw[name], f"{where}.{name}")
+        else:
+            kwargs[name] = _coerce(raw[name], hint, f"{where}.{name}")
     return cls(**kwargs)
 
 
@@ -250,6 +272,7 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
         "must be in [0, 0.5)",
         ab.label_noise,
     )
+    _validate_limits(params, c)
     c(len(an.targets) >= 1, "analysis.targets", "must list at least one target", an.targets)
     c(all(0 < v <= 1 for v in an.targets), "analysis.targets", "must be in (0, 1]", an.targets)
     c(an.bootstrap >= 100, "analysis.bootstrap", "must be >= 100", an.bootstrap)
@@ -265,10 +288,120 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     return params
 
 
+# ---------------------------------------------------------------- limits
+# Sizes that would exhaust memory or time, and rules across sections, checked
+# when params.yaml is loaded rather than rounds into a run. What depends on the
+# curated arrays is checked by check_against_data once they are loaded.
+
+MAX_BATCH_SIZE = 4096
+MAX_WIDTH = 1024  # channels of one conv block
+MAX_DENSE = 4096
+MAX_STEPS = 100_000  # optimiser steps of one fit
+MAX_EPOCHS = 1000.0
+# Largest single activation of one training batch (float32). The backward pass
+# keeps ~10-15 such tensors alive, so 512 MiB keeps a fit within a few GiB
+# (train.batch_size=100000 at 32x32 was OOM-killed at 22 GB with no message).
+MAX_ACTIVATION_BYTES = 512 * 2**20
+
+
+def largest_activation_bytes(data: DataConfig, model: ModelConfig, batch_size: int) -> int:
+    """Bytes of the largest float32 tensor one training batch produces (input or a conv output)."""
+    res = data.image_size // model.stem
+    sizes = [3 * data.image_size**2]  # the standardised input
+    for i, width in enumerate(model.widths):
+        sizes.append(width * (res // 2**i) ** 2)  # conv output, before its 2x2 pool
+    return 4 * batch_size * max(sizes)
+
+
+def _validate_limits(params: Params, c: Callable[[bool, str, str, Any], None]) -> None:
+    d, m, t, b, a, ab = (
+        params.data,
+        params.model,
+        params.train,
+        params.baseline,
+        params.active,
+        params.ablations,
+    )
+    c(0 < d.val_fraction < 0.5, "data.val_fraction", "must be in (0, 0.5)", d.val_fraction)
+    c(len(m.widths) <= 8, "model.widths", "must list at most 8 widths", m.widths)
+    c(all(w <= MAX_WIDTH for w in m.widths), "model.widths", f"must be <= {MAX_WIDTH}", m.widths)
+    c(m.dense <= MAX_DENSE, "model.dense", f"must be <= {MAX_DENSE}", m.dense)
+    # Each block halves the resolution after the stem's space-to-depth; below
+    # one pixel there is nothing left to pool.
+    need = m.stem * 2 ** len(m.widths)
+    c(
+        d.image_size >= need,
+        "data.image_size",
+        f"must be >= model.stem * 2**len(model.widths) = {need} (each block halves it)",
+        d.image_size,
+    )
+    c(
+        t.batch_size <= MAX_BATCH_SIZE,
+        "train.batch_size",
+        f"must be <= {MAX_BATCH_SIZE}",
+        t.batch_size,
+    )
+    mib = largest_activation_bytes(d, m, t.batch_size) / 2**20
+    c(
+        mib <= MAX_ACTIVATION_BYTES / 2**20,
+        "train.batch_size",
+        f"must keep a batch's largest activation <= {MAX_ACTIVATION_BYTES // 2**20} MiB "
+        f"(is {mib:.0f} MiB with data.image_size, model.stem and model.widths)",
+        t.batch_size,
+    )
+    c(t.steps <= MAX_STEPS, "train.steps", f"must be <= {MAX_STEPS}", t.steps)
+    c(t.epochs <= MAX_EPOCHS, "train.epochs", f"must be <= {MAX_EPOCHS:g}", t.epochs)
+    c(b.steps <= MAX_STEPS, "baseline.steps", f"must be <= {MAX_STEPS}", b.steps)
+    c(
+        b.steps > t.warmup_steps,
+        "baseline.steps",
+        "must be > train.warmup_steps",
+        b.steps,
+    )
+    # A shift as large as the image would crop out everything but reflections.
+    c(
+        t.max_shift < d.image_size // 2,
+        "train.max_shift",
+        f"must be < data.image_size / 2 = {d.image_size // 2}",
+        t.max_shift,
+    )
+    c(a.rounds <= 1000, "active.rounds", "must be <= 1000", a.rounds)
+    c(a.committee_size <= 16, "active.committee_size", "must be <= 16", a.committee_size)
+    c(a.mc_samples <= 1000, "active.mc_samples", "must be <= 1000", a.mc_samples)
+    c(a.initial in INITIAL_METHODS, "active.initial", f"is not one of {INITIAL_METHODS}", a.initial)
+    # Random sampling is the reference every comparison is paired with.
+    c("random" in a.strategies, "active.strategies", "must include random", a.strategies)
+    c(
+        len(set(ab.strategies)) == len(ab.strategies),
+        "ablations.strategies",
+        "has repeats",
+        ab.strategies,
+    )
+    c(
+        not ab.strategies or "random" in ab.strategies,
+        "ablations.strategies",
+        "must include random (or be empty: no ablations)",
+        ab.strategies,
+    )
+    # Ablation runs reuse the main runs' seeds and strategies so they pair with them.
+    c(
+        set(ab.strategies) <= set(a.strategies),
+        "ablations.strategies",
+        f"must be a subset of active.strategies={a.strategies!r}",
+        ab.strategies,
+    )
+    c(
+        set(ab.seeds) <= set(a.seeds),
+        "ablations.seeds",
+        f"must be a subset of active.seeds={a.seeds!r}",
+        ab.seeds,
+    )
+
+
 def params_from_dict(raw: Any, source: str = "params.yaml") -> Params:
     """Build and validate :class:`Params` from an already-parsed mapping."""
     if raw is None:
-        raw = {}
+        raise ConfigError(f"{source}: is empty (every section and parameter must be set)")
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: top level must be a mapping")
     try:
@@ -294,6 +427,96 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
     return params_from_dict(raw, str(path))
+
+
+def check_against_data(
+    params: Params,
+    pool_labels: Any,
+    source: str = "params.yaml",
+    *,
+    image_size: int | None = None,
+) -> None:
+    """Check the parameters against the curated pool; raise a one-line ConfigError if unmet.
+
+    Call right after loading the pool (``foxdog baseline``, ``al``, ``ablate``),
+    before any training, so a budget the pool cannot cover fails in a second
+    rather than rounds into a run. Covers the main runs and, when
+    ``ablations.strategies`` is not empty, every ablation level.
+
+    Parameters
+    ----------
+    params : the validated parameters.
+    pool_labels : (N,) class labels of the curated pool.
+    source : the parameter file's name, for the message.
+    image_size : side of the curated images, if known; must equal ``data.image_size``.
+    """
+    import numpy as np  # here, not at import: the CLI loads params before heavy imports
+
+    labels = np.asarray(pool_labels)
+    n = len(labels)
+    d, t, a, ab = params.data, params.train, params.active, params.ablations
+    where = f"the {n} pool images in {d.out_dir}/"
+
+    def c(ok: bool, message: str) -> None:
+        if not ok:
+            raise ConfigError(f"{source}: {message}")
+
+    n_classes = len(np.unique(labels))
+    c(
+        n_classes >= 2,
+        f"data.out_dir={d.out_dir!r} must hold a pool of both classes, "
+        f"found {n_classes} class(es) in {where} (re-run `foxdog curate`)",
+    )
+    if image_size is not None:
+        c(
+            image_size == d.image_size,
+            f"data.image_size={d.image_size} must match the {image_size}x{image_size} "
+            f"images in {d.out_dir}/ (re-run `foxdog curate`)",
+        )
+    c(t.batch_size <= n, f"train.batch_size={t.batch_size} must be <= {where}")
+    # The baseline fits the whole pool: epochs may make it far longer than baseline.steps.
+    full_fit = max(params.baseline.steps, math.ceil(t.epochs * n / t.batch_size))
+    c(
+        full_fit <= MAX_STEPS,
+        f"train.epochs={t.epochs!r} makes a full-pool fit {full_fit} steps, must be <= {MAX_STEPS}",
+    )
+    r = a.rounds
+    c(
+        a.final_labels() <= n,
+        f"active.initial_size + active.rounds * active.query_size = {a.initial_size} + {r} * "
+        f"{a.query_size} = {a.final_labels()} must be <= {where}",
+    )
+    if not ab.strategies:
+        return
+    for level in ab.initial_size:
+        total = level + r * a.query_size
+        c(
+            total <= n,
+            f"ablations.initial_size={ab.initial_size!r}: level {level} + active.rounds * "
+            f"active.query_size = {level} + {r} * {a.query_size} = {total} must be <= {where}",
+        )
+    for level in ab.query_size:
+        total = a.initial_size + r * level
+        c(
+            total <= n,
+            f"ablations.query_size={ab.query_size!r}: active.initial_size + active.rounds * "
+            f"level {level} = {a.initial_size} + {r} * {level} = {total} must be <= {where}",
+        )
+
+
+def params_with(overrides: Mapping[str, Mapping[str, Any]], source: str = "params.yaml") -> Params:
+    """Validated :class:`Params`: the defaults (= the committed params.yaml) with overrides.
+
+    ``overrides`` maps a section to the keys that change, e.g.
+    ``{"active": {"seeds": [0]}, "train": {"steps": 40}}``; for tests and small
+    configurations. The defaults equal the committed file (tests/test_config.py).
+    """
+    raw = to_dict(Params())
+    for section, values in overrides.items():
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{source}: {section} must be a mapping")
+        raw.setdefault(section, {}).update(values)
+    return params_from_dict(raw, source)
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

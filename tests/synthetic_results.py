@@ -420,7 +420,10 @@ def project_params(
             query_size=query_size,
             rounds=rounds,
         ),
-        ablations=AblationConfig(strategies=tuple(ablation_strategies) if ablations else ()),
+        ablations=AblationConfig(
+            strategies=tuple(ablation_strategies) if ablations else (),
+            seeds=tuple(s for s in AblationConfig().seeds if s in seeds),  # a subset of seeds
+        ),
     )
 
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from foxdog.config import BaselineConfig, ModelConfig, Params, TrainConfig
+from foxdog.config import params_with
 from foxdog.metrics import METRICS
 from foxdog.model.baseline import run_baseline, t_interval
 
@@ -29,10 +29,13 @@ def test_run_baseline_writes_the_documented_format(tmp_path):
     write_split(curated, "pool", 40, seed=0)
     write_split(curated, "test", 24, seed=1)
     # Same architecture / step count as tests/test_model.py's SMALL: compiled code is shared.
-    params = Params(
-        model=ModelConfig(widths=(8, 16), dense=16),
-        train=TrainConfig(batch_size=16, steps=40, warmup_steps=4, max_shift=2),
-        baseline=BaselineConfig(seeds=(0, 1), steps=40),
+    params = params_with(
+        {
+            "data": {"image_size": 16},
+            "model": {"widths": [8, 16], "dense": 16},
+            "train": {"batch_size": 16, "steps": 40, "warmup_steps": 4, "max_shift": 2},
+            "baseline": {"seeds": [0, 1], "steps": 40},
+        }
     )
     out = tmp_path / "metrics" / "baseline.json"
     result = run_baseline(params, curated, out)

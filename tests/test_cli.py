@@ -6,19 +6,30 @@ status 2, never a traceback.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from conftest import snapshot_tree
 
-from foxdog.cli import main
+from foxdog.cli import format_interval, main
+from foxdog.config import Params, to_dict
+
+
+def full_params(overrides: dict[str, dict[str, object]]) -> dict:
+    """The committed parameters (= the code defaults) as a dict, with sections overridden."""
+    raw = to_dict(Params())
+    for section, values in overrides.items():
+        raw[section].update(values)
+    return raw
 
 
 def write_params(path: Path, **data: object) -> Path:
-    path.write_text(yaml.safe_dump({"data": data}), encoding="utf-8")
+    path.write_text(yaml.safe_dump(full_params({"data": data})), encoding="utf-8")
     return path
 
 
@@ -81,10 +92,22 @@ def test_empty_class_folder_is_one_line_naming_it(make_raw, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ({"active": {"query_size": 0}}, "active.query_size=0 must be >= 1"),
-        ({"data": {"imagesize": 32}}, "data.imagesize is not a known parameter"),
-        ({"data": {"image_size": "big"}}, "data.image_size must be an integer, got 'big'"),
-        ({"data": {"raw_dir": "data", "out_dir": "data"}}, "data.out_dir='data' must differ"),
+        (full_params({"active": {"query_size": 0}}), "active.query_size=0 must be >= 1"),
+        (full_params({"data": {"imagesize": 32}}), "data.imagesize is not a known parameter"),
+        (
+            full_params({"data": {"image_size": "big"}}),
+            "data.image_size must be an integer, got 'big'",
+        ),
+        (
+            full_params({"data": {"raw_dir": "data", "out_dir": "data"}}),
+            "data.out_dir='data' must differ",
+        ),
+        (
+            full_params({"train": {"batch_size": 100000}}),
+            "train.batch_size=100000 must be <= 4096",
+        ),
+        ({"data": {"image_size": 32}}, "model is missing (every parameter must be set)"),
+        (None, "is empty (every section and parameter must be set)"),
     ],
 )
 def test_bad_params_are_one_line_and_exit_2(tmp_path, capsys, content, message):
@@ -112,3 +135,91 @@ def test_fetch_without_a_dvc_file_is_one_line(tmp_path, capsys):
     assert one_error_line(capsys.readouterr().err).endswith(
         "data.dvc: not found (run from the project root)"
     )
+
+
+def write_pool(folder: Path, split: str, n: int, seed: int, size: int = 16) -> None:
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    images = rng.integers(0, 120, (n, size, size, 3), dtype=np.uint8)
+    images[labels == 1, :, :, 0] += 120  # foxes redder
+    np.save(folder / f"{split}_images.npy", images)
+    np.save(folder / f"{split}_labels.npy", labels.astype(np.int64))
+    np.save(folder / f"{split}_ids.npy", np.array([f"{split}{i:014d}" for i in range(n)]))
+
+
+def small_project(tmp_path: Path, **overrides: dict[str, object]) -> Path:
+    """A 40-image pool, a 24-image test split and parameters sized for them."""
+    curated = tmp_path / "curated"
+    curated.mkdir()
+    write_pool(curated, "pool", 40, seed=0)
+    write_pool(curated, "test", 24, seed=1)
+    sections: dict[str, dict[str, object]] = {
+        "data": {"out_dir": str(curated), "image_size": 16},
+        # Same architecture / step count as tests/test_model.py's SMALL: compiled code is shared.
+        "model": {"widths": [8, 16], "dense": 16},
+        "train": {"batch_size": 16, "steps": 40, "warmup_steps": 4, "max_shift": 2},
+        "baseline": {"seeds": [0], "steps": 40},
+        "active": {"seeds": [0], "initial_size": 10, "query_size": 5, "rounds": 2},
+        "ablations": {"seeds": [0], "initial_size": [6], "query_size": [3]},
+    }
+    for section, values in overrides.items():
+        sections.setdefault(section, {}).update(values)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(full_params(sections)), encoding="utf-8")
+    return path
+
+
+def test_baseline_with_one_seed_prints_a_dash_for_the_interval(tmp_path, capsys):
+    params = small_project(tmp_path)
+    out = tmp_path / "metrics" / "baseline.json"
+    assert main(["baseline", "--params", str(params), "--out", str(out)]) == 0
+    summary = json.loads(out.read_text())
+    acc = summary["accuracy"]
+    assert summary["seeds"] == [0] and acc["low"] is None and acc["high"] is None
+    assert capsys.readouterr().out == f"baseline accuracy {acc['mean']:.3f} – -> {out}\n"
+
+
+def test_format_interval():
+    assert format_interval({"mean": 0.9, "low": 0.8512, "high": 0.9488}) == "[0.851, 0.949]"
+    assert format_interval({"mean": 0.9, "low": None, "high": None}) == "–"
+
+
+@pytest.mark.parametrize(
+    ("command", "overrides", "message"),
+    [
+        (
+            ["al", "--strategy", "random"],
+            {"active": {"initial_size": 20, "query_size": 10, "rounds": 3}},
+            "active.initial_size + active.rounds * active.query_size = 20 + 3 * 10 = 50 "
+            "must be <= the 40 pool images in {curated}/",
+        ),
+        (
+            ["ablate", "--factor", "initial_size", "--strategy", "random"],
+            {"ablations": {"initial_size": [6, 45]}},
+            "ablations.initial_size=(6, 45): level 45 + active.rounds * active.query_size "
+            "= 45 + 2 * 5 = 55 must be <= the 40 pool images in {curated}/",
+        ),
+        (
+            ["baseline"],
+            {"train": {"batch_size": 64}},
+            "train.batch_size=64 must be <= the 40 pool images in {curated}/",
+        ),
+        (
+            ["baseline"],
+            {"data": {"image_size": 32}},
+            "data.image_size=32 must match the 16x16 images in {curated}/ (re-run `foxdog curate`)",
+        ),
+    ],
+)
+def test_limits_are_checked_against_the_pool_before_any_work(
+    tmp_path, capsys, command, overrides, message
+):
+    params = small_project(tmp_path, **overrides)
+    results = tmp_path / "results"
+    extra = ["--out", str(tmp_path / "b.json")] if command == ["baseline"] else []
+    if command[0] != "baseline":
+        extra = ["--results", str(results)]
+    assert main([*command, "--params", str(params), *extra]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line == f"foxdog: {params}: " + message.format(curated=tmp_path / "curated")
+    assert not results.exists() and not (tmp_path / "b.json").exists()

@@ -5,15 +5,21 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from foxdog.config import (
+    MAX_ACTIVATION_BYTES,
+    STRATEGIES,
     ConfigError,
     DataConfig,
     Params,
+    check_against_data,
+    largest_activation_bytes,
     load_params,
     params_from_dict,
+    params_with,
     to_dict,
 )
 
@@ -46,15 +52,75 @@ def test_project_params_load_typed_and_frozen():
 def test_defaults_round_trip_through_a_dict():
     params = Params()
     assert params_from_dict(to_dict(params)) == params
-    assert params_from_dict(None) == params == params_from_dict({})
 
 
-def test_partial_file_keeps_the_other_defaults(tmp_path):
+def test_code_defaults_equal_the_committed_params():
+    # params.yaml is the one source of truth: a default that differs from it
+    # (as ActiveConfig.seeds once did: 6 seeds against the file's 10) fails here.
+    committed, defaults = load_params(PROJECT_PARAMS), Params()
+    for section in dataclasses.fields(Params):
+        want, have = getattr(committed, section.name), getattr(defaults, section.name)
+        for f in dataclasses.fields(want):
+            key = f"{section.name}.{f.name}"
+            assert getattr(have, f.name) == getattr(want, f.name), key
+    assert committed == defaults
+
+
+@pytest.mark.parametrize("text", ["", "# nothing set\n", "null\n"])
+def test_empty_file_is_refused(tmp_path, text):
     path = tmp_path / "p.yaml"
-    path.write_text("data:\n  image_size: 48\n  min_std: 3\n", encoding="utf-8")
-    params = load_params(path)
-    assert params.data.image_size == 48 and params.data.min_std == 3.0
-    assert params.active == Params().active
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"p\.yaml: is empty \(every section and parameter"):
+        load_params(path)
+
+
+def test_missing_section_or_key_is_named(tmp_path):
+    raw = to_dict(Params())
+    del raw["ablations"]
+    assert error_of(raw) == "params.yaml: ablations is missing (every parameter must be set)"
+    raw = to_dict(Params())
+    del raw["active"]["seeds"]
+    assert error_of(raw) == "params.yaml: active.seeds is missing (every parameter must be set)"
+    path = tmp_path / "p.yaml"
+    path.write_text("data:\n  image_size: 48\n", encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"p\.yaml: model is missing \(every parameter must be set\)$"
+    ):
+        load_params(path)
+    raw = to_dict(Params())
+    raw["model"] = None  # `model:` with nothing under it
+    assert error_of(raw) == "params.yaml: model must be a mapping"
+
+
+def test_params_with_overrides_the_committed_values():
+    params = params_with(
+        {
+            "active": {"seeds": [0], "rounds": 2},
+            "ablations": {"seeds": [0]},
+            "train": {"steps": 40},
+        }
+    )
+    committed = load_params(PROJECT_PARAMS)
+    assert params.active.seeds == (0,) and params.active.rounds == 2 and params.train.steps == 40
+    assert params.active.query_size == committed.active.query_size
+    assert params.data == committed.data and params.model == committed.model
+    with pytest.raises(ConfigError, match=r"^params\.yaml: active\.rounds=0 must be >= 1$"):
+        params_with({"active": {"rounds": 0}})
+    with pytest.raises(ConfigError, match=r"active\.sedes is not a known parameter"):
+        params_with({"active": {"sedes": [0]}})
+    with pytest.raises(ConfigError, match="params.yaml: active must be a mapping"):
+        params_with({"active": 3})  # type: ignore[dict-item]
+
+
+def test_new_strategy_names_are_known():
+    assert {"typiclust", "probcover", "badge"} <= set(STRATEGIES)
+    params = params_with(
+        {
+            "active": {"strategies": ["random", "badge"], "initial": "typiclust"},
+            "ablations": {"strategies": ["random"]},
+        }
+    )
+    assert params.active.initial == "typiclust"
 
 
 def test_out_of_range_value_names_the_key():
@@ -95,6 +161,63 @@ def test_error_names_the_file_it_came_from(tmp_path):
         ("active", "label_noise", 0.5, "active.label_noise=0.5 must be in [0, 0.5)"),
         ("ablations", "query_size", [10, 0], "ablations.query_size=(10, 0) must be >= 1"),
         ("analysis", "bootstrap", 10, "analysis.bootstrap=10 must be >= 100"),
+        # Limits: sizes that would exhaust memory or time.
+        ("data", "val_fraction", 0.0, "data.val_fraction=0.0 must be in (0, 0.5)"),
+        ("data", "val_fraction", 0.5, "data.val_fraction=0.5 must be in (0, 0.5)"),
+        ("train", "batch_size", 100000, "train.batch_size=100000 must be <= 4096"),
+        ("train", "steps", 10**6, "train.steps=1000000 must be <= 100000"),
+        ("train", "epochs", 1e5, "train.epochs=100000.0 must be <= 1000"),
+        ("baseline", "steps", 10**6, "baseline.steps=1000000 must be <= 100000"),
+        ("baseline", "steps", 20, "baseline.steps=20 must be > train.warmup_steps"),
+        ("model", "dense", 10**5, "model.dense=100000 must be <= 4096"),
+        ("model", "widths", [16, 4096], "model.widths=(16, 4096) must be <= 1024"),
+        (
+            "model",
+            "widths",
+            [2] * 9,
+            "model.widths=(2, 2, 2, 2, 2, 2, 2, 2, 2) must list at most 8",
+        ),
+        (
+            "model",
+            "widths",
+            [8, 8, 8, 8, 8],
+            "data.image_size=32 must be >= model.stem * 2**len(model.widths) = 64",
+        ),
+        ("train", "max_shift", 16, "train.max_shift=16 must be < data.image_size / 2 = 16"),
+        ("active", "rounds", 5000, "active.rounds=5000 must be <= 1000"),
+        ("active", "committee_size", 100, "active.committee_size=100 must be <= 16"),
+        ("active", "mc_samples", 10**5, "active.mc_samples=100000 must be <= 1000"),
+        ("active", "initial", "kmeans", "active.initial='kmeans' is not one of ('random', "),
+        (
+            "active",
+            "strategies",
+            ["margin", "entropy"],
+            "active.strategies=('margin', 'entropy') must include random",
+        ),
+        (
+            "ablations",
+            "strategies",
+            ["margin"],
+            "ablations.strategies=('margin',) must include random",
+        ),
+        (
+            "ablations",
+            "strategies",
+            ["random", "random"],
+            "ablations.strategies=('random', 'random') has repeats",
+        ),
+        (
+            "ablations",
+            "strategies",
+            ["random", "typiclust"],
+            "ablations.strategies=('random', 'typiclust') must be a subset of active.strategies=",
+        ),
+        (
+            "ablations",
+            "seeds",
+            [0, 42],
+            "ablations.seeds=(0, 42) must be a subset of active.seeds=(0, 1, 2,",
+        ),
     ],
 )
 def test_range_checks(section, key, value, message):
@@ -128,6 +251,14 @@ def test_range_checks(section, key, value, message):
     ],
 )
 def test_unknown_keys_and_wrong_types_name_the_key(raw, message):
+    if isinstance(raw, dict):  # the committed values with these sections changed
+        full = to_dict(Params())
+        for section, values in raw.items():
+            if isinstance(values, dict) and section in full:
+                full[section].update(values)
+            else:
+                full[section] = values
+        raw = full
     assert error_of(raw).startswith(message)
 
 
@@ -144,3 +275,106 @@ def test_file_problems_are_config_errors(tmp_path):
         load_params(binary)
     with pytest.raises(ConfigError, match="cannot be read"):
         load_params(tmp_path)  # a folder
+
+
+def test_batch_memory_is_bounded_by_the_largest_activation():
+    params = load_params(PROJECT_PARAMS)
+    # 32x32 images, stem 2: the first block's conv output is 16 x 16 x 16 floats per image.
+    assert largest_activation_bytes(params.data, params.model, 1) == 4 * 16 * 16 * 16
+    raw = to_dict(params)
+    raw["data"]["image_size"] = 256
+    raw["model"]["stem"] = 1
+    raw["train"]["batch_size"] = 4096  # within the plain bound, but 4 GiB per activation
+    message = error_of(raw)
+    assert message.startswith("params.yaml: train.batch_size=4096 must keep a batch's largest")
+    assert "is 16384 MiB" in message
+    raw["train"]["batch_size"] = MAX_ACTIVATION_BYTES // (4 * 256 * 256 * 16)
+    assert params_from_dict(raw).train.batch_size == 128
+
+
+def labels(n_dog: int, n_fox: int) -> np.ndarray:
+    return np.array([0] * n_dog + [1] * n_fox)
+
+
+def data_error(params: Params, pool_labels: np.ndarray, **kw: object) -> str:
+    with pytest.raises(ConfigError) as info:
+        check_against_data(params, pool_labels, "exp.yaml", **kw)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("exp.yaml: ")
+    return message.removeprefix("exp.yaml: ")
+
+
+def test_committed_params_fit_a_pool_of_the_real_size():
+    params = load_params(PROJECT_PARAMS)
+    # The largest budget is the query_size ablation's: 20 + 10 * 100 = 1020 labels.
+    check_against_data(params, labels(1000, 20), image_size=params.data.image_size)
+    assert data_error(params, labels(1000, 19)).startswith(
+        "ablations.query_size=(25, 100): active.initial_size + active.rounds * level 100 "
+        "= 20 + 10 * 100 = 1020 must be <= the 1019 pool images"
+    )
+
+
+def test_budget_larger_than_the_pool_names_the_keys():
+    params = load_params(PROJECT_PARAMS)  # 20 + 10 * 50 = 520 labels
+    assert data_error(params, labels(300, 200)) == (
+        "active.initial_size + active.rounds * active.query_size = 20 + 10 * 50 = 520 "
+        "must be <= the 500 pool images in curated/"
+    )
+
+
+def test_initial_size_larger_than_a_class_is_caught_before_sampling():
+    # Formerly numpy's "Cannot take a larger sample than population" in the first seed.
+    params = params_with(
+        {
+            "active": {"initial_size": 45, "query_size": 5, "rounds": 1},
+            "ablations": {"strategies": []},
+        }
+    )
+    assert data_error(params, labels(20, 20)).startswith(
+        "active.initial_size + active.rounds * active.query_size = 45 + 1 * 5 = 50 must be <= "
+        "the 40 pool images"
+    )
+
+
+def test_ablation_levels_are_checked_too():
+    base = {"active": {"initial_size": 20, "query_size": 10, "rounds": 5}}  # 70 labels
+    pool = labels(60, 60)
+    params = params_with({**base, "ablations": {"initial_size": [10, 80], "query_size": [5]}})
+    assert data_error(params, pool) == (
+        "ablations.initial_size=(10, 80): level 80 + active.rounds * active.query_size "
+        "= 80 + 5 * 10 = 130 must be <= the 120 pool images in curated/"
+    )
+    params = params_with({**base, "ablations": {"initial_size": [10], "query_size": [5, 25]}})
+    assert data_error(params, pool) == (
+        "ablations.query_size=(5, 25): active.initial_size + active.rounds * level 25 "
+        "= 20 + 5 * 25 = 145 must be <= the 120 pool images in curated/"
+    )
+    # No ablation strategies: no ablation runs, so their levels do not matter.
+    params = params_with(
+        {**base, "ablations": {"strategies": [], "initial_size": [80], "query_size": [25]}}
+    )
+    check_against_data(params, pool)
+
+
+def test_other_data_checks():
+    params = params_with({"ablations": {"strategies": []}})
+    assert data_error(params, np.zeros(600, dtype=int)).startswith(
+        "data.out_dir='curated' must hold a pool of both classes, found 1 class(es) in the 600"
+    )
+    assert data_error(params, labels(300, 300), image_size=64) == (
+        "data.image_size=32 must match the 64x64 images in curated/ (re-run `foxdog curate`)"
+    )
+    small = params_with(
+        {
+            "active": {"initial_size": 4, "query_size": 2, "rounds": 2},
+            "ablations": {"strategies": []},
+            "train": {"batch_size": 64},
+        }
+    )
+    assert data_error(small, labels(20, 20)) == (
+        "train.batch_size=64 must be <= the 40 pool images in curated/"
+    )
+    long = params_with({"train": {"epochs": 1000.0, "batch_size": 8}})
+    assert data_error(long, labels(1000, 1000)) == (
+        "train.epochs=1000.0 makes a full-pool fit 250000 steps, must be <= 100000"
+    )
