@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, log_loss
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    cohen_kappa_score,
+    f1_score,
+    log_loss,
+)
 
 METRICS = ("accuracy", "balanced_accuracy", "f1", "log_loss", "ece")
 
@@ -37,3 +43,11 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, f
         "log_loss": float(log_loss(y_true, np.clip(proba, 1e-7, 1.0), labels=[0, 1])),
         "ece": expected_calibration_error(y_true, proba),
     }
+
+
+def agreement_kappa(a: np.ndarray, b: np.ndarray) -> float:
+    """Cohen's kappa between two sets of predicted classes (1.0 when identical)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if np.array_equal(a, b):
+        return 1.0  # scikit-learn returns NaN when both raters use a single class
+    return float(cohen_kappa_score(a, b))

@@ -10,12 +10,30 @@ import pandas as pd
 import pytest
 
 from foxdog.active import loop
-from foxdog.active.experiment import run_ablation, run_specs, run_strategy, specs_for
-from foxdog.active.loop import Experiment, RunSpec, initial_indices, oracle_labels
+from foxdog.active import strategies as strategies_module
+from foxdog.active.experiment import (
+    QUERY_COLUMNS,
+    ROUND_COLUMNS,
+    run_ablation,
+    run_specs,
+    run_strategy,
+    specs_for,
+)
+from foxdog.active.loop import (
+    Experiment,
+    RunSpec,
+    initial_indices,
+    oracle_labels,
+    scratch_embeddings,
+    source_hash,
+    state_path,
+)
 from foxdog.active.strategies import REGISTRY, bald_scores, get_strategy, k_center_greedy
 from foxdog.config import STRATEGIES, ActiveConfig, Params, params_from_dict, to_dict
+from foxdog.data import arrays
 from foxdog.data.arrays import Split
 from foxdog.io import write_npy
+from foxdog.metrics import agreement_kappa
 from foxdog.model.estimator import FlaxCNNClassifier
 
 TIMING = ["fit_seconds", "query_seconds"]
@@ -48,6 +66,11 @@ def test_split() -> Split:
     return make_split(30, seed=2)
 
 
+@pytest.fixture(scope="module")
+def val_split() -> Split:
+    return make_split(24, seed=3)
+
+
 def spec(strategy: str, **kw: object) -> RunSpec:
     base = dict(
         strategy=strategy,
@@ -62,8 +85,10 @@ def spec(strategy: str, **kw: object) -> RunSpec:
     return RunSpec(**base)  # type: ignore[arg-type]
 
 
-def run(strategy: str, pool: Split, test: Split, path: Path, factory=tiny_cnn, **kw) -> dict:
-    return Experiment(spec(strategy, **kw), factory, pool, test, path).run()
+def run(
+    strategy: str, pool: Split, test: Split, path: Path, factory=tiny_cnn, val=None, **kw
+) -> dict:
+    return Experiment(spec(strategy, **kw), factory, pool, test, path, val=val).run()
 
 
 def frame(state: dict) -> pd.DataFrame:
@@ -79,9 +104,9 @@ def test_registry_names_match_params() -> None:
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_every_strategy_queries_distinct_unlabelled_images(
-    strategy: str, pool: Split, test_split: Split, tmp_path: Path
+    strategy: str, pool: Split, test_split: Split, val_split: Split, tmp_path: Path
 ) -> None:
-    state = run(strategy, pool, test_split, tmp_path / "s.json")
+    state = run(strategy, pool, test_split, tmp_path / "s.json", val=val_split)
     rounds, queries = state["rounds"], pd.DataFrame(state["queries"])
     assert [r["n_labels"] for r in rounds] == [8, 13, 18]
     assert len(queries) == 10
@@ -95,7 +120,8 @@ def test_every_strategy_queries_distinct_unlabelled_images(
     assert rounds[1]["fox_fraction_queried"] == pytest.approx(
         queries.loc[queries["round"] == 1, "true_label"].mean()
     )
-    assert -1.0 <= rounds[2]["kappa_prev"] <= 1.0 and np.isnan(rounds[0]["kappa_prev"])
+    assert -1.0 <= rounds[2]["kappa_stop"] <= 1.0 and np.isnan(rounds[0]["kappa_stop"])
+    assert all(0.0 <= r["val_accuracy"] <= 1.0 for r in rounds)
 
 
 def test_same_seed_gives_identical_records(pool: Split, test_split: Split, tmp_path: Path) -> None:
@@ -218,8 +244,9 @@ def test_bald_scores_and_k_center() -> None:
     assert idx.tolist() == [2, 3] and dist.tolist() == pytest.approx([10.0, 5.0])
 
 
-def _write_curated(root: Path, pool: Split, test: Split) -> None:
-    for name, split in (("pool", pool), ("test", test)):
+def _write_curated(root: Path, pool: Split, test: Split, val: Split | None = None) -> None:
+    splits = [("pool", pool), ("test", test)] + ([("val", val)] if val is not None else [])
+    for name, split in splits:
         write_npy(root / f"{name}_images.npy", split.images)
         write_npy(root / f"{name}_labels.npy", split.labels)
         write_npy(root / f"{name}_ids.npy", split.ids)
@@ -237,12 +264,24 @@ def _tiny_params(curated: Path) -> Params:
     return params_from_dict(raw)
 
 
-def test_stage_writes_rounds_and_queries(pool: Split, test_split: Split, tmp_path: Path) -> None:
-    _write_curated(tmp_path / "curated", pool, test_split)
+def test_stage_writes_rounds_and_queries(
+    pool: Split,
+    test_split: Split,
+    val_split: Split,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No-op once the validation split is in foxdog.data.arrays.SPLITS (branch rel-data).
+    monkeypatch.setattr(arrays, "SPLITS", tuple(dict.fromkeys((*arrays.SPLITS, "val"))))
+    _write_curated(tmp_path / "curated", pool, test_split, val_split)
     params = _tiny_params(tmp_path / "curated")
     out = run_strategy(params, "entropy", tmp_path / "results")
     rounds = pd.read_csv(out / "rounds.csv")
     queries = pd.read_csv(out / "queries.csv", dtype={"id": str})
+    assert tuple(rounds.columns) == ROUND_COLUMNS and tuple(queries.columns) == QUERY_COLUMNS
+    assert rounds["machine"].nunique() == 1 and rounds["machine"][0] == loop.machine_kind()
+    assert rounds["kappa_stop"].isna().tolist() == [True, False, False] * 2
+    assert rounds["val_accuracy"].between(0, 1).all()
     assert rounds.groupby("seed").size().tolist() == [3, 3]
     assert (rounds["strategy"] == "entropy").all() and len(queries) == 2 * 2 * 5
     assert set(queries["id"]) <= set(pool.ids)
@@ -263,3 +302,287 @@ def test_run_specs_covers_every_seed(pool: Split, test_split: Split, tmp_path: P
         specs_for(active, "random"), tiny_cnn, pool, test_split, tmp_path, progress=False
     )
     assert sorted(rounds["seed"].unique()) == [3, 4] and len(queries) == 10
+
+
+# -- strategies called directly ------------------------------------------------
+
+
+def test_interrupt_inside_a_strategy_is_not_swallowed(
+    pool: Split, test_split: Split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # modAL's learner.query has a bare `except:`; the loop must let Ctrl-C through.
+    def interrupted(classifier, X_pool, n_instances=1, random_state=None):  # noqa: ANN001, ANN202
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(REGISTRY, "random", interrupted)
+    path = tmp_path / "s.json"
+    with pytest.raises(KeyboardInterrupt):
+        run("random", pool, test_split, path)
+    assert len(json.loads(path.read_text())["rounds"]) == 1  # round 0 was saved
+
+
+def test_committee_p_fox_is_the_consensus(pool: Split, test_split: Split, tmp_path: Path) -> None:
+    state = run("committee", pool, test_split, tmp_path / "c.json", rounds=1)
+    init = initial_indices(pool.labels, 8, 0)
+    chosen = [int(np.flatnonzero(pool.ids == i)[0]) for i in state["queries"]["id"]]
+    members = [
+        tiny_cnn(1000 * k)
+        .fit(pool.images[init], pool.labels[init])
+        .predict_proba(pool.images[chosen])[:, 1]
+        for k in range(2)
+    ]
+    np.testing.assert_allclose(state["queries"]["p_fox"], np.mean(members, axis=0), rtol=1e-12)
+    assert not np.allclose(state["queries"]["p_fox"], members[0])
+
+
+def test_stop_set_kappa_and_val_accuracy(
+    pool: Split, test_split: Split, val_split: Split, tmp_path: Path
+) -> None:
+    state = run("margin", pool, test_split, tmp_path / "m.json", val=val_split, rounds=1)
+    labelled = np.array(state["labelled"])
+    preds = [
+        tiny_cnn(0)
+        .fit(pool.images[labelled[:n]], pool.labels[labelled[:n]])
+        .predict(val_split.images)
+        for n in (8, 13)
+    ]
+    r0, r1 = state["rounds"]
+    assert r0["val_accuracy"] == pytest.approx(np.mean(preds[0] == val_split.labels))
+    assert r1["val_accuracy"] == pytest.approx(np.mean(preds[1] == val_split.labels))
+    assert np.isnan(r0["kappa_stop"])
+    assert r1["kappa_stop"] == pytest.approx(agreement_kappa(preds[0], preds[1]))
+    # Resuming restores the previous round's stop-set predictions from the state.
+    longer = run("margin", pool, test_split, tmp_path / "m.json", val=val_split, rounds=2)
+    fresh = run("margin", pool, test_split, tmp_path / "f.json", val=val_split, rounds=2)
+    pd.testing.assert_frame_equal(frame(longer), frame(fresh))
+
+
+def test_agreement_kappa() -> None:
+    assert agreement_kappa(np.array([1, 1]), np.array([1, 1])) == 1.0
+    assert agreement_kappa(np.array([0, 1, 0, 1]), np.array([1, 0, 1, 0])) == -1.0
+
+
+# -- cold start -------------------------------------------------------------------
+
+
+def test_scratch_embeddings_are_the_fit_starting_weights(pool: Split) -> None:
+    # A fit with learning rate 0 never leaves the initial weights.
+    frozen = FlaxCNNClassifier(
+        widths=(4, 8), dense=8, batch_size=16, steps=2, warmup_steps=0, learning_rate=0.0, seed=3
+    )
+    X = pool.images[:20]
+    expected = frozen.fit(X, pool.labels[:20]).embed(X)
+    np.testing.assert_array_equal(scratch_embeddings(frozen, X), expected)
+    assert not np.allclose(scratch_embeddings(tiny_cnn(4), X), scratch_embeddings(tiny_cnn(3), X))
+
+
+def test_typiclust_initial_set_uses_scratch_embeddings(
+    pool: Split, test_split: Split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    def typiclust_initial(embeddings, n, random_state):  # noqa: ANN001, ANN202
+        calls.append((embeddings, n, random_state))
+        # Deterministic, label-blind pick: the n images nearest the embedding mean.
+        return np.argsort(((embeddings - embeddings.mean(0)) ** 2).sum(1), kind="stable")[:n]
+
+    monkeypatch.setattr(strategies_module, "typiclust_initial", typiclust_initial, raising=False)
+    state = run("random", pool, test_split, tmp_path / "t.json", rounds=1, initial="typiclust")
+    (emb, n, rs), *_ = calls
+    assert n == 8 and rs == 0
+    np.testing.assert_array_equal(emb, scratch_embeddings(tiny_cnn(0), pool.images))
+    assert state["labelled"][:8] == typiclust_initial(emb, 8, 0).tolist()
+    assert state["labelled"][:8] != initial_indices(pool.labels, 8, 0).tolist()
+    assert "initial" in state["spec"] and state["spec"]["initial"] == "typiclust"
+    # The method is part of the state's identity: a random-initial run does not reuse it.
+    assert spec("random", initial="typiclust").tag() != spec("random").tag()
+
+
+# -- saved state: validation, extension, layout -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved_state(pool: Split, test_split: Split, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    path = tmp_path_factory.mktemp("saved") / "s.json"
+    run("random", pool, test_split, path, rounds=2)
+    return json.loads(path.read_text())
+
+
+def _cut_rounds(s: dict) -> None:
+    s["rounds"] = s["rounds"][:2]  # rounds cut short, labelled and queries left long
+
+
+def _drop_query(s: dict) -> None:
+    for values in s["queries"].values():
+        values.pop()
+
+
+MALFORMED = {
+    "not an object": lambda s: s.clear() or s.update({"x": []}),
+    "missing key": lambda s: s.pop("labelled"),
+    "unexpected key": lambda s: s.update(extra=1),
+    "rounds cut short": _cut_rounds,
+    "rounds misnumbered": lambda s: s["rounds"][1].update(round=5),
+    "record not a dict": lambda s: s["rounds"].__setitem__(0, "garbage"),
+    "record value text": lambda s: s["rounds"][0].update(accuracy="high"),
+    "n_labels wrong": lambda s: s["rounds"][2].update(n_labels=99),
+    "labelled too short": lambda s: s["labelled"].pop(),
+    "labelled repeats": lambda s: s["labelled"].__setitem__(-1, s["labelled"][0]),
+    "labelled not ints": lambda s: s["labelled"].__setitem__(0, "7"),
+    "query round beyond k": lambda s: s["queries"]["round"].__setitem__(-1, 3),
+    "query count": _drop_query,
+    "query id": lambda s: s["queries"]["id"].__setitem__(0, "0" * 16),
+    "queries not columns": lambda s: s.update(queries=[]),
+    "version": lambda s: s.update(version=1),
+}
+
+
+@pytest.mark.parametrize("name", [*MALFORMED, "not json"])
+def test_malformed_state_is_discarded_with_one_line_warning(
+    name: str,
+    saved_state: dict,
+    pool: Split,
+    test_split: Split,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "s.json"
+    if name == "not json":
+        path.write_text('{"rounds": [')
+    else:
+        state = json.loads(json.dumps(saved_state))
+        MALFORMED[name](state)
+        path.write_text(json.dumps(state))
+    result = run("random", pool, test_split, path, rounds=2)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"foxdog: warning: {path}: run state ignored")
+    assert "Traceback" not in err
+    assert [r["n_labels"] for r in result["rounds"]] == [8, 13, 18]
+    assert result["queries"] == saved_state["queries"]  # started over, same numbers
+    assert json.loads(path.read_text())["queries"] == saved_state["queries"]
+
+
+def test_valid_state_is_reused_silently(
+    saved_state: dict,
+    pool: Split,
+    test_split: Split,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(saved_state))
+
+    def no_fit(seed: int) -> FlaxCNNClassifier:
+        est = tiny_cnn(seed)
+        est.fit = None  # type: ignore[method-assign]  # any fit would raise TypeError
+        return est
+
+    result = run("random", pool, test_split, path, factory=no_fit, rounds=2)
+    assert result["rounds"] == saved_state["rounds"] and capsys.readouterr().err == ""
+
+
+def test_longer_run_extends_and_shorter_run_truncates(
+    pool: Split, test_split: Split, val_split: Split, tmp_path: Path
+) -> None:
+    path = state_path(tmp_path, spec("margin"))
+    assert "rounds" not in spec("margin").identity()
+    assert spec("margin", rounds=2).tag() == spec("margin", rounds=10).tag()
+    run("margin", pool, test_split, path, val=val_split, rounds=2)
+    fits = {"n": 0}
+
+    def counting(seed: int) -> FlaxCNNClassifier:
+        est = tiny_cnn(seed)
+        original = est.fit
+
+        def fit(X, y):  # noqa: ANN001, ANN202
+            fits["n"] += 1
+            return original(X, y)
+
+        est.fit = fit  # type: ignore[method-assign]
+        return est
+
+    extended = run("margin", pool, test_split, path, factory=counting, val=val_split, rounds=3)
+    assert fits["n"] == 2  # refit on the saved labels + round 3; rounds 0-2 not redone
+    full = run("margin", pool, test_split, tmp_path / "full.json", val=val_split, rounds=3)
+    pd.testing.assert_frame_equal(frame(extended), frame(full))
+    assert extended["queries"] == full["queries"] and extended["labelled"] == full["labelled"]
+
+    before = path.read_bytes()
+    fits["n"] = 0
+    short = run("margin", pool, test_split, path, factory=counting, val=val_split, rounds=2)
+    assert fits["n"] == 0 and path.read_bytes() == before
+    pd.testing.assert_frame_equal(frame(short), frame(full).iloc[:3])
+    assert short["queries"] == {k: v[:10] for k, v in full["queries"].items()}
+    assert short["labelled"] == full["labelled"][:18]
+
+
+def test_state_file_is_compact_json(saved_state: dict, tmp_path: Path) -> None:
+    text = loop.dumps_state(saved_state)
+    assert json.loads(text) == json.loads(json.dumps(saved_state))  # NaN-tolerant round trip
+    assert len(text.splitlines()) == len(saved_state) + 2  # one line per top-level key
+    assert ", " not in text and len(text) < 0.7 * len(json.dumps(saved_state, indent=2))
+
+
+def test_state_path_is_keyed_by_machine_and_protocol(tmp_path: Path) -> None:
+    path = state_path(tmp_path, spec("bald", rounds=7))
+    assert path.relative_to(tmp_path).parts == (
+        loop.machine_slug(loop.machine_kind()),
+        "n8-q5-noise0-random-mc4",
+        "seed_0.json",
+    )
+    assert spec("committee").tag().endswith("-c2")
+    assert loop.machine_slug("gpu:NVIDIA H200") == "gpu-NVIDIA-H200"
+
+
+# -- fingerprint: machine kind and code ---------------------------------------------
+
+
+def test_machine_kind_is_in_the_fingerprint(
+    pool: Split, test_split: Split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kind = loop.machine_kind()
+    assert kind.split(":")[0] in {"cpu", "gpu", "cuda", "rocm", "tpu"}
+    if kind.startswith("cpu:"):
+        assert kind.split(":")[2] in {"avx512", "avx2", "sve", "neon", "base"}
+    fp = Experiment(spec("random"), tiny_cnn, pool, test_split, tmp_path / "s.json").fp
+    monkeypatch.setattr(loop, "machine_kind", lambda: "cpu:x86_64:avx2")
+    assert Experiment(spec("random"), tiny_cnn, pool, test_split, tmp_path / "s.json").fp != fp
+
+
+CODE = """
+def f(x):
+    return x + 1
+"""
+
+
+def test_source_hash_ignores_comments_and_docstrings() -> None:
+    documented = '''"""Module docstring."""
+
+
+def f(x):  # a comment
+    """Add one."""
+
+    # why: because
+    return x + 1
+'''
+    assert source_hash(documented) == source_hash(CODE)
+    assert source_hash(CODE.replace("+ 1", "+ 2")) != source_hash(CODE)
+    assert source_hash("def f():\n    return 1\n") != source_hash("def f():\n    pass\n")
+
+
+def test_code_version_ignores_docs_but_not_code(tmp_path: Path) -> None:
+    import shutil
+
+    package = Path(loop.__file__).resolve().parents[1]
+    copy = tmp_path / "foxdog"
+    for part in ("model", "active"):
+        shutil.copytree(package / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(package / "metrics.py", copy / "metrics.py")
+    base = loop.code_version(copy)
+    assert base == loop.code_version()
+    target = copy / "model" / "train.py"
+    source = target.read_text()
+    target.write_text('"""Edited docstring."""\n# a comment\n' + source.split('"""', 2)[2])
+    assert loop.code_version(copy) == base
+    target.write_text(source.replace("PREDICT_CHUNK = ", "PREDICT_CHUNK = 1 + ", 1))
+    assert loop.code_version(copy) != base

@@ -4,7 +4,7 @@ Layout of one output folder (see docs/formats.md)::
 
     results/<strategy>/rounds.csv        one row per (seed, round)
     results/<strategy>/queries.csv       one row per queried image
-    results/<strategy>/state/...json     resumable per-seed state
+    results/<strategy>/state/<machine>/<protocol>/seed_<k>.json   resumable per-seed state
 """
 
 from __future__ import annotations
@@ -20,43 +20,20 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from foxdog import io
-from foxdog.active.loop import EstimatorFactory, Experiment, RunSpec
+from foxdog.active.loop import (
+    QUERY_KEYS,
+    ROUND_KEYS,
+    EstimatorFactory,
+    Experiment,
+    RunSpec,
+    state_path,
+)
 from foxdog.config import ABLATION_FACTORS, ActiveConfig, Params
 from foxdog.data.arrays import Split, load_split
 
-ROUND_COLUMNS = (
-    "strategy",
-    "initial_size",
-    "query_size",
-    "label_noise",
-    "seed",
-    "round",
-    "n_labels",
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "log_loss",
-    "ece",
-    "fox_fraction_queried",
-    "noisy_labels",
-    "kappa_prev",
-    "fit_seconds",
-    "query_seconds",
-)
-QUERY_COLUMNS = (
-    "strategy",
-    "initial_size",
-    "query_size",
-    "label_noise",
-    "seed",
-    "round",
-    "rank",
-    "id",
-    "score",
-    "p_fox",
-    "true_label",
-    "oracle_label",
-)
+PROTOCOL_COLUMNS = ("strategy", "initial_size", "query_size", "label_noise", "seed")
+ROUND_COLUMNS = (*PROTOCOL_COLUMNS, *ROUND_KEYS, "machine")
+QUERY_COLUMNS = (*PROTOCOL_COLUMNS, *QUERY_KEYS)
 
 
 def show_progress() -> bool:
@@ -83,6 +60,7 @@ def specs_for(active: ActiveConfig, strategy: str) -> list[RunSpec]:
             label_noise=active.label_noise,
             committee_size=active.committee_size,
             mc_samples=active.mc_samples,
+            initial=active.initial,
         )
         for seed in active.seeds
     ]
@@ -95,16 +73,19 @@ def run_specs(
     test: Split,
     state_dir: Path,
     progress: bool | None = None,
+    val: Split | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run (or resume) each spec; return all round records and all queries."""
+    """Run (or resume) each spec; return all round records and all queries.
+
+    ``val`` is the validation split (the stop set); see :class:`Experiment`.
+    """
     progress = show_progress() if progress is None else progress
     specs = list(specs)
     rounds: list[dict[str, Any]] = []
     queries: list[dict[str, Any]] = []
     for spec in tqdm(specs, desc="runs", disable=not progress):
-        tag = f"n{spec.initial_size}-q{spec.query_size}-noise{spec.label_noise:g}"
-        state_path = state_dir / tag / f"seed_{spec.seed}.json"
-        state = Experiment(spec, make_estimator, pool, test, state_path, progress).run()
+        path = state_path(state_dir, spec)
+        state = Experiment(spec, make_estimator, pool, test, path, progress, val=val).run()
         protocol = {
             "strategy": spec.strategy,
             "initial_size": spec.initial_size,
@@ -112,8 +93,8 @@ def run_specs(
             "label_noise": spec.label_noise,
             "seed": spec.seed,
         }
-        rounds.extend({**protocol, **r} for r in state["rounds"])
-        queries.extend({**protocol, **q} for q in state["queries"])
+        rounds.extend({**protocol, **r, "machine": state["machine"]} for r in state["rounds"])
+        queries.extend({**protocol, **q} for q in pd.DataFrame(state["queries"]).to_dict("records"))
     return (
         pd.DataFrame(rounds, columns=list(ROUND_COLUMNS)),
         pd.DataFrame(queries, columns=list(QUERY_COLUMNS)),
@@ -126,14 +107,24 @@ def _write(out_dir: Path, rounds: pd.DataFrame, queries: pd.DataFrame) -> Path:
     return out_dir
 
 
-def _splits(params: Params) -> tuple[Split, Split]:
+def _splits(params: Params) -> tuple[Split, Split, Split | None]:
+    """Pool, test and (when curated has one) validation split."""
     curated = Path(params.data.out_dir)
-    return load_split(curated, "pool"), load_split(curated, "test")
+    val = None
+    if (curated / "val_images.npy").is_file():
+        val = load_split(curated, "val")
+    else:
+        print(
+            f"foxdog: warning: {curated}/val_images.npy not found: kappa_stop and val_accuracy "
+            "stay empty (re-run `dvc repro curate`)",
+            file=sys.stderr,
+        )
+    return load_split(curated, "pool"), load_split(curated, "test"), val
 
 
 def run_strategy(params: Params, strategy: str, results_dir: Path = Path("results")) -> Path:
     """Stage ``al@<strategy>``: every seed of ``params.active`` for one strategy."""
-    pool, test = _splits(params)
+    pool, test, val = _splits(params)
     out_dir = results_dir / strategy
     rounds, queries = run_specs(
         specs_for(params.active, strategy),
@@ -141,6 +132,7 @@ def run_strategy(params: Params, strategy: str, results_dir: Path = Path("result
         pool,
         test,
         out_dir / "state",
+        val=val,
     )
     return _write(out_dir, rounds, queries)
 
@@ -151,12 +143,14 @@ def run_ablation(
     """Stage ``ablate@<factor>-<strategy>``: the non-default levels of one protocol factor."""
     if factor not in ABLATION_FACTORS:
         raise ValueError(f"unknown ablation factor {factor!r}; known: {ABLATION_FACTORS}")
-    pool, test = _splits(params)
+    pool, test, val = _splits(params)
     levels = getattr(params.ablations, factor)
     base = replace(params.active, seeds=params.ablations.seeds)
     specs = [
         spec for level in levels for spec in specs_for(replace(base, **{factor: level}), strategy)
     ]
     out_dir = results_dir / "ablations" / factor / strategy
-    rounds, queries = run_specs(specs, estimator_factory(params), pool, test, out_dir / "state")
+    rounds, queries = run_specs(
+        specs, estimator_factory(params), pool, test, out_dir / "state", val=val
+    )
     return _write(out_dir, rounds, queries)
