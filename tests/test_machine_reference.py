@@ -1,0 +1,86 @@
+"""Same fingerprint, same numbers: seed 0 round 0 against the value recorded for this machine kind.
+
+XLA compiles for the machine it runs on (vector width, FMA), so floating-point
+results differ between machine kinds; :func:`foxdog.active.loop.machine_kind` is
+part of every run's fingerprint. This test re-fits round 0 of seed 0 on a tiny
+generated data set and compares it with ``machine_reference.json``; a machine kind
+with no recorded value is skipped, saying how to record one:
+
+    python tests/test_machine_reference.py --record
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foxdog.active.loop import Experiment, RunSpec, machine_kind
+
+REFERENCE = Path(__file__).with_name("machine_reference.json")
+
+
+def _split(n: int, seed: int):  # noqa: ANN202
+    from foxdog.data.arrays import Split
+
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(n) % 3 == 0).astype(np.int64)
+    images = rng.integers(0, 256, size=(n, 12, 12, 3)).astype(np.float64)
+    tint = np.where(labels[:, None, None, None] == 1, [90, -40, -40], [-40, -20, 60])
+    images = np.clip(images * 0.6 + 60 + tint, 0, 255).astype(np.uint8)
+    return Split(images=images, labels=labels, ids=np.array([f"{i:016d}" for i in range(n)]))
+
+
+def round_zero(tmp: Path) -> dict:
+    """Seed 0, round 0: test metrics and the evaluated model's test probabilities."""
+    from foxdog.model.estimator import FlaxCNNClassifier
+
+    def cnn(seed: int) -> FlaxCNNClassifier:
+        return FlaxCNNClassifier(
+            widths=(4, 8), dense=8, batch_size=16, steps=6, warmup_steps=1, max_shift=1, seed=seed
+        )
+
+    pool, test = _split(60, 1), _split(20, 2)
+    spec = RunSpec(strategy="random", seed=0, initial_size=8, query_size=4, rounds=0)
+    experiment = Experiment(spec, cnn, pool, test, tmp / "state.json")
+    record = experiment.run()["rounds"][0]
+    init = experiment.initial
+    proba = cnn(0).fit(pool.images[init], pool.labels[init]).predict_proba(test.images)
+    return {
+        "accuracy": record["accuracy"],
+        "log_loss": record["log_loss"],
+        "p_fox": proba[:, 1].tolist(),
+    }
+
+
+def test_round_zero_matches_the_value_recorded_for_this_machine_kind(tmp_path: Path) -> None:
+    recorded = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    kind = machine_kind()
+    if kind not in recorded:
+        pytest.skip(
+            f"no reference recorded for machine kind {kind!r} (have: {', '.join(recorded)}); "
+            "record one with `python tests/test_machine_reference.py --record`"
+        )
+    got = round_zero(tmp_path)
+    want = recorded[kind]
+    # Bitwise: on one machine kind the pipeline is deterministic to the last bit.
+    assert got["accuracy"] == want["accuracy"] and got["log_loss"] == want["log_loss"]
+    np.testing.assert_array_equal(got["p_fox"], want["p_fox"])
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--record"]:
+        sys.exit("usage: python tests/test_machine_reference.py --record")
+    import tempfile
+
+    from foxdog import io
+
+    with tempfile.TemporaryDirectory() as tmp:
+        value = round_zero(Path(tmp))
+    recorded = json.loads(REFERENCE.read_text(encoding="utf-8")) if REFERENCE.is_file() else {}
+    recorded[machine_kind()] = value
+    io.write_json(REFERENCE, recorded)
+    print(f"recorded {machine_kind()} in {REFERENCE}")
