@@ -434,6 +434,8 @@ MALFORMED = {
     "query id": lambda s: s["queries"]["id"].__setitem__(0, "0" * 16),
     "queries not columns": lambda s: s.update(queries=[]),
     "version": lambda s: s.update(version=1),
+    "spec": lambda s: s["spec"].update(query_size=7),
+    "machine": lambda s: s.update(machine="cpu:x86_64:base"),
 }
 
 

@@ -451,6 +451,8 @@ class Experiment:
         need(not extra, f"unexpected key {extra[0]!r}" if extra else "")
         need(state["version"] == STATE_VERSION, f"version {state['version']!r} != {STATE_VERSION}")
         need(state["fingerprint"] == self.fp, "made by other code, data, parameters or machine")
+        need(state["spec"] == self.spec.identity(), "'spec' disagrees with the run's protocol")
+        need(state["machine"] == machine_kind(), "'machine' is not this machine kind")
         rounds, queries, labelled = state["rounds"], state["queries"], state["labelled"]
         need(isinstance(rounds, list) and len(rounds) >= 1, "'rounds' is not a non-empty list")
         for r, rec in enumerate(rounds):
