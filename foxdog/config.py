@@ -255,7 +255,6 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(0 <= a.label_noise < 0.5, "active.label_noise", "must be in [0, 0.5)", a.label_noise)
     c(a.committee_size >= 2, "active.committee_size", "must be >= 2", a.committee_size)
     c(a.mc_samples >= 2, "active.mc_samples", "must be >= 2", a.mc_samples)
-    c(a.initial in INITIAL_METHODS, "active.initial", f"is not one of {INITIAL_METHODS}", a.initial)
     for i, s in enumerate(ab.strategies):
         c(s in STRATEGIES, f"ablations.strategies[{i}]", f"is not one of {STRATEGIES}", s)
     c(len(ab.seeds) >= 1, "ablations.seeds", "must list at least one seed", ab.seeds)

@@ -386,7 +386,7 @@ def test_typiclust_initial_set_uses_scratch_embeddings(
         # Deterministic, label-blind pick: the n images nearest the embedding mean.
         return np.argsort(((embeddings - embeddings.mean(0)) ** 2).sum(1), kind="stable")[:n]
 
-    monkeypatch.setattr(strategies_module, "typiclust_initial", typiclust_initial, raising=False)
+    monkeypatch.setattr(strategies_module, "typiclust_initial", typiclust_initial)
     state = run("random", pool, test_split, tmp_path / "t.json", rounds=1, initial="typiclust")
     (emb, n, rs), *_ = calls
     assert n == 8 and rs == 0
@@ -588,3 +588,17 @@ def test_code_version_ignores_docs_but_not_code(tmp_path: Path) -> None:
     assert loop.code_version(copy) == base
     target.write_text(source.replace("PREDICT_CHUNK = ", "PREDICT_CHUNK = 1 + ", 1))
     assert loop.code_version(copy) != base
+
+
+def test_typiclust_initial_set_with_the_real_selector(
+    pool: Split, test_split: Split, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.json"
+    state = run("margin", pool, test_split, path, rounds=1, initial="typiclust")
+    emb = scratch_embeddings(tiny_cnn(0), pool.images)
+    expected = strategies_module.typiclust_initial(emb, 8, random_state=0)
+    assert state["labelled"][:8] == np.asarray(expected).tolist()
+    assert len(set(state["labelled"])) == 13
+    # The saved state passes its checks (initial set recomputed) and is extended.
+    longer = run("margin", pool, test_split, path, rounds=2, initial="typiclust")
+    assert longer["labelled"][:13] == state["labelled"] and len(longer["labelled"]) == 18

@@ -376,13 +376,9 @@ class Experiment:
         if spec.initial == "random":
             return initial_indices(self.pool.labels, spec.initial_size, spec.seed)
         if spec.initial == "typiclust":
-            pick = getattr(strategies, "typiclust_initial", None)
-            if pick is None:
-                raise ValueError(
-                    "active.initial=typiclust needs foxdog.active.strategies.typiclust_initial"
-                )
             emb = scratch_embeddings(self.make_estimator(spec.seed), self.pool.images)
-            idx = np.asarray(pick(emb, spec.initial_size, random_state=spec.seed), dtype=np.int64)
+            idx = strategies.typiclust_initial(emb, spec.initial_size, random_state=spec.seed)
+            idx = np.asarray(idx, dtype=np.int64)
             if len(idx) != spec.initial_size or len(np.unique(idx)) != len(idx):
                 raise RuntimeError(f"typiclust_initial returned {len(idx)} indices, not distinct")
             return idx
