@@ -46,6 +46,7 @@ class DataConfig:
     test_fraction: float = 0.2
     seed: int = 0
     contact_sheet_size: int = 48
+    val_fraction: float = 0.1  # share of the pool carved out as the validation split
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     # Seeds feed numpy / scikit-learn generators, which take 0 <= seed < 2**32.
     c(0 <= d.seed < 2**32, "data.seed", "must be in [0, 2**32)", d.seed)
     c(d.contact_sheet_size >= 1, "data.contact_sheet_size", "must be >= 1", d.contact_sheet_size)
+    c(0 < d.val_fraction < 1, "data.val_fraction", "must be in (0, 1)", d.val_fraction)
     c(len(m.widths) >= 1, "model.widths", "must list at least one width", m.widths)
     c(all(w >= 1 for w in m.widths), "model.widths", "must be positive", m.widths)
     c(m.dense >= 1, "model.dense", "must be >= 1", m.dense)
