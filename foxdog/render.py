@@ -584,3 +584,53 @@ def _copy_images(markdown: str, page: Page, project_dir: Path, out: Path) -> str
         return match.group(1) + html.escape(rel.as_posix()) + match.group(3)
 
     return _HTML_IMAGE.sub(replace, _MD_IMAGE.sub(replace, markdown))
+
+
+# --------------------------------------------------------------------------- dvc plots
+
+DVC_PLOTS_TEMPLATE = Path(".dvc/plots_offline.html")
+_DVC_TEMPLATE = """<!DOCTYPE html>
+<html>
+<head>
+    {{refresh_tag}}
+    <meta charset="utf-8">
+    <title>DVC Plot</title>
+    <!-- Vega, Vega-Lite and Vega-Embed {version}, inlined by vl-convert: the page works
+         offline. Regenerate with `python -m foxdog.render` after upgrading vl-convert. -->
+    <script type="text/javascript">
+{bundle}
+    </script>
+    <style>
+        table {{ border-spacing: 15px; }}
+    </style>
+</head>
+<body>
+    {{plot_divs}}
+</body>
+</html>
+"""
+
+
+def dvc_plots_template() -> str:
+    """An HTML template for ``dvc plots show`` with the Vega libraries inlined (no CDN).
+
+    DVC fills ``{plot_divs}`` (and ``{refresh_tag}``); the template has no
+    ``{scripts}`` placeholder, so DVC's ``<script src="https://cdn...">`` tags are
+    never inserted. The bundle assigns ``window.vegaEmbed``, which DVC's plot divs call.
+    """
+    import vl_convert as vlc
+
+    bundle = vlc.javascript_bundle()
+    for placeholder in ("{plot_divs}", "{scripts}", "{refresh_tag}", "</script"):
+        if placeholder in bundle:  # DVC fills placeholders by plain text replacement
+            raise RenderError(f"vl-convert bundle contains {placeholder!r}; cannot inline it")
+    return _DVC_TEMPLATE.format(bundle=bundle, version=f"(vl-convert {vlc.__version__})")
+
+
+def write_dvc_plots_template(project_dir: Path = Path(".")) -> Path:
+    """Write :func:`dvc_plots_template` to ``.dvc/plots_offline.html`` (``plots.html_template``)."""
+    return io.write_text(Path(project_dir) / DVC_PLOTS_TEMPLATE, dvc_plots_template())
+
+
+if __name__ == "__main__":
+    print(write_dvc_plots_template())

@@ -13,6 +13,8 @@ import os
 import re
 import shutil
 import stat
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -522,3 +524,43 @@ def test_html_table_escapes_and_formats() -> None:
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in table
     assert "<script" not in table and "a &lt;caption&gt;" in table
     assert '<td class="num">50.0%</td>' in table
+
+
+# --- dvc plots show: offline HTML template --------------------------------------------
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def test_committed_dvc_plots_template_is_current_and_configured() -> None:
+    from foxdog.render import DVC_PLOTS_TEMPLATE, dvc_plots_template
+
+    committed = (PROJECT / DVC_PLOTS_TEMPLATE).read_text(encoding="utf-8")
+    # Stale after a vl-convert upgrade: regenerate with `python -m foxdog.render`.
+    assert committed == dvc_plots_template()
+    assert "{plot_divs}" in committed and "{scripts}" not in committed
+    config = (PROJECT / ".dvc" / "config").read_text(encoding="utf-8")
+    assert re.search(r"\[plots\]\s+html_template = plots_offline\.html", config)
+
+
+def test_dvc_plots_show_writes_html_that_needs_no_network(tmp_path: Path) -> None:
+    from foxdog.render import DVC_PLOTS_TEMPLATE
+
+    env = dict(os.environ, DVC_NO_ANALYTICS="1")
+
+    def dvc(*args: str) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "dvc", *args], cwd=tmp_path, env=env, check=True,
+            capture_output=True, timeout=120,
+        )  # fmt: skip
+
+    dvc("init", "--no-scm", "-q")
+    shutil.copy(PROJECT / DVC_PLOTS_TEMPLATE, tmp_path / DVC_PLOTS_TEMPLATE)
+    shutil.copy(PROJECT / ".dvc" / "config", tmp_path / ".dvc" / "config")
+    (tmp_path / "curve.csv").write_text("step,accuracy\n0,0.5\n1,0.7\n", encoding="utf-8")
+    dvc("plots", "show", "curve.csv", "-o", "out")
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    scripts = re.findall(r"<script\b[^>]*>", page)
+    assert scripts and not any("src=" in tag for tag in scripts)
+    assert "cdn.jsdelivr.net" not in page
+    assert "window.vegaEmbed=" in page  # the inlined bundle ...
+    assert "vegaEmbed('#curve_csv'" in page  # ... that DVC's plot calls
