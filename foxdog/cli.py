@@ -70,8 +70,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_download(args: argparse.Namespace) -> int:
     from foxdog.data.download import download_collection, format_report
 
+    sources = Path(args.sources) if args.sources else None  # None: the shipped origins
     report = download_collection(
-        Path(args.sources), Path(args.dest), workers=args.workers, base_url=args.base_url
+        sources, Path(args.dest), workers=args.workers, base_url=args.base_url
     )
     print(format_report(report))
     return 1 if report.failed else 0
@@ -180,7 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     dl = data_sub.add_parser(
         "download", help="rebuild the collection from the origins in SOURCES.csv"
     )
-    dl.add_argument("--sources", default="../shared/foxdog-raw/SOURCES.csv")
+    dl.add_argument(
+        "--sources",
+        default=None,
+        help="origins CSV (default: foxdog/data/origins.csv, shipped with foxdog)",
+    )
     dl.add_argument("--dest", default="foxdog-raw", help="folder to write the photos into")
     dl.add_argument("--workers", type=int, default=8)
     dl.add_argument("--base-url", default="https://raw.githubusercontent.com")

@@ -3,11 +3,13 @@ loses nothing) and content hashes."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,3 +71,58 @@ def write_npy(path: str | Path, array: np.ndarray) -> Path:
             np.save(fh, array, allow_pickle=False)
 
     return atomic_write(path, _save)
+
+
+# --- whole folders: build beside, then swap in ----------------------------------------
+
+
+def _staging_prefixes(out_dir: Path) -> tuple[str, str]:
+    return f".{out_dir.name}.tmp-", f".{out_dir.name}.old-"
+
+
+def remove_stale_staging(out_dir: str | Path) -> list[Path]:
+    """Delete staging folders a killed run left beside ``out_dir``; return what was removed.
+
+    Only one writer per output folder is expected (DVC locks the repository), so
+    any ``.<name>.tmp-*`` or ``.<name>.old-*`` folder found at start is stale.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.parent.is_dir():
+        return []
+    removed = []
+    for item in sorted(out_dir.parent.iterdir()):
+        if item.name.startswith(_staging_prefixes(out_dir)) and item.is_dir():
+            shutil.rmtree(item, ignore_errors=True)
+            removed.append(item)
+    return removed
+
+
+@contextlib.contextmanager
+def staging_dir(out_dir: str | Path) -> Iterator[Path]:
+    """A fresh folder beside ``out_dir`` (same file system, so :func:`swap_in` is a rename).
+
+    Stale staging folders of earlier, killed runs are removed first; this one is
+    removed on exit unless it was swapped in.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=_staging_prefixes(out_dir)[0], dir=out_dir.parent))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def swap_in(new: str | Path, out_dir: str | Path) -> None:
+    """Replace ``out_dir`` by ``new`` with renames: readers see the old or the new folder."""
+    new, out_dir = Path(new), Path(out_dir)
+    os.chmod(new, 0o755)  # mkdtemp makes it 0700; a web server or another user must read it
+    old = None
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=_staging_prefixes(out_dir)[1], dir=out_dir.parent))
+        old.rmdir()
+        os.replace(out_dir, old)
+    os.replace(new, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -39,6 +39,7 @@ from typing import Any
 
 import yaml
 
+from foxdog import io
 from foxdog.errors import RenderError
 
 QUARTO_CONFIG = "_quarto.yml"
@@ -47,6 +48,8 @@ TEMPLATE_DIR = "report/_template"
 TEMPLATE_NAME = "foxdog"
 ENGINES = ("auto", "quarto", "jupyter")
 CELL_TIMEOUT_S = 600
+QUARTO_STAGE_PREFIX = ".quarto-stage-"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # Quarto's defaults for the execution options the fallback honours.
 DEFAULT_OPTIONS: dict[str, Any] = {
     "echo": True,
@@ -78,6 +81,7 @@ class Cell:
     kind: str  # "markdown" | "code"
     source: str
     options: dict[str, Any] = field(default_factory=dict)
+    line: int = 0  # 1-based line of the cell's opening fence in the .qmd (code cells)
 
 
 @dataclass
@@ -199,6 +203,7 @@ def parse_qmd(path: Path) -> Page:
         opened = _CELL_OPEN.match(line) if md_fence is None else None
         if opened:
             fence = opened.group("fence")
+            open_line = i + 1
             body: list[str] = []
             i += 1
             while i < len(lines) and not re.fullmatch(rf"{fence}`*\s*", lines[i]):
@@ -209,7 +214,7 @@ def parse_qmd(path: Path) -> Page:
                     f"{path}: python cell opened with {fence}{{python}} is never closed"
                 )
             flush_markdown()
-            cells.append(_code_cell(body, path))
+            cells.append(_code_cell(body, path, open_line))
         else:
             fence_match = _FENCE.match(line.strip())
             if fence_match:
@@ -226,7 +231,7 @@ def parse_qmd(path: Path) -> Page:
     return Page(path=path, meta=meta, cells=cells)
 
 
-def _code_cell(body: list[str], path: Path) -> Cell:
+def _code_cell(body: list[str], path: Path, open_line: int = 0) -> Cell:
     """A python cell; leading ``#| key: value`` lines are YAML options, as in Quarto."""
     option_lines = []
     for line in body:
@@ -239,7 +244,7 @@ def _code_cell(body: list[str], path: Path) -> Cell:
         options = (yaml.safe_load("\n".join(option_lines)) or {}) if option_lines else {}
     except yaml.YAMLError as err:
         raise RenderError(f"{path}: bad #| cell options {option_lines} ({err})") from None
-    return Cell("code", "\n".join(body[n:]).strip("\n"), options)
+    return Cell("code", "\n".join(body[n:]).strip("\n"), options, open_line)
 
 
 # --------------------------------------------------------------------------- public API
@@ -268,7 +273,12 @@ def render_site(project_dir: Path, out_dir: Path | None = None, engine: str = "a
     config = load_site_config(project_dir)
     sources = page_sources(project_dir, config)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with _staging_dir(out_dir) as tmp:
+    # A killed Quarto render leaves its staged project behind (the site's own
+    # staging folder is cleaned by io.staging_dir).
+    for stale in project_dir.glob(f"{QUARTO_STAGE_PREFIX}*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+    with io.staging_dir(out_dir) as tmp:
         if engine == "quarto":
             _render_quarto(project_dir, config, sources, tmp)
         else:
@@ -277,31 +287,8 @@ def render_site(project_dir: Path, out_dir: Path | None = None, engine: str = "a
             raise RenderError(
                 f"{engine} render produced no index.html (is report/index.qmd missing?)"
             )
-        _swap_in(tmp, out_dir)
+        io.swap_in(tmp, out_dir)
     return out_dir
-
-
-@contextlib.contextmanager
-def _staging_dir(out_dir: Path) -> Iterator[Path]:
-    """A temporary folder beside ``out_dir`` (same file system, so the swap is a rename)."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _swap_in(new: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by ``new`` with renames: readers see the old or the new site."""
-    os.chmod(new, 0o755)  # mkdtemp makes it 0700; a web server must read it
-    old = None
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        old.rmdir()
-        os.replace(out_dir, old)
-    os.replace(new, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- quarto engine
@@ -322,7 +309,7 @@ def _render_quarto(
     project_dir: Path, config: dict[str, Any], sources: list[Path], out: Path
 ) -> None:
     """Stage report/ flat beside a rewritten ``_quarto.yml`` and run ``quarto render``."""
-    with tempfile.TemporaryDirectory(prefix=".quarto-stage-", dir=project_dir) as stage_str:
+    with tempfile.TemporaryDirectory(prefix=QUARTO_STAGE_PREFIX, dir=project_dir) as stage_str:
         stage = Path(stage_str)
         pages_dir = project_dir / PAGES_DIR
         for item in pages_dir.iterdir():
@@ -347,7 +334,23 @@ def _render_quarto(
             ["quarto", "render", str(stage)], env=env, capture_output=True, text=True, check=False
         )
         if proc.returncode != 0:
-            raise RenderError(f"quarto render failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+            raise RenderError(quarto_failure(proc.stderr or proc.stdout, proc.returncode))
+
+
+def quarto_failure(output: str, returncode: int) -> str:
+    """One line from Quarto's coloured, many-line failure output: page, cell and error."""
+    lines = [_ANSI.sub("", line).strip() for line in output.splitlines()]
+    lines = [line for line in lines if line]
+    pages = [m.group(1) for line in lines if (m := re.search(r"\[\s*\d+/\d+\]\s+(\S+\.qmd)", line))]
+    cells = [m.group(1) for line in lines if (m := re.search(r"\bCell (\d+)/\d+", line))]
+    errors = [
+        line for line in lines if re.match(r"^[A-Za-z_.]*(Error|Exception|Interrupt)\b", line)
+    ]
+    where = f"{PAGES_DIR}/{pages[-1]}" if pages else "quarto render"
+    if cells:
+        where += f" cell {cells[-1]}"
+    what = errors[-1] if errors else (lines[-1] if lines else f"exit status {returncode}")
+    return f"{where}: {what}"
 
 
 # --------------------------------------------------------------------------- jupyter engine
@@ -459,7 +462,7 @@ def _execute(nb: Any, page: Page, project_dir: Path, kernel_dirs: list[str]) -> 
     try:
         client.execute(env=env)
     except CellExecutionError as err:
-        raise RenderError(f"{page.path.name}: a code cell failed:\n{err}") from None
+        raise RenderError(_cell_failure(nb, page, project_dir, err)) from None
     except Exception as err:  # kernel died, timed out, could not start
         raise RenderError(f"{page.path.name}: execution failed: {err}") from err
     finally:
@@ -467,6 +470,22 @@ def _execute(nb: Any, page: Page, project_dir: Path, kernel_dirs: list[str]) -> 
         # outlives us and complains that its parent has exited.
         if km.has_kernel:
             km.shutdown_kernel(now=False)
+
+
+def _cell_failure(nb: Any, page: Page, project_dir: Path, err: Any) -> str:
+    """``report/x.qmd cell 3 (line 40): KeyError: 'x'`` — not nbclient's coloured traceback."""
+    where = os.path.relpath(page.path, project_dir)
+    number = 0
+    for nb_cell, cell in zip(nb.cells, page.cells, strict=True):
+        if cell.kind != "code":
+            continue
+        number += 1
+        failed = any(o.get("output_type") == "error" for o in nb_cell.get("outputs", []))
+        if failed and "raises-exception" not in nb_cell.metadata.get("tags", []):
+            where += f" cell {number} (line {cell.line})"
+            break
+    evalue = _ANSI.sub("", str(err.evalue or "")).strip().splitlines()
+    return f"{where}: {err.ename}: {evalue[0]}" if evalue else f"{where}: {err.ename}"
 
 
 def _apply_output_options(nb: Any) -> None:
@@ -565,3 +584,53 @@ def _copy_images(markdown: str, page: Page, project_dir: Path, out: Path) -> str
         return match.group(1) + html.escape(rel.as_posix()) + match.group(3)
 
     return _HTML_IMAGE.sub(replace, _MD_IMAGE.sub(replace, markdown))
+
+
+# --------------------------------------------------------------------------- dvc plots
+
+DVC_PLOTS_TEMPLATE = Path(".dvc/plots_offline.html")
+_DVC_TEMPLATE = """<!DOCTYPE html>
+<html>
+<head>
+    {{refresh_tag}}
+    <meta charset="utf-8">
+    <title>DVC Plot</title>
+    <!-- Vega, Vega-Lite and Vega-Embed {version}, inlined by vl-convert: the page works
+         offline. Regenerate with `python -m foxdog.render` after upgrading vl-convert. -->
+    <script type="text/javascript">
+{bundle}
+    </script>
+    <style>
+        table {{ border-spacing: 15px; }}
+    </style>
+</head>
+<body>
+    {{plot_divs}}
+</body>
+</html>
+"""
+
+
+def dvc_plots_template() -> str:
+    """An HTML template for ``dvc plots show`` with the Vega libraries inlined (no CDN).
+
+    DVC fills ``{plot_divs}`` (and ``{refresh_tag}``); the template has no
+    ``{scripts}`` placeholder, so DVC's ``<script src="https://cdn...">`` tags are
+    never inserted. The bundle assigns ``window.vegaEmbed``, which DVC's plot divs call.
+    """
+    import vl_convert as vlc
+
+    bundle = vlc.javascript_bundle()
+    for placeholder in ("{plot_divs}", "{scripts}", "{refresh_tag}", "</script"):
+        if placeholder in bundle:  # DVC fills placeholders by plain text replacement
+            raise RenderError(f"vl-convert bundle contains {placeholder!r}; cannot inline it")
+    return _DVC_TEMPLATE.format(bundle=bundle, version=f"(vl-convert {vlc.__version__})")
+
+
+def write_dvc_plots_template(project_dir: Path = Path(".")) -> Path:
+    """Write :func:`dvc_plots_template` to ``.dvc/plots_offline.html`` (``plots.html_template``)."""
+    return io.write_text(Path(project_dir) / DVC_PLOTS_TEMPLATE, dvc_plots_template())
+
+
+if __name__ == "__main__":
+    print(write_dvc_plots_template())

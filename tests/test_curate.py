@@ -206,12 +206,75 @@ def test_group_near_duplicates_links_hashes_and_bursts():
     assert hamming_matrix(hashes)[0].tolist() == [0, 2, 8, 8]
 
 
+def test_val_split_comes_from_the_pool_by_group_and_stratum(curated):
+    manifest = curated.manifest
+    assert set(manifest["split"]) == {"pool", "val", "test"}
+    not_test = manifest[manifest["split"] != "test"]
+    # 1 / round(1 / 0.1) of the pool, up to group granularity.
+    assert abs((not_test["split"] == "val").mean() - curated.cfg.val_fraction) <= 0.06
+    per_label = not_test.groupby("label_name")["split"].apply(lambda s: (s == "val").sum())
+    assert (per_label >= 1).all(), per_label
+    # A burst or near-duplicate group is on one side only (pool, val or test).
+    assert (manifest.groupby("group")["split"].nunique() == 1).all()
+    by_split = curated.datasheet["counts"]["by_split"]
+    assert (
+        by_split["val"]
+        == manifest[manifest["split"] == "val"]["label_name"].value_counts().to_dict()
+    )
+    assert curated.datasheet["params"]["val_fraction"] == curated.cfg.val_fraction
+
+
+def test_val_split_keeps_the_test_split_and_follows_its_fraction(curated):
+    cfg = curated.raw.config(curated.out_dir, val_fraction=0.25)
+    result = curate(curated.raw.root, cfg, workers=1)
+    before, after = curated.manifest, result.kept
+    # Carving val never moves an image into or out of test.
+    assert after["path"][after["split"] == "test"].tolist() == (
+        before["path"][before["split"] == "test"].tolist()
+    )
+    assert (after["split"] == "val").sum() > (before["split"] == "val").sum()
+
+
+def test_interrupted_write_leaves_the_previous_output_untouched(curated, tmp_path, monkeypatch):
+    from foxdog import io as fio
+
+    out = tmp_path / "curated"
+    write_curated(curated.result, curated.raw.root, out, curated.cfg)
+    before = snapshot_tree(out)
+    real_write_npy, calls = fio.write_npy, []
+
+    def write_then_die(path, array):
+        calls.append(path)
+        if len(calls) == 4:  # after the pool arrays, before val and test
+            raise KeyboardInterrupt
+        return real_write_npy(path, array)
+
+    monkeypatch.setattr(fio, "write_npy", write_then_die)
+    result = curate(curated.raw.root, curated.raw.config(out, seed=7), workers=1)
+    with pytest.raises(KeyboardInterrupt):
+        write_curated(result, curated.raw.root, out, curated.cfg)
+    assert len(calls) == 4 and all(p.parent != out for p in calls)  # staged, not in place
+    assert snapshot_tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curated"]  # no staging left
+
+
+def test_stale_staging_folders_are_removed(curated, tmp_path):
+    out = tmp_path / "curated"
+    for name in (".curated.tmp-killed", ".curated.old-killed"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "pool_ids.npy").write_bytes(b"stale")
+    (tmp_path / ".curated.tmp-note").write_text("a file, not a staging folder", encoding="utf-8")
+    write_curated(curated.result, curated.raw.root, out, curated.cfg)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".curated.tmp-note", "curated"]
+    assert load_split(out, "val").ids.tolist() == load_split(curated.out_dir, "val").ids.tolist()
+
+
 # --- outputs and their contract -----------------------------------------------------------
 
 
 def test_arrays_have_the_documented_shapes_and_types(curated):
     manifest = curated.manifest
-    for name in ("pool", "test"):
+    for name in ("pool", "val", "test"):
         split = load_split(curated.out_dir, name)
         rows = manifest[manifest["split"] == name]
         size = curated.cfg.image_size
@@ -254,7 +317,7 @@ def test_datasheet_counts_agree_with_the_manifest(curated):
         part = manifest[
             (manifest["label_name"] == entry["label"]) & (manifest["source"] == entry["source"])
         ]
-        assert entry["kept"] == len(part) == entry["pool"] + entry["test"]
+        assert entry["kept"] == len(part) == entry["pool"] + entry["val"] + entry["test"]
     assert sum(e["dropped"] for e in counts["by_source"]) == len(sheet["dropped"])
     assert sum(r["images"] for r in counts["dropped_by_reason"]) == len(sheet["dropped"])
     assert sum(r["images"] for r in counts["by_format"]) == len(manifest)
@@ -287,7 +350,7 @@ def test_output_is_byte_identical_across_runs_and_workers(curated, tmp_path):
     write_curated(curate(curated.raw.root, cfg, workers=2), curated.raw.root, out, cfg)
     first = {p.name: sha256(p) for p in curated.out_dir.iterdir()}
     second = {p.name: sha256(p) for p in out.iterdir()}
-    assert len(first) == 10 and first == second
+    assert len(first) == 13 and first == second
     assert snapshot_tree(curated.raw.root, curated.raw.outside) == curated.raw.snapshot
 
 
@@ -432,9 +495,10 @@ def test_decode_errors_of_any_type_become_drop_reasons(make_raw, tmp_path):
 
 @pytest.fixture
 def curated_copy(curated, tmp_path) -> Path:
+    """The session's arrays (no manifest) in a folder a test may modify."""
     out = tmp_path / "curated"
     out.mkdir()
-    for name in ("pool", "test"):
+    for name in ("pool", "val", "test"):
         for part in ("images", "labels", "ids"):
             (out / f"{name}_{part}.npy").write_bytes(
                 (curated.out_dir / f"{name}_{part}.npy").read_bytes()
@@ -444,10 +508,48 @@ def curated_copy(curated, tmp_path) -> Path:
 
 def test_load_split_round_trip(curated):
     pool, test = load_split(curated.out_dir, "pool"), load_split(str(curated.out_dir), "test")
-    assert len(pool) + len(test) == len(curated.manifest)
+    val = load_split(curated.out_dir, "val")
+    assert len(pool) + len(val) + len(test) == len(curated.manifest)
     assert np.array_equal(np.concatenate([pool.images, test.images]).shape[1:], (32, 32, 3))
-    assert set(pool.ids) | set(test.ids) == set(curated.manifest["id"])
+    assert set(pool.ids) | set(val.ids) | set(test.ids) == set(curated.manifest["id"])
     assert not set(pool.ids) & set(test.ids)
+    assert not set(val.ids) & (set(pool.ids) | set(test.ids))
+
+
+def test_load_split_refuses_an_id_in_two_splits(curated_copy):
+    pool_ids = np.load(curated_copy / "pool_ids.npy")
+    val_ids = np.load(curated_copy / "val_ids.npy")
+    val_ids[0] = pool_ids[3]
+    np.save(curated_copy / "val_ids.npy", val_ids)
+    with pytest.raises(ValueError, match=r"pool_ids\.npy: 1 image id\(s\) also in val_ids\.npy"):
+        load_split(curated_copy, "val")
+    with pytest.raises(ValueError, match=r"val_ids\.npy: 1 image id\(s\) also in pool_ids\.npy"):
+        load_split(curated_copy, "pool")
+    load_split(curated_copy, "test")  # not involved in the leak
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("drop_row", r"manifest\.csv: lists \d+ pool images but pool_ids\.npy holds \d+"),
+        ("swap_ids", r"manifest\.csv: pool ids differ from pool_ids\.npy"),
+        ("flip_label", r"manifest\.csv: pool labels differ from pool_labels\.npy"),
+    ],
+)
+def test_load_split_refuses_a_manifest_that_disagrees(curated, curated_copy, change, message):
+    manifest = pd.read_csv(curated.out_dir / "manifest.csv", dtype={"id": str})
+    first_pool = manifest.index[manifest["split"] == "pool"][0]
+    if change == "drop_row":
+        manifest = manifest.drop(index=first_pool)
+    elif change == "swap_ids":
+        manifest.loc[first_pool, "id"] = "0" * 16
+    else:
+        manifest.loc[first_pool, "label"] = 1 - manifest.loc[first_pool, "label"]
+    manifest.to_csv(curated_copy / "manifest.csv", index=False)
+    with pytest.raises(ValueError, match=message) as info:
+        load_split(curated_copy, "pool")
+    assert "\n" not in str(info.value)
+    load_split(curated_copy, "test")  # the test rows still agree
 
 
 @pytest.mark.parametrize(

@@ -139,6 +139,7 @@ def row(relative_path: str, source_path: str, source_sha256: str, note: str = ""
         "source_sha256": source_sha256,
         # The stored copy may differ from the origin (downscaled): never used here.
         "sha256": "ab" * 32 if note else source_sha256,
+        "breed_or_species": relative_path.split("/")[2] if relative_path.count("/") >= 3 else "",
         "note": note,
     }
 
@@ -169,10 +170,83 @@ def test_downloads_and_verifies_every_file(origin: Origin, good, tmp_path: Path)
     dest = tmp_path / "raw"
     report = download_collection(sources_csv, dest, base_url=origin.base_url, **FAST)
     assert report == DownloadReport(downloaded=2, skipped=0, failed=[])
-    assert files_under(dest) == set(expected)
+    assert files_under(dest) == set(expected) | {"SOURCES.csv"}
     for rel, data in expected.items():
         assert (dest / rel).read_bytes() == data
     assert sum(origin.requests.values()) == 2
+
+
+def test_complete_run_writes_a_sources_csv_of_what_it_fetched(origin: Origin, good, tmp_path):
+    from foxdog.data.curate import read_sources as curate_read_sources
+
+    sources_csv, expected = good
+    dest = tmp_path / "raw"
+    download_collection(sources_csv, dest, base_url=origin.base_url, **FAST)
+    written = curate_read_sources(dest)  # the file foxdog curate reads
+    assert set(written) == set(expected)
+    for rel, data in expected.items():
+        # The stored sha256 of the downscaled row ("ab" * 32) is not what was fetched.
+        assert written[rel]["sha256"] == sha256(data) == written[rel]["source_sha256"]
+        assert written[rel]["label"] == rel.split("/")[0]
+        assert written[rel]["source"] == rel.split("/")[1]
+    assert written["dog/awa2/german_shepherd/gs_1.jpg"]["breed_or_species"] == "german_shepherd"
+
+
+def test_stale_partial_files_are_removed_at_start(origin: Origin, good, tmp_path) -> None:
+    sources_csv, expected = good
+    dest = tmp_path / "raw"
+    (dest / "fox/randomfox_ca").mkdir(parents=True)
+    (dest / "fox/randomfox_ca/.master__116.jpg.k1ll3d.tmp").write_bytes(b"half a photo")
+    (dest / ".SOURCES.csv.x.tmp").write_bytes(b"relative_path,")
+    (dest / "fox/randomfox_ca/notes.tmp").write_bytes(b"not ours: kept")
+    download_collection(sources_csv, dest, base_url=origin.base_url, **FAST)
+    assert files_under(dest) == set(expected) | {"SOURCES.csv", "fox/randomfox_ca/notes.tmp"}
+
+
+def test_unreachable_origin_fails_fast_with_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on: connection refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    rows = [row(f"fox/a/{i}.jpg", f"{i}.jpg", sha256(bytes([i]))) for i in range(40)]
+    sources_csv = write_sources(tmp_path / "S.csv", rows)
+    attempts = []
+    real_open = download._open
+    monkeypatch.setattr(download, "_open", lambda url, t: attempts.append(url) or real_open(url, t))
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        download_collection(
+            sources_csv, tmp_path / "raw", base_url=f"http://127.0.0.1:{port}", **FAST
+        )
+    message = str(info.value)
+    assert message.startswith(f"http://127.0.0.1:{port}: unreachable, ")
+    assert "connection attempts in a row failed (last: cannot fetch" in message
+    assert "\n" not in message
+    # 40 files x 3 attempts without the cut-off; with it, the limit plus what was in flight.
+    assert 5 <= len(attempts) < 5 + FAST["workers"] * 3
+    assert time.monotonic() - start < 5
+    assert files_under(tmp_path / "raw") == set()
+
+
+def test_a_reachable_server_never_trips_the_cut_off(origin: Origin, tmp_path: Path) -> None:
+    # Eight 404s in a row are answers, not connection failures: all are reported.
+    rows = [row(f"fox/a/{i}.jpg", f"gone{i}.jpg", sha256(bytes([i]))) for i in range(8)]
+    sources_csv = write_sources(tmp_path / "S.csv", rows)
+    options = {**FAST, "max_connection_failures": 2}
+    report = download_collection(sources_csv, tmp_path / "raw", base_url=origin.base_url, **options)
+    assert len(report.failed) == 8 and all("HTTP 404" in why for _, why in report.failed)
+    assert not (tmp_path / "raw" / "SOURCES.csv").exists()  # incomplete: no SOURCES.csv
+
+
+def test_shipped_origins_cover_the_collection() -> None:
+    sources = read_sources(download.ORIGINS)  # validates hashes, paths, uniqueness
+    assert len(sources) == 3610
+    assert {s.relative_path.split("/")[0] for s in sources} == {"fox", "dog"}
+    assert all(s.relative_path.count("/") >= 2 for s in sources)  # label/source/file
+    assert sum(s.breed_or_species != "" for s in sources) > 3000
 
 
 def test_rerun_skips_verified_files_without_a_request(origin: Origin, good, tmp_path) -> None:
@@ -366,3 +440,5 @@ def test_format_report_lists_failures() -> None:
 def test_bad_arguments_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="workers=0 must be ≥ 1"):
         download_collection(tmp_path / "S.csv", tmp_path, workers=0)
+    with pytest.raises(DownloadError, match="max_connection_failures=0 must be ≥ 1"):
+        download_collection(tmp_path / "S.csv", tmp_path, max_connection_failures=0)

@@ -13,6 +13,8 @@ import os
 import re
 import shutil
 import stat
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -242,14 +244,45 @@ def test_failed_render_keeps_the_previous_site(tmp_path: Path) -> None:
     out = render_site(root, engine="jupyter")
     before = (out / "index.html").read_text(encoding="utf-8")
     (root / "report" / "index.qmd").write_text(
-        "---\ntitle: broken\n---\n\n```{python}\nraise ValueError('boom in cell')\n```\n",
+        "---\ntitle: broken\n---\n\ntext\n\n```{python}\nx = {}\n```\n\nmore\n\n"
+        "```{python}\n#| echo: false\nx['missing']\n```\n",
         encoding="utf-8",
     )
-    with pytest.raises(RenderError, match="index.qmd: a code cell failed"):
+    with pytest.raises(RenderError) as caught:
         render_site(root, engine="jupyter")
+    # One plain line naming the page, the failing cell and the error; no traceback.
+    assert str(caught.value) == "report/index.qmd cell 2 (line 13): KeyError: 'missing'"
     assert (out / "index.html").read_text(encoding="utf-8") == before
     leftovers = [p.name for p in root.iterdir() if p.name.startswith("._site")]
     assert leftovers == []
+
+
+def test_stale_staging_folders_of_a_killed_render_are_removed(tmp_path: Path) -> None:
+    root = mini_project(tmp_path / "p", "---\ntitle: ok\n---\n\nfine\n")
+    for name in ("._site.tmp-killed", "._site.old-killed", ".quarto-stage-killed"):
+        (root / name).mkdir()
+        (root / name / "index.html").write_text("stale", encoding="utf-8")
+    (root / "._site.tmp-note.txt").write_text("a file, not a staging folder", encoding="utf-8")
+    render_site(root, engine="jupyter")
+    left = sorted(p.name for p in root.iterdir() if p.name.startswith("."))
+    assert left == ["._site.tmp-note.txt"]
+    ignored = (Path(__file__).parents[1] / ".gitignore").read_text(encoding="utf-8").split()
+    assert "/._site.tmp-*" in ignored and "/.quarto-stage-*" in ignored
+
+
+def test_quarto_failure_is_summarised_in_one_line() -> None:
+    from foxdog.render import quarto_failure
+
+    output = (
+        "\x1b[1m[1/4] index.qmd\x1b[0m\n[2/4] insights.qmd\n\nStarting python3 kernel...Done\n"
+        "  Cell 1/9: ''...Done\n  Cell 7/9: ''...\x1b[31mERROR\x1b[39m: \n\n"
+        "An error occurred while executing the following cell:\n------------------\n"
+        "frame['x']\n------------------\n\n\x1b[0;31m----------\x1b[0m\n"
+        "\x1b[0;31mKeyError\x1b[0m                   Traceback (most recent call last)\n"
+        "Cell \x1b[0;32mIn[7], line 1\x1b[0m\n\n\x1b[0;31mKeyError\x1b[0m: 'x'\n"
+    )
+    assert quarto_failure(output, 1) == "report/insights.qmd cell 7: KeyError: 'x'"
+    assert quarto_failure("", 3) == "quarto render: exit status 3"
 
 
 def test_missing_config_and_unknown_engine(tmp_path: Path) -> None:
@@ -491,3 +524,43 @@ def test_html_table_escapes_and_formats() -> None:
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in table
     assert "<script" not in table and "a &lt;caption&gt;" in table
     assert '<td class="num">50.0%</td>' in table
+
+
+# --- dvc plots show: offline HTML template --------------------------------------------
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def test_committed_dvc_plots_template_is_current_and_configured() -> None:
+    from foxdog.render import DVC_PLOTS_TEMPLATE, dvc_plots_template
+
+    committed = (PROJECT / DVC_PLOTS_TEMPLATE).read_text(encoding="utf-8")
+    # Stale after a vl-convert upgrade: regenerate with `python -m foxdog.render`.
+    assert committed == dvc_plots_template()
+    assert "{plot_divs}" in committed and "{scripts}" not in committed
+    config = (PROJECT / ".dvc" / "config").read_text(encoding="utf-8")
+    assert re.search(r"\[plots\]\s+html_template = plots_offline\.html", config)
+
+
+def test_dvc_plots_show_writes_html_that_needs_no_network(tmp_path: Path) -> None:
+    from foxdog.render import DVC_PLOTS_TEMPLATE
+
+    env = dict(os.environ, DVC_NO_ANALYTICS="1")
+
+    def dvc(*args: str) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "dvc", *args], cwd=tmp_path, env=env, check=True,
+            capture_output=True, timeout=120,
+        )  # fmt: skip
+
+    dvc("init", "--no-scm", "-q")
+    shutil.copy(PROJECT / DVC_PLOTS_TEMPLATE, tmp_path / DVC_PLOTS_TEMPLATE)
+    shutil.copy(PROJECT / ".dvc" / "config", tmp_path / ".dvc" / "config")
+    (tmp_path / "curve.csv").write_text("step,accuracy\n0,0.5\n1,0.7\n", encoding="utf-8")
+    dvc("plots", "show", "curve.csv", "-o", "out")
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    scripts = re.findall(r"<script\b[^>]*>", page)
+    assert scripts and not any("src=" in tag for tag in scripts)
+    assert "cdn.jsdelivr.net" not in page
+    assert "window.vegaEmbed=" in page  # the inlined bundle ...
+    assert "vegaEmbed('#curve_csv'" in page  # ... that DVC's plot calls

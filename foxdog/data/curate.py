@@ -4,7 +4,9 @@ Pipeline: list files under ``<raw>/fox`` and ``<raw>/dog`` -> decode each by
 content with checks (:mod:`foxdog.data.images`) -> cross-check against
 ``SOURCES.csv`` -> group near-duplicates (perceptual hash) and burst series ->
 drop label conflicts and redundant copies -> split pool/test by group,
-stratified by label and source -> resize -> write ``curated/``.
+stratified by label and source -> carve a validation split out of the pool the
+same way -> resize -> write ``curated/`` (built in a staging folder beside it and
+swapped in whole, so an interrupted run leaves the previous ``curated/`` intact).
 
 Every output is a pure function of the raw bytes and ``params.yaml``: files are
 processed in sorted order, nothing time-dependent is written, so a re-run gives
@@ -42,6 +44,7 @@ from foxdog.data.images import (
 from foxdog.errors import CurationError
 
 LABELS = {"dog": 0, "fox": 1}
+SPLIT_NAMES = ("pool", "val", "test")
 SOURCES_FILE = "SOURCES.csv"
 SOURCES_COLUMNS = ("relative_path", "label", "source", "sha256", "breed_or_species")
 # Burst series (several shots of one animal seconds apart) are not near-duplicates
@@ -275,20 +278,25 @@ def group_near_duplicates(
 
 
 def split_by_group(
-    strata: np.ndarray, groups: np.ndarray, test_fraction: float, seed: int
+    strata: np.ndarray,
+    groups: np.ndarray,
+    test_fraction: float,
+    seed: int,
+    key: str = "data.test_fraction",
 ) -> np.ndarray:
-    """Boolean test mask: whole groups go to one side, strata kept in proportion.
+    """Boolean held-out mask: whole groups go to one side, strata kept in proportion.
 
     Uses scikit-learn's StratifiedGroupKFold with ``round(1 / test_fraction)``
-    folds and takes the first fold as test, so the realised test share is
-    ``1 / round(1 / test_fraction)`` up to group granularity.
+    folds and takes the first fold as held out, so the realised share is
+    ``1 / round(1 / test_fraction)`` up to group granularity. ``key`` names the
+    parameter in the error raised when there are too few groups.
     """
     n_splits = max(2, round(1 / test_fraction))
     n_groups = len(np.unique(groups))
     if n_groups < n_splits:
         raise CurationError(
             f"only {n_groups} independent image groups left after curation; "
-            f"data.test_fraction={test_fraction} needs at least {n_splits}"
+            f"{key}={test_fraction} needs at least {n_splits}"
         )
     counts = Counter(strata)
     # Strata smaller than the number of folds cannot be spread; merge them so
@@ -366,14 +374,24 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
     kept_groups = groups[keep]
     strata = np.array([f"{d.candidate.label}/{d.candidate.source}" for d in kept])
     test_mask = split_by_group(strata, kept_groups, cfg.test_fraction, cfg.seed)
+    # The validation split comes out of the pool, never the test split, and by the
+    # same group-aware, stratified rule: tuning and stopping decisions on it do not
+    # touch test, and no burst or near-duplicate group straddles pool and val.
+    pool_idx = np.flatnonzero(~test_mask)
+    val_in_pool = split_by_group(
+        strata[pool_idx], kept_groups[pool_idx], cfg.val_fraction, cfg.seed, "data.val_fraction"
+    )
+    split = np.where(test_mask, "test", "pool").astype(object)
+    split[pool_idx[val_in_pool]] = "val"
     kept_labels = labels[keep]
-    for split, mask in (("pool", ~test_mask), ("test", test_mask)):
+    for name in SPLIT_NAMES:
+        mask = split == name
         for label in LABELS:
             if not np.any(mask & (kept_labels == label)):
                 n_label = int(np.sum(kept_labels == label))
                 raise CurationError(
                     f"{raw_dir / label}: too few usable images ({n_label}) to put any in the "
-                    f"{split} split; add images or change data.test_fraction"
+                    f"{name} split; add images or change data.test_fraction / data.val_fraction"
                 )
 
     frame = pd.DataFrame(
@@ -383,7 +401,7 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
             "label_name": [d.candidate.label for d in kept],
             "source": [d.candidate.source for d in kept],
             "breed": [sources[d.candidate.path]["breed_or_species"] for d in kept],
-            "split": np.where(test_mask, "test", "pool"),
+            "split": split.astype(str),
             "group": kept_groups,
             "path": [d.candidate.path for d in kept],
             "width": [d.width for d in kept],
@@ -449,8 +467,7 @@ def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
                 "source": source,
                 "kept": len(part),
                 "dropped": len(gone),
-                "pool": int((part["split"] == "pool").sum()),
-                "test": int((part["split"] == "test").sum()),
+                **{name: int((part["split"] == name).sum()) for name in SPLIT_NAMES},
             }
         )
     return {
@@ -465,6 +482,7 @@ def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
             "burst_max_gap": BURST_MAX_GAP,
             "burst_layout_distance": BURST_LAYOUT_DISTANCE,
             "test_fraction": cfg.test_fraction,
+            "val_fraction": cfg.val_fraction,
             "seed": cfg.seed,
         },
         "counts": {
@@ -494,19 +512,27 @@ def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
 
 
 def write_curated(result: Curated, raw_dir: Path, out_dir: Path, cfg: DataConfig) -> None:
-    """Write arrays, manifest, datasheet and contact sheets to ``out_dir``, each atomically."""
+    """Write arrays, manifest, datasheet and contact sheets; replace ``out_dir`` whole.
+
+    Everything is written into a staging folder beside ``out_dir`` and swapped in
+    with renames once complete: an interrupted or failed run leaves the previous
+    ``out_dir`` exactly as it was (never a new pool beside an old test split), and
+    the next run removes the stale staging folder.
+    """
     if out_dir.resolve().is_relative_to(raw_dir.resolve()):
         # The raw folder is read-only input (and DVC-tracked): never write into it.
         raise CurationError(f"{out_dir}: output folder is inside the raw folder {raw_dir}")
     kept = result.kept
-    for split in ("pool", "test"):
-        mask = (kept["split"] == split).to_numpy()
-        io.write_npy(out_dir / f"{split}_images.npy", result.images[mask])
-        io.write_npy(out_dir / f"{split}_labels.npy", kept.loc[mask, "label"].to_numpy(np.int64))
-        io.write_npy(out_dir / f"{split}_ids.npy", kept.loc[mask, "id"].to_numpy().astype(str))
-    io.write_csv(out_dir / "manifest.csv", kept)
-    io.write_json(out_dir / "datasheet.json", datasheet(result, cfg))
-    for label in LABELS:
-        part = kept[kept["label_name"] == label]
-        sheet = contact_sheet([raw_dir / p for p in part["path"]], cfg.contact_sheet_size)
-        io.write_bytes(out_dir / f"contact_{label}.png", sheet)
+    with io.staging_dir(out_dir) as stage:
+        for split in SPLIT_NAMES:
+            mask = (kept["split"] == split).to_numpy()
+            io.write_npy(stage / f"{split}_images.npy", result.images[mask])
+            io.write_npy(stage / f"{split}_labels.npy", kept.loc[mask, "label"].to_numpy(np.int64))
+            io.write_npy(stage / f"{split}_ids.npy", kept.loc[mask, "id"].to_numpy().astype(str))
+        io.write_csv(stage / "manifest.csv", kept)
+        io.write_json(stage / "datasheet.json", datasheet(result, cfg))
+        for label in LABELS:
+            part = kept[kept["label_name"] == label]
+            sheet = contact_sheet([raw_dir / p for p in part["path"]], cfg.contact_sheet_size)
+            io.write_bytes(stage / f"contact_{label}.png", sheet)
+        io.swap_in(stage, out_dir)

@@ -1,6 +1,10 @@
 """Rebuild the raw photo collection from the origins listed in ``SOURCES.csv``.
 
-For users without ``../shared/foxdog-raw``: every row names a file in a public
+For users without ``../shared/foxdog-raw``: the origins ship with the package as
+:data:`ORIGINS` (``foxdog/data/origins.csv``: ``relative_path, source_repo,
+source_path, source_commit, source_sha256, breed_or_species``, built from the
+shared ``SOURCES.csv``), and a full ``SOURCES.csv`` is read the same way. Every
+row names a file in a public
 GitHub repository at a fixed commit, fetched from
 ``{base_url}/{source_repo}/{source_commit}/{source_path}`` and written to
 ``dest/relative_path``.
@@ -14,7 +18,12 @@ file copied from the stored collection does not count as present for them.
 Each file is hashed while it streams into a temporary file beside its target
 and renamed into place only once the hash matches: a mismatch, an HTTP error, a
 timeout or an interrupted run leaves no partial file, and a re-run skips every
-file already present with the right hash without a request.
+file already present with the right hash without a request. Stale temporary
+files of a killed run are removed at start. After a complete run, ``dest`` gets
+its own ``SOURCES.csv`` (what ``foxdog curate`` reads), whose ``sha256`` is the
+hash of the file actually fetched. When the origin cannot be reached at all
+(``max_connection_failures`` attempts in a row fail to connect), the run stops
+with one :class:`DownloadError` instead of retrying every file.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import http.client
+import io as io_text
 import os
 import re
 import sys
@@ -39,6 +49,23 @@ from tqdm import tqdm
 from foxdog import io
 
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
+ORIGINS = Path(__file__).with_name("origins.csv")
+SOURCES_NAME = "SOURCES.csv"
+# Columns of the SOURCES.csv written into dest; curate reads label, source, sha256, breed.
+WRITTEN_COLUMNS = (
+    "relative_path",
+    "label",
+    "source",
+    "source_repo",
+    "source_path",
+    "source_commit",
+    "source_sha256",
+    "sha256",
+    "breed_or_species",
+)
+# Attempts in a row that fail to connect (refused, DNS, timeout) before the whole
+# run is abandoned: with no network, retrying 3610 files would take ~20 minutes.
+MAX_CONNECTION_FAILURES = 5
 REQUIRED_COLUMNS = (
     "relative_path",
     "source_repo",
@@ -68,6 +95,7 @@ class Source:
     source_path: str
     source_commit: str
     source_sha256: str
+    breed_or_species: str = ""  # optional column, carried into the written SOURCES.csv
 
     def url(self, base_url: str = DEFAULT_BASE_URL) -> str:
         """The origin URL, each path part percent-encoded (``german+shepherd`` -> ``%2B``)."""
@@ -139,7 +167,7 @@ def _parse_row(sources_csv: Path, line: int, row: dict[str, str | None]) -> Sour
             f"{where}: relative_path {values['relative_path']!r} must stay inside the "
             "destination (relative, no '..', forward slashes)"
         )
-    return Source(**values)
+    return Source(**values, breed_or_species=(row.get("breed_or_species") or "").strip())
 
 
 def _is_safe_relative(relative_path: str) -> bool:
@@ -170,9 +198,10 @@ def _check_unique(sources_csv: Path, sources: list[Source]) -> None:
 class _Failure(Exception):
     """One attempt failed; ``retry`` says whether another attempt could succeed."""
 
-    def __init__(self, message: str, *, retry: bool) -> None:
+    def __init__(self, message: str, *, retry: bool, connection: bool = False) -> None:
         super().__init__(message)
         self.retry = retry
+        self.connection = connection  # the origin could not be reached at all
 
 
 class _Cancelled(Exception):
@@ -185,6 +214,29 @@ class _Options:
     retries: int
     timeout: float
     backoff: float
+
+
+class _Reachability:
+    """Counts connection failures in a row across the worker threads; trips at ``limit``."""
+
+    def __init__(self, limit: int, cancel: threading.Event) -> None:
+        self.limit, self.cancel = limit, cancel
+        self.in_a_row = 0
+        self.last = ""
+        self.tripped = False
+        self._lock = threading.Lock()
+
+    def failed(self, reason: str) -> None:
+        with self._lock:
+            self.in_a_row += 1
+            self.last = reason
+            if self.in_a_row >= self.limit and not self.tripped:
+                self.tripped = True
+                self.cancel.set()  # stop queued files and in-flight retries
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.in_a_row = 0
 
 
 def _is_present(target: Path, expected: str) -> bool:
@@ -209,9 +261,11 @@ def _open(url: str, timeout: float) -> http.client.HTTPResponse:
 
 def _network_failure(reason: object, url: str, timeout: float) -> _Failure:
     if isinstance(reason, TimeoutError):
-        return _Failure(f"timed out after {timeout:g} s fetching {url}", retry=True)
+        return _Failure(
+            f"timed out after {timeout:g} s fetching {url}", retry=True, connection=True
+        )
     text = str(reason) or type(reason).__name__
-    return _Failure(f"cannot fetch {url} ({text})", retry=True)
+    return _Failure(f"cannot fetch {url} ({text})", retry=True, connection=True)
 
 
 def _read(response: http.client.HTTPResponse, url: str, timeout: float) -> bytes:
@@ -247,7 +301,9 @@ def _stream(url: str, tmp: Path, expected: str, opts: _Options, cancel: threadin
         )
 
 
-def _fetch(source: Source, dest: Path, opts: _Options, cancel: threading.Event) -> str | None:
+def _fetch(
+    source: Source, dest: Path, opts: _Options, cancel: threading.Event, reach: _Reachability
+) -> str | None:
     """Make ``dest/relative_path`` the verified origin file: ``None`` if done, else the reason.
 
     On failure the target is left exactly as it was before (never a partial file).
@@ -261,8 +317,15 @@ def _fetch(source: Source, dest: Path, opts: _Options, cancel: threading.Event) 
             io.atomic_write(
                 target, lambda tmp: _stream(url, tmp, source.source_sha256, opts, cancel)
             )
+            reach.succeeded()
             return None
         except _Failure as err:
+            if err.connection:
+                reach.failed(str(err))
+                if reach.tripped:
+                    raise _Cancelled from None
+            else:
+                reach.succeeded()  # the server answered: it is reachable
             if not err.retry or attempt == opts.retries:
                 return f"{source.relative_path}: {err}"
         except OSError as err:  # local disk: creating the folder or the temp file
@@ -273,12 +336,12 @@ def _fetch(source: Source, dest: Path, opts: _Options, cancel: threading.Event) 
 
 
 def _process(
-    source: Source, dest: Path, opts: _Options, cancel: threading.Event
+    source: Source, dest: Path, opts: _Options, cancel: threading.Event, reach: _Reachability
 ) -> tuple[Outcome, str]:
     """Skip, download or fail one file; the string is the failure reason, else empty."""
     if _is_present(dest / source.relative_path, source.source_sha256):
         return "skipped", ""
-    reason = _fetch(source, dest, opts, cancel)
+    reason = _fetch(source, dest, opts, cancel, reach)
     return ("failed", reason) if reason else ("downloaded", "")
 
 
@@ -290,7 +353,11 @@ def _show_progress(progress: bool) -> bool:
     return progress and not os.environ.get("CI") and sys.stderr.isatty()
 
 
-def _check_arguments(workers: int, retries: int, timeout: float, backoff: float) -> None:
+def _check_arguments(
+    workers: int, retries: int, timeout: float, backoff: float, max_failures: int
+) -> None:
+    if max_failures < 1:
+        raise DownloadError(f"max_connection_failures={max_failures} must be ≥ 1")
     if workers < 1:
         raise DownloadError(f"workers={workers} must be ≥ 1")
     if retries < 0:
@@ -302,7 +369,7 @@ def _check_arguments(workers: int, retries: int, timeout: float, backoff: float)
 
 
 def download_collection(
-    sources_csv: Path,
+    sources_csv: Path | None,
     dest: Path,
     *,
     base_url: str = DEFAULT_BASE_URL,
@@ -311,6 +378,7 @@ def download_collection(
     timeout: float = 30.0,
     backoff: float = 0.5,
     progress: bool = True,
+    max_connection_failures: int = MAX_CONNECTION_FAILURES,
 ) -> DownloadReport:
     """Download every file listed in ``sources_csv`` into ``dest``, verified against its origin.
 
@@ -326,33 +394,87 @@ def download_collection(
     or a hash mismatch fails at once. A failed file is reported, not raised, and
     leaves no partial file behind.
 
+    ``sources_csv`` ``None`` reads the shipped :data:`ORIGINS`. Temp files a killed
+    run left in ``dest`` are removed first. When every file is verified, ``dest``
+    gets a ``SOURCES.csv`` (:data:`WRITTEN_COLUMNS`) whose ``sha256`` is the hash
+    of the fetched file (so it equals ``source_sha256``) and whose ``label`` and
+    ``source`` are the first two parts of ``relative_path``.
+
     Raises :class:`DownloadError` before any download when ``sources_csv`` or an
-    argument is unusable. On Ctrl-C, files in flight are abandoned (their temp
-    files removed) and ``KeyboardInterrupt`` propagates.
+    argument is unusable, and, after ``max_connection_failures`` attempts in a row
+    fail to connect, one :class:`DownloadError` naming ``base_url`` (files already
+    verified are kept). On Ctrl-C, files in flight are abandoned (their temp files
+    removed) and ``KeyboardInterrupt`` propagates.
     """
-    _check_arguments(workers, retries, timeout, backoff)
-    sources = read_sources(Path(sources_csv))
+    _check_arguments(workers, retries, timeout, backoff, max_connection_failures)
+    sources = read_sources(Path(sources_csv) if sources_csv is not None else ORIGINS)
     dest = Path(dest)
+    remove_partial_files(dest)
     opts = _Options(base_url=base_url, retries=retries, timeout=timeout, backoff=backoff)
-    outcomes = _run_all(sources, dest, opts, workers, _show_progress(progress))
+    outcomes = _run_all(
+        sources, dest, opts, workers, _show_progress(progress), max_connection_failures
+    )
     kinds = [kind for kind, _ in outcomes.values()]
     failed = sorted((path, reason) for path, (kind, reason) in outcomes.items() if kind == "failed")
+    if not failed:
+        write_sources_csv(sources, dest / SOURCES_NAME)
     return DownloadReport(
         downloaded=kinds.count("downloaded"), skipped=kinds.count("skipped"), failed=failed
     )
 
 
+def remove_partial_files(dest: Path) -> list[Path]:
+    """Delete ``.<name>.<random>.tmp`` files (:func:`foxdog.io.atomic_write`'s) under ``dest``."""
+    if not dest.is_dir():
+        return []
+    stale = sorted(p for p in dest.rglob(".*.tmp") if p.is_file() and not p.is_symlink())
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def write_sources_csv(sources: list[Source], path: Path) -> Path:
+    """Write the ``SOURCES.csv`` of a downloaded collection (sha256 = the verified origin)."""
+    buffer = io_text.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=WRITTEN_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for source in sorted(sources, key=lambda s: s.relative_path):
+        parts = PurePosixPath(source.relative_path).parts
+        writer.writerow(
+            {
+                "relative_path": source.relative_path,
+                "label": parts[0],
+                "source": parts[1] if len(parts) > 2 else "",
+                "source_repo": source.source_repo,
+                "source_path": source.source_path,
+                "source_commit": source.source_commit,
+                "source_sha256": source.source_sha256,
+                # Every fetched file was verified against source_sha256 before it was
+                # kept, so that is the hash of what dest holds.
+                "sha256": source.source_sha256,
+                "breed_or_species": source.breed_or_species,
+            }
+        )
+    return io.write_text(path, buffer.getvalue())
+
+
 def _run_all(
-    sources: list[Source], dest: Path, opts: _Options, workers: int, show: bool
+    sources: list[Source],
+    dest: Path,
+    opts: _Options,
+    workers: int,
+    show: bool,
+    max_failures: int,
 ) -> dict[str, tuple[Outcome, str]]:
     cancel = threading.Event()
+    reach = _Reachability(max_failures, cancel)
     outcomes: dict[str, tuple[Outcome, str]] = {}
     failures = 0
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="foxdog-download")
     bar = tqdm(total=len(sources), unit="file", desc="download", disable=not show)
     try:
         futures: dict[Future[tuple[Outcome, str]], Source] = {
-            pool.submit(_process, source, dest, opts, cancel): source for source in sources
+            pool.submit(_process, source, dest, opts, cancel, reach): source for source in sources
         }
         for future in as_completed(futures):
             outcome = outcomes[futures[future].relative_path] = future.result()
@@ -360,11 +482,17 @@ def _run_all(
                 failures += 1
                 bar.set_postfix(failed=failures, refresh=False)
             bar.update(1)
-    except BaseException:
+    except BaseException as err:
         # Stop queued files, and make in-flight ones abandon their temp files
         # before the interrupt reaches the caller.
         cancel.set()
         pool.shutdown(wait=True, cancel_futures=True)
+        if isinstance(err, _Cancelled) and reach.tripped:
+            raise DownloadError(
+                f"{opts.base_url}: unreachable, {reach.in_a_row} connection attempts in a row "
+                f"failed (last: {reach.last}); check the network, or materialise data/ from "
+                "../shared/foxdog-raw with `foxdog data fetch`"
+            ) from None
         raise
     finally:
         bar.close()
