@@ -69,3 +69,20 @@ def test_simclr_refuses_pool_of_another_size(tmp_path):
     pool, _ = make_images(8, seed=9, size=32)
     with pytest.raises(ValueError, match="data.image_size"):
         run_pretrain("simclr", MODEL, CFG, x, y, 2, pool, tmp_path / "e", tmp_path / "m")
+
+
+def test_cli_registration_parses_both_commands():
+    import argparse
+
+    from foxdog.data.corpus import cmd_pretrain_data
+    from foxdog.model.pretrain import add_parser, cmd_pretrain
+
+    parser = argparse.ArgumentParser()
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--params", default="params.yaml")
+    add_parser(parser.add_subparsers(dest="command"), common)
+    args = parser.parse_args(["pretrain", "--method", "simclr"])
+    assert args.func is cmd_pretrain and args.method == "simclr" and args.metrics is None
+    assert parser.parse_args(["pretrain-data"]).func is cmd_pretrain_data
+    with pytest.raises(SystemExit):
+        parser.parse_args(["pretrain", "--method", "imagenet"])
