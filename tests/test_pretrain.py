@@ -86,3 +86,29 @@ def test_cli_registration_parses_both_commands():
     assert parser.parse_args(["pretrain-data"]).func is cmd_pretrain_data
     with pytest.raises(SystemExit):
         parser.parse_args(["pretrain", "--method", "imagenet"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"model": {"start": "imagenet"}}, "model.start='imagenet' is not one of"),
+        ({"model": {"trunk_lr": -0.5}}, "model.trunk_lr=-0.5 must be >= 0"),
+        ({"pretrain": {"method": "byol"}}, "pretrain.method='byol' is not one of"),
+        ({"pretrain": {"temperature": 0}}, "pretrain.temperature=0.0 must be > 0"),
+        ({"pretrain": {"out_dir": "pretrain-raw"}}, "pretrain.out_dir='pretrain-raw' must differ"),
+        ({"pretrain": {"epochs": "ten"}}, "pretrain.epochs must be an integer"),
+    ],
+)
+def test_pretrain_params_are_validated(raw, message):
+    from foxdog.config import ConfigError, params_from_dict
+
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        params_from_dict(raw)
+
+
+def test_encoder_path_follows_the_start():
+    from foxdog.config import encoder_path
+
+    cfg = PretrainConfig(encoder_dir="enc")
+    assert str(encoder_path(cfg, "transfer")) == "enc/supervised.msgpack"
+    assert str(encoder_path(cfg, "selfsup")) == "enc/simclr.msgpack"
