@@ -158,6 +158,56 @@ def compare_conv_formulations(
         )
 
 
+def pretrain_throughput(
+    clf: FlaxCNNClassifier, size: int, batch_size: int, steps: int = 20
+) -> dict[str, float]:
+    """Images/s of one supervised (84-class) and one SimCLR pretraining step, random images."""
+    from foxdog.config import ModelConfig, PretrainConfig
+    from foxdog.model import pretrain
+
+    model = ModelConfig(widths=tuple(clf.widths), dense=clf.dense, stem=clf.stem)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (batch_size * steps, size, size, 3), dtype=np.uint8)
+    y = np.arange(len(x)) % 84
+    out = {}
+    for method in ("supervised", "simclr"):
+        cfg = PretrainConfig(method=method, epochs=1, batch_size=batch_size, warmup_steps=1)
+        spec = pretrain.make_spec(model, cfg, 84, len(x))
+        pretrain.pretrain(spec, x[:batch_size], y[:batch_size], 0)  # compile
+        start = time.perf_counter()
+        pretrain.pretrain(spec, x, y, 0)
+        out[method] = steps * batch_size / (time.perf_counter() - start)
+    return out
+
+
+def round_seconds_per_regime(
+    clf: FlaxCNNClassifier, x_lab, y_lab, x_pool, encoder: Path, repeats: int
+) -> dict[str, float]:
+    """Seconds of one AL round (fit + score) from scratch and from ``encoder`` per trunk_lr."""
+    import tempfile
+
+    from foxdog.model import train
+    from foxdog.model.encoder import save_encoder
+
+    clf = clone(clf).fit(x_lab, y_lab)
+    if not encoder.is_file():  # any trunk of the right shape times the same: use a scratch one
+        encoder = Path(tempfile.mkdtemp()) / "encoder.msgpack"
+        save_encoder(
+            encoder, train.trunk_of(clf.params_), {"widths": list(clf.widths), "stem": clf.stem}
+        )
+    out = {}
+    for name, kw in (
+        ("scratch", {}),
+        ("transfer, trunk_lr 1", dict(start="transfer", encoder=str(encoder), trunk_lr=1.0)),
+        ("transfer, trunk_lr 0.1", dict(start="transfer", encoder=str(encoder), trunk_lr=0.1)),
+        ("transfer, frozen trunk", dict(start="transfer", encoder=str(encoder), trunk_lr=0.0)),
+    ):
+        c = clone(clf).set_params(**kw)
+        c.fit(x_lab, y_lab).predict_proba(x_pool)  # compile
+        out[name] = best_seconds(lambda c=c: c.fit(x_lab, y_lab).predict_proba(x_pool), repeats)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default="params.yaml")
@@ -174,6 +224,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--accuracy-steps", type=int, help="default: baseline.steps")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--compare-conv", action="store_true", help="also time 3 conv formulations")
+    ap.add_argument(
+        "--pretrain", action="store_true", help="also time pretraining steps and AL round per start"
+    )
+    ap.add_argument("--encoder", type=Path, default=Path("models/supervised.msgpack"))
     args = ap.parse_args(argv)
 
     params = load_params(args.params)
@@ -236,6 +290,15 @@ def main(argv: list[str] | None = None) -> None:
         f"scoring {score_gflops:6.1f} GFLOP/s = {score_gflops / peak:5.1%} of peak "
         f"({sum(layers) / 1e6:.1f} MFLOP/image forward)"
     )
+
+    if args.pretrain:
+        pcfg = params.pretrain
+        for method, ips in pretrain_throughput(clf, size, pcfg.batch_size).items():
+            print(f"pretraining {method:10s}:   {ips:8.0f} images/s (batch {pcfg.batch_size})")
+        for name, secs in round_seconds_per_regime(
+            clf, x_lab, y_lab, x_pool, args.encoder, args.repeats
+        ).items():
+            print(f"AL round, {name:24s}: {secs:6.2f} s")
 
     if args.compare_conv:
         compare_conv_formulations(size, tuple(clf.widths), clf.stem, clf.batch_size, args.repeats)

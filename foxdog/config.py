@@ -67,6 +67,8 @@ class ModelConfig:
     dense: int = 64
     dropout: float = 0.3
     stem: int = 2  # space-to-depth factor before the first conv (benchmarks/README.md)
+    start: str = "scratch"  # scratch | selfsup | transfer: trunk from a pretrained encoder
+    trunk_lr: float = 1.0  # trunk learning rate / head learning rate when start != scratch
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,80 @@ class AnalysisConfig:
     alpha: float = 0.05
 
 
+# ---------------------------------------------------------------- pretraining (owner: pretrain)
+
+STARTS = ("scratch", "selfsup", "transfer")
+PRETRAIN_METHODS = ("supervised", "simclr")
+#: Which pretraining method's encoder each ``model.start`` loads.
+START_METHOD = {"transfer": "supervised", "selfsup": "simclr"}
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    raw_dir: str = "pretrain-raw"  # materialised by `dvc update pretrain.dvc`
+    out_dir: str = "curated_pretrain"  # curated corpus arrays + overlap check
+    encoder_dir: str = "models"  # <encoder_dir>/<method>.msgpack: the trained encoders
+    method: str = "supervised"  # supervised | simclr
+    holdout_fraction: float = 0.1  # corpus images held out to measure corpus accuracy
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    temperature: float = 0.2  # NT-Xent temperature (simclr)
+    projection: int = 64  # SimCLR projection-head output width
+    seed: int = 0
+
+
+def encoder_path(pretrain: PretrainConfig, start: str) -> Path:
+    """The encoder file ``model.start`` loads: ``<encoder_dir>/<method>.msgpack``."""
+    return Path(pretrain.encoder_dir) / f"{START_METHOD[start]}.msgpack"
+
+
+def validate_pretrain(params: Params, source: str = "params.yaml") -> None:
+    """Ranges of ``pretrain.*`` and of ``model.start`` / ``model.trunk_lr``."""
+    m, p = params.model, params.pretrain
+
+    def c(ok: bool, key: str, message: str, value: Any) -> None:
+        if not ok:
+            raise ConfigError(f"{source}: {key}={value!r} {message}")
+
+    c(m.start in STARTS, "model.start", f"is not one of {STARTS}", m.start)
+    c(m.trunk_lr >= 0, "model.trunk_lr", "must be >= 0 (0 freezes the trunk)", m.trunk_lr)
+    c(p.raw_dir.strip() != "", "pretrain.raw_dir", "must name a folder", p.raw_dir)
+    c(p.out_dir.strip() != "", "pretrain.out_dir", "must name a folder", p.out_dir)
+    c(
+        Path(p.out_dir) != Path(p.raw_dir),
+        "pretrain.out_dir",
+        "must differ from pretrain.raw_dir (the raw folder is read-only input)",
+        p.out_dir,
+    )
+    c(p.encoder_dir.strip() != "", "pretrain.encoder_dir", "must name a folder", p.encoder_dir)
+    c(
+        p.method in PRETRAIN_METHODS,
+        "pretrain.method",
+        f"is not one of {PRETRAIN_METHODS}",
+        p.method,
+    )
+    c(
+        0 < p.holdout_fraction < 1,
+        "pretrain.holdout_fraction",
+        "must be in (0, 1)",
+        p.holdout_fraction,
+    )
+    c(p.epochs >= 1, "pretrain.epochs", "must be >= 1", p.epochs)
+    c(p.batch_size >= 2, "pretrain.batch_size", "must be >= 2", p.batch_size)
+    c(p.learning_rate > 0, "pretrain.learning_rate", "must be > 0", p.learning_rate)
+    c(p.weight_decay >= 0, "pretrain.weight_decay", "must be >= 0", p.weight_decay)
+    c(p.warmup_steps >= 0, "pretrain.warmup_steps", "must be >= 0", p.warmup_steps)
+    c(p.temperature > 0, "pretrain.temperature", "must be > 0", p.temperature)
+    c(p.projection >= 1, "pretrain.projection", "must be >= 1", p.projection)
+    c(0 <= p.seed < 2**32, "pretrain.seed", "must be in [0, 2**32)", p.seed)
+
+
+# ---------------------------------------------------------------- all sections
+
+
 @dataclass(frozen=True)
 class Params:
     data: DataConfig = field(default_factory=DataConfig)
@@ -141,6 +217,7 @@ class Params:
     active: ActiveConfig = field(default_factory=ActiveConfig)
     ablations: AblationConfig = field(default_factory=AblationConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
 
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
@@ -285,6 +362,7 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(an.kappa_window >= 1, "analysis.kappa_window", "must be >= 1", an.kappa_window)
     c(an.slope_threshold >= 0, "analysis.slope_threshold", "must be >= 0", an.slope_threshold)
     c(0 < an.alpha < 1, "analysis.alpha", "must be in (0, 1)", an.alpha)
+    validate_pretrain(params, source)
     return params
 
 

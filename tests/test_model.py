@@ -331,3 +331,83 @@ def test_modal_active_learner_and_committee(modal):
     assert learner.predict_proba(x_test).shape == (len(x_test), 2)
     assert committee.predict_proba(x_test).shape == (len(x_test), 2)
     assert learner.score(x_test, y_test) >= 0.7
+
+
+# ---------------------------------------------------------------- pretrained start
+
+
+def save_trunk_of(clf: FlaxCNNClassifier, path, **meta) -> str:
+    from foxdog.model.encoder import save_encoder
+
+    meta = {"widths": list(clf.widths), "stem": clf.stem, **meta}
+    save_encoder(path, train.trunk_of(clf.params_), meta)
+    return str(path)
+
+
+def test_encoder_round_trip_and_seed_head(tmp_path):
+    from foxdog.model.encoder import load_encoder
+
+    path = save_trunk_of(fitted(), tmp_path / "enc.msgpack", method="supervised")
+    trunk, meta = load_encoder(path)
+    assert meta["method"] == "supervised"
+    for a, b in zip(
+        jax.tree.leaves(trunk), jax.tree.leaves(train.trunk_of(fitted().params_)), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    spec = FlaxCNNClassifier(**SMALL)._model_spec(2)
+    seed_params = train.init_params(spec, jax.random.key(3))
+    started = train.with_trunk(seed_params, trunk)
+    # The head comes from the seed, the trunk from the file; the seed's params are untouched.
+    for part in ("hidden", "out"):
+        leaves = zip(
+            jax.tree.leaves(started[part]), jax.tree.leaves(seed_params[part]), strict=True
+        )
+        for a, b in leaves:
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(
+        started["blocks"][0]["conv"]["kernel"][...], seed_params["blocks"][0]["conv"]["kernel"][...]
+    )
+
+
+def test_transfer_with_frozen_trunk_keeps_encoder_and_learns_head(tmp_path):
+    path = save_trunk_of(fitted(), tmp_path / "enc.msgpack")
+    x, y, xt, yt = data()
+    clf = FlaxCNNClassifier(**SMALL, seed=5, start="transfer", encoder=path, trunk_lr=0.0)
+    clf.fit(x, y)
+    for a, b in zip(
+        jax.tree.leaves(train.trunk_of(clf.params_)),
+        jax.tree.leaves(train.trunk_of(fitted().params_)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
+    assert clf.score(xt, yt) >= 0.8
+    again = FlaxCNNClassifier(**SMALL, seed=5, start="transfer", encoder=path, trunk_lr=0.0)
+    np.testing.assert_array_equal(again.fit(x, y).predict_proba(xt), clf.predict_proba(xt))
+
+
+def test_transfer_refuses_bad_encoders(tmp_path):
+    x, y, _, _ = data()
+    other = save_trunk_of(fitted(), tmp_path / "enc.msgpack")
+    wrong = dict(SMALL, widths=(8, 8))
+    with pytest.raises(ValueError, match=r"enc.msgpack: encoder has widths \(8, 16\)"):
+        FlaxCNNClassifier(**wrong, start="transfer", encoder=other).fit(x, y)
+    with pytest.raises(FileNotFoundError, match="absent.msgpack: encoder not found"):
+        FlaxCNNClassifier(**SMALL, start="selfsup", encoder=str(tmp_path / "absent.msgpack")).fit(
+            x, y
+        )
+    (tmp_path / "junk.msgpack").write_bytes(b"\x00\x01garbage")
+    with pytest.raises(ValueError, match="junk.msgpack: not a readable encoder file"):
+        FlaxCNNClassifier(**SMALL, start="transfer", encoder=str(tmp_path / "junk.msgpack")).fit(
+            x, y
+        )
+    with pytest.raises(ValueError, match="start must be scratch"):
+        FlaxCNNClassifier(**SMALL, start="imagenet", encoder=other).fit(x, y)
+
+
+def test_from_config_points_at_the_method_encoder():
+    from foxdog.config import PretrainConfig
+
+    model = ModelConfig(widths=(8, 16), start="selfsup", trunk_lr=0.1)
+    clf = FlaxCNNClassifier.from_config(model, TrainConfig(), pretrain=PretrainConfig())
+    assert clf.encoder == "models/simclr.msgpack" and clf.trunk_lr == 0.1
+    assert FlaxCNNClassifier.from_config(ModelConfig(), TrainConfig()).encoder is None

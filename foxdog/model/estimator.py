@@ -25,8 +25,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from foxdog.config import ModelConfig, TrainConfig
+from foxdog.config import ModelConfig, PretrainConfig, TrainConfig, encoder_path
 from foxdog.model import train
+from foxdog.model.encoder import check_architecture, load_encoder
 
 
 def check_images(X: Any, name: str = "X") -> np.ndarray:
@@ -64,6 +65,13 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
     ``stem`` is the space-to-depth factor applied to the input before the first
     convolution (2: 32x32x3 -> 16x16x12). It halves the cost of a fit on this
     CPU for no measured loss of accuracy; see ``benchmarks/README.md``.
+
+    ``start``: ``"scratch"`` initialises every weight from ``seed``; any other
+    value (``"selfsup"``, ``"transfer"``) loads the conv trunk from the encoder
+    file ``encoder`` (:mod:`foxdog.model.encoder`) and initialises only the head
+    (hidden + output layer) from ``seed``, so for a given seed every strategy
+    still starts from the same weights. The trunk is then fine-tuned with
+    ``trunk_lr`` times the head's learning rate (1: fully, 0: frozen).
     """
 
     def __init__(
@@ -82,6 +90,9 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         max_shift: int = 4,
         seed: int = 0,
         classes: tuple | None = (0, 1),
+        start: str = "scratch",
+        encoder: str | None = None,
+        trunk_lr: float = 1.0,
     ):
         self.widths = widths
         self.dense = dense
@@ -97,13 +108,30 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         self.max_shift = max_shift
         self.seed = seed
         self.classes = classes
+        self.start = start
+        self.encoder = encoder
+        self.trunk_lr = trunk_lr
 
     @classmethod
     def from_config(
-        cls, model: ModelConfig, train: TrainConfig, seed: int = 0, steps: int | None = None
+        cls,
+        model: ModelConfig,
+        train: TrainConfig,
+        seed: int = 0,
+        steps: int | None = None,
+        pretrain: PretrainConfig | None = None,
     ) -> FlaxCNNClassifier:
-        """Build from ``params.yaml`` sections; ``steps`` overrides ``train.steps`` (baseline)."""
+        """Build from ``params.yaml`` sections; ``steps`` overrides ``train.steps`` (baseline).
+
+        The encoder for ``model.start`` is ``<pretrain.encoder_dir>/<method>.msgpack``.
+        """
+        encoder = None
+        if model.start != "scratch":
+            encoder = str(encoder_path(pretrain or PretrainConfig(), model.start))
         return cls(
+            start=model.start,
+            encoder=encoder,
+            trunk_lr=model.trunk_lr,
             stem=model.stem,
             widths=tuple(model.widths),
             dense=model.dense,
@@ -154,7 +182,21 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
             warmup_steps=int(self.warmup_steps),
             flip=bool(self.flip),
             max_shift=int(self.max_shift),
+            trunk_lr=1.0 if self.start == "scratch" else float(self.trunk_lr),
         )
+
+    def _pretrained_trunk(self) -> dict | None:
+        if self.start == "scratch":
+            return None
+        if self.start not in ("selfsup", "transfer"):
+            raise ValueError(f"start must be scratch, selfsup or transfer, got {self.start!r}")
+        if not self.trunk_lr >= 0:
+            raise ValueError(f"trunk_lr must be >= 0, got {self.trunk_lr}")
+        if not self.encoder:
+            raise ValueError(f"start={self.start!r} needs an encoder file (encoder=...)")
+        trunk, meta = load_encoder(self.encoder)
+        check_architecture(self.encoder, meta, tuple(self.widths), int(self.stem))
+        return trunk
 
     # ------------------------------------------------------------ fit
 
@@ -179,15 +221,16 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         return classes, np.array([index[v.item()] for v in y], dtype=np.int32)
 
     def fit(self, X: Any, y: Any) -> FlaxCNNClassifier:
-        """Train from scratch (initial weights from ``seed``) on images ``X`` and labels ``y``."""
+        """Train on images ``X`` and labels ``y`` from the seed's weights (trunk: see ``start``)."""
         X = check_images(X)
         classes, codes = self._encode_labels(y, len(X))
         spec = self._train_spec(len(classes))
         min_side = spec.model.stem * 2 ** len(spec.model.widths)
         if min(X.shape[1:3]) < min_side:
             raise ValueError(f"images must be at least {min_side}x{min_side} pixels, got {X.shape}")
+        trunk = self._pretrained_trunk()
         start = time.perf_counter()
-        params, losses = train.fit_params(spec, X, codes, int(self.seed))
+        params, losses = train.fit_params(spec, X, codes, int(self.seed), trunk)
         self.fit_seconds_ = time.perf_counter() - start
         self.params_ = params
         self.loss_curve_ = losses

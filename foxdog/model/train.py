@@ -72,6 +72,7 @@ class TrainSpec:
     warmup_steps: int = 20
     flip: bool = True
     max_shift: int = 4
+    trunk_lr: float = 1.0  # trunk (conv blocks) learning rate relative to the head's
 
 
 class State(NamedTuple):
@@ -107,8 +108,25 @@ def optimizer(spec: TrainSpec) -> optax.GradientTransformation:
     decay by the learning rate, so scaling the unit-rate update by ``lr_t`` is
     exactly AdamW at ``lr_t``; keeping ``lr_t`` out of the optimiser lets the
     schedule's length be a traced value instead of a compile-time constant.
+
+    With ``trunk_lr != 1`` (a pretrained trunk) the conv blocks' updates are
+    scaled by ``trunk_lr`` (``optax.multi_transform``); 0 freezes them.
     """
-    return optax.adamw(1.0, weight_decay=spec.weight_decay, mask=_decay_mask)
+    adamw = optax.adamw(1.0, weight_decay=spec.weight_decay, mask=_decay_mask)
+    if spec.trunk_lr == 1.0:
+        return adamw
+    trunk = (
+        optax.set_to_zero()
+        if spec.trunk_lr == 0
+        else optax.chain(adamw, optax.scale(spec.trunk_lr))
+    )
+    return optax.multi_transform({"trunk": trunk, "head": adamw}, _trunk_labels)
+
+
+def _trunk_labels(params: Any) -> Any:
+    return jax.tree_util.tree_map_with_path(
+        lambda path, _: "trunk" if path[0].key == "blocks" else "head", params
+    )
 
 
 def learning_rate(spec: TrainSpec, i: jax.Array, total: jax.Array) -> jax.Array:
@@ -220,18 +238,26 @@ def batch_indices(n: int, steps: int, batch_size: int, rng: np.random.Generator)
 
 
 def fit_params(
-    spec: TrainSpec, images: np.ndarray, labels: np.ndarray, seed: int
+    spec: TrainSpec,
+    images: np.ndarray,
+    labels: np.ndarray,
+    seed: int,
+    trunk: dict | None = None,
 ) -> tuple[Any, np.ndarray]:
     """Train from the seed's initial weights; return (parameters, per-step losses).
 
     ``images`` is uint8 (N, H, W, 3), ``labels`` int class indices in
     ``[0, n_classes)``. Same inputs and seed -> bitwise-identical parameters.
+    ``trunk`` (the pure-dict ``blocks`` of a pretrained encoder) replaces the
+    seed's conv blocks; the head (hidden + output layer) still comes from the seed.
     """
     # The compiled step does not depend on the step count: share it across counts.
     fns = _train_fns(dataclasses.replace(spec, steps=1, epochs=0.0))
     steps = n_steps(spec, len(images))
     k_init, k_train = jax.random.split(jax.random.key(seed))
     params = init_params(spec.model, k_init)
+    if trunk is not None:
+        params = with_trunk(params, trunk)
     state = State(params, fns.opt_init(params))
     idx = batch_indices(len(images), steps, spec.batch_size, np.random.default_rng(seed))
     labels = np.asarray(labels, dtype=np.int32)
@@ -257,6 +283,24 @@ def _init_fn(model: ModelSpec) -> Callable[[jax.Array], Any]:
 def init_params(model: ModelSpec, key: jax.Array) -> Any:
     """Freshly initialised CNN parameters for ``key`` (same key -> same weights)."""
     return _init_fn(model)(key)
+
+
+def trunk_of(params: Any) -> dict:
+    """The conv blocks' parameters as a pure dict of numpy arrays (what an encoder file holds)."""
+    return jax.tree.map(np.asarray, nnx.to_pure_dict(params)["blocks"])
+
+
+def with_trunk(params: Any, trunk: dict) -> Any:
+    """A copy of ``params`` whose conv blocks are ``trunk``; ValueError on a shape mismatch."""
+    pure = nnx.to_pure_dict(params)
+    want = jax.tree.map(np.shape, pure["blocks"])
+    got = jax.tree.map(np.shape, trunk)
+    if want != got:
+        raise ValueError(f"encoder trunk has shapes {got}, the model needs {want}")
+    pure["blocks"] = jax.tree.map(jnp.asarray, trunk)
+    out = jax.tree.map(lambda x: x, params)  # a fresh State: do not mutate the caller's
+    nnx.replace_by_pure_dict(out, pure)
+    return out
 
 
 # ---------------------------------------------------------------- inference
