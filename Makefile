@@ -20,7 +20,7 @@ install: $(BIN)/.installed
 
 ## data: materialise data/ from ../shared/foxdog-raw (fails if it no longer matches data.dvc)
 data: install
-	foxdog data fetch
+	foxdog data fetch && foxdog data fetch --dvc-file pretrain.dvc
 
 ## repro: run every DVC stage that is out of date
 repro: data

@@ -128,6 +128,18 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pretrain_data(args: argparse.Namespace) -> int:
+    from foxdog.data.corpus import cmd_pretrain_data as run
+
+    return run(args)
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from foxdog.model.pretrain import cmd_pretrain as run
+
+    return run(args)
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from foxdog.analysis import run_analysis
 
@@ -192,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     dl.set_defaults(func=cmd_download)
 
     add("curate", cmd_curate, "raw photos -> curated arrays, manifest, datasheet")
+    add("pretrain-data", cmd_pretrain_data, "curate the pretraining corpus, check for leaks")
+    pre = add("pretrain", cmd_pretrain, "pretrain the encoder on the corpus (model.start)")
+    pre.add_argument("--method", choices=("supervised", "simclr"))
+    pre.add_argument("--metrics", help="default: metrics/pretrain_<method>.json")
     base = add("baseline", cmd_baseline, "train on the full pool over seeds (the upper bound)")
     base.add_argument("--out", default="metrics/baseline.json")
     al = add("al", cmd_al, "run one query strategy for every seed (resumable)")

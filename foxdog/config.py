@@ -91,16 +91,7 @@ class BaselineConfig:
 
 @dataclass(frozen=True)
 class ActiveConfig:
-    strategies: tuple[str, ...] = (
-        "random",
-        "least_confident",
-        "margin",
-        "entropy",
-        "ranked_batch",
-        "committee",
-        "bald",
-        "coreset",
-    )
+    strategies: tuple[str, ...] = STRATEGIES
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
     initial_size: int = 20
     query_size: int = 50

@@ -72,18 +72,12 @@ def test_simclr_refuses_pool_of_another_size(tmp_path):
 
 
 def test_cli_registration_parses_both_commands():
-    import argparse
+    from foxdog import cli
 
-    from foxdog.data.corpus import cmd_pretrain_data
-    from foxdog.model.pretrain import add_parser, cmd_pretrain
-
-    parser = argparse.ArgumentParser()
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--params", default="params.yaml")
-    add_parser(parser.add_subparsers(dest="command"), common)
+    parser = cli.build_parser()
     args = parser.parse_args(["pretrain", "--method", "simclr"])
-    assert args.func is cmd_pretrain and args.method == "simclr" and args.metrics is None
-    assert parser.parse_args(["pretrain-data"]).func is cmd_pretrain_data
+    assert args.func is cli.cmd_pretrain and args.method == "simclr" and args.metrics is None
+    assert parser.parse_args(["pretrain-data"]).func is cli.cmd_pretrain_data
     with pytest.raises(SystemExit):
         parser.parse_args(["pretrain", "--method", "imagenet"])
 
@@ -100,10 +94,10 @@ def test_cli_registration_parses_both_commands():
     ],
 )
 def test_pretrain_params_are_validated(raw, message):
-    from foxdog.config import ConfigError, params_from_dict
+    from foxdog.config import ConfigError, params_with
 
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
-        params_from_dict(raw)
+        params_with(raw)
 
 
 def test_encoder_path_follows_the_start():

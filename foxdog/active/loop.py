@@ -53,6 +53,9 @@ modal_compat.apply()
 from modAL.models import ActiveLearner, Committee  # noqa: E402
 
 STATE_VERSION = 2
+# The model code an AL run executes (the al/ablate stages' DVC deps list the same files):
+# pretraining and the baseline live beside them but cannot change a run's numbers.
+AL_MODEL_FILES = ("cnn.py", "train.py", "estimator.py", "encoder.py")
 ROUND_KEYS = (
     "round",
     "n_labels",
@@ -257,7 +260,9 @@ def code_version(package: Path | None = None) -> str:
     import sklearn
 
     package = Path(__file__).resolve().parents[1] if package is None else Path(package)
-    files = sorted([*(package / "model").glob("*.py"), *(package / "active").glob("*.py")])
+    files = sorted(
+        [*(package / "model" / name for name in AL_MODEL_FILES), *(package / "active").glob("*.py")]
+    )
     digest = hashlib.sha256()
     for path in [*files, package / "metrics.py"]:
         digest.update(path.relative_to(package).as_posix().encode())

@@ -350,17 +350,3 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     acc = m.get("top1_accuracy", m["linear_probe_accuracy"])
     print(f"{method}: corpus accuracy {acc:.3f} in {m['seconds']:.0f} s -> {encoder_out}")
     return 0
-
-
-def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Register ``pretrain-data`` and ``pretrain`` on the CLI's subparsers (for the lead)."""
-    from foxdog.data.corpus import cmd_pretrain_data
-
-    data = sub.add_parser(
-        "pretrain-data", parents=[common], help="curate the pretraining corpus, check for leaks"
-    )
-    data.set_defaults(func=cmd_pretrain_data)
-    run = sub.add_parser("pretrain", parents=[common], help="pretrain the encoder on the corpus")
-    run.add_argument("--method", choices=("supervised", "simclr"))
-    run.add_argument("--metrics", help="default: metrics/pretrain_<method>.json")
-    run.set_defaults(func=cmd_pretrain)
