@@ -94,7 +94,7 @@ def test_error_names_the_file_it_came_from(tmp_path):
         ("active", "initial_size", 1, "active.initial_size=1 must be >= 2 (one per class)"),
         ("active", "label_noise", 0.5, "active.label_noise=0.5 must be in [0, 0.5)"),
         ("ablations", "query_size", [10, 0], "ablations.query_size=(10, 0) must be >= 1"),
-        ("analysis", "bootstrap", 10, "analysis.bootstrap=10 must be >= 100"),
+        ("analysis", "stop_window", 0, "analysis.stop_window=0 must be >= 1"),
     ],
 )
 def test_range_checks(section, key, value, message):
