@@ -1069,11 +1069,12 @@ def analysis_document(
         name: {k: v for k, v in g.items() if k not in hidden} for name, g in groups.items()
     }
     pct = f"{round(100 * cfg.confidence)}%"
+    base = interval_dict(acc.get("per_seed") or [], cfg)
     return {
         "baseline": {
             "accuracy": float(acc["mean"]),
-            "low": _nan(acc.get("low")),
-            "high": _nan(acc.get("high")),
+            "low": base["low"],
+            "high": base["high"],
             "n_seeds": len(acc.get("per_seed", [])),
         },
         "target_reference": dict(reference),
