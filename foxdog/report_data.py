@@ -488,17 +488,20 @@ def headline(
 
 
 def ablation_gains(ablations: pd.DataFrame, reference: str = "random") -> pd.DataFrame:
-    """``metrics/ablations.csv`` plus ``aulc_reference`` and ``gain`` (AULC minus the reference's).
+    """``metrics/ablations.csv`` plus ``gain``, ``gain_low``/``gain_high`` and ``final_reference``.
 
-    The gain compares strategies at the same factor and level; AULC itself is not
-    comparable across levels of ``initial_size``/``query_size`` (other label range).
+    ``gain`` is the paired accuracy difference from the reference at the factor's fixed
+    label budget (``gain_at_budget``): levels of ``initial_size``/``query_size`` end at
+    different budgets, so final accuracy and AULC are not comparable across them.
     """
-    ref = ablations[ablations["strategy"] == reference][
-        ["factor", "level", "aulc", "final_accuracy"]
-    ]
-    ref = ref.rename(columns={"aulc": "aulc_reference", "final_accuracy": "final_reference"})
+    ref = ablations[ablations["strategy"] == reference][["factor", "level", "accuracy_at_budget"]]
+    ref = ref.rename(columns={"accuracy_at_budget": "final_reference"})
     out = ablations.merge(ref, on=["factor", "level"], how="left")
-    out["gain"] = out["aulc"] - out["aulc_reference"]
+    out = out.assign(
+        gain=out["gain_at_budget"],
+        gain_low=out["gain_at_budget_low"],
+        gain_high=out["gain_at_budget_high"],
+    )
     return out.sort_values(["factor", "level", "strategy"]).reset_index(drop=True)
 
 
