@@ -1047,7 +1047,8 @@ def settings(cfg: AnalysisConfig) -> dict[str, Any]:
 
 def slope_words(threshold: float) -> str:
     """``1e-4`` -> ``"less than 1 point of accuracy per 100 labels"``."""
-    return f"less than {100 * 100 * threshold:g} point(s) of accuracy per 100 labels"
+    points = 100 * 100 * threshold
+    return f"less than {points:g} point{'' if points == 1 else 's'} of accuracy per 100 labels"
 
 
 def analysis_document(

@@ -15,7 +15,12 @@ The learning curves are built so that tests can assert outcomes:
   seed: with ``n`` seeds its exact paired permutation p-value is ``2 / 2**n``);
 - ``entropy`` follows random's curve, alternately 0.0025 above and below it by
   seed (indistinguishable: ties on every seed, paired p-value far from 0.05);
+- ``least_confident`` makes exactly margin's run (same picks, same numbers), as
+  identical arms do in the real pipeline (``TWINS``);
 - other registry names get an in-between speed-up.
+
+Rounds also carry the stop-set columns of the newer loop (``kappa_stop``,
+``val_accuracy``, ``machine``) next to whatever ``ROUND_COLUMNS`` lists.
 
 Each seed has an offset shared by all strategies (same initial set), so paired
 comparisons across seeds behave as in the real pipeline. One dog breed name
