@@ -654,3 +654,16 @@ def test_missing_kappa_stop_gives_no_stop_but_no_crash(tmp_path: Path) -> None:
     assert summary["margin.stop_labels"] is None and summary["margin.stop_seeds"] is None
     doc = strict_json(tmp_path / "metrics" / "analysis.json")
     assert doc["strategies"]["margin"]["stop"]["available"] is False
+
+
+def test_fox_share_and_baseline_use_the_same_t_interval(project: Path) -> None:
+    rounds = pd.read_csv(project / "results" / "margin" / "rounds.csv")
+    per_seed = rounds[rounds["round"] >= 1].groupby("seed")["fox_fraction_queried"].mean()
+    mean, low, high = an.t_interval(per_seed, 0.95)
+    table = pd.read_csv(project / "metrics" / "strategies.csv").set_index("strategy")
+    got = table.loc["margin", ["fox_share", "fox_share_low", "fox_share_high"]].tolist()
+    assert got == pytest.approx([mean, low, high], abs=1e-6)
+    doc = strict_json(project / "metrics" / "analysis.json")
+    base = json.loads((project / "metrics" / "baseline.json").read_text())
+    _, low, high = an.t_interval(base["accuracy"]["per_seed"], 0.95)
+    assert (doc["baseline"]["low"], doc["baseline"]["high"]) == pytest.approx((low, high))
