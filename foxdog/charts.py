@@ -48,6 +48,9 @@ METRIC_TITLES = {
     "ece": "expected calibration error",
     "fox_fraction_queried": "share of foxes among queried images",
     "kappa_prev": "agreement with the previous round (κ)",
+    "kappa_stop": "agreement with the previous round on the stop set (κ)",
+    "val_accuracy": "validation accuracy",
+    "accuracy_difference": "test accuracy minus random's (paired)",
 }
 X_TITLES = {"n_labels": "labelled images", "round": "round"}
 # Vega-Embed's menu: keep "save as SVG/PNG", drop the links to the online editor.
@@ -194,6 +197,23 @@ def learning_curves(
     if title:
         chart = chart.properties(title=title)
     return chart
+
+
+def difference_curves(diff: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """Each arm's paired accuracy difference from random per round, with its t-interval.
+
+    ``diff`` is ``plots/diff_vs_random.csv`` (``strategy, arm, round, n_labels,
+    mean_difference, low, high``); the dashed zero line is random itself.
+    """
+    _require(diff, ["strategy", "round", "n_labels", "mean_difference", "low", "high"], "diff")
+    data = diff.rename(columns={"mean_difference": "mean"}).assign(metric="accuracy_difference")
+    return learning_curves(
+        data,
+        metric="accuracy_difference",
+        baseline=0.0,
+        baseline_label="random (no difference)",
+        title=title,
+    )
 
 
 def metric_explorer(

@@ -117,12 +117,17 @@ class AblationConfig:
 
 @dataclass(frozen=True)
 class AnalysisConfig:
+    # Every constant that drives a conclusion of the analysis (docs in params.yaml).
     targets: tuple[float, ...] = (0.9, 0.95, 0.98)
-    bootstrap: int = 1000
-    kappa_threshold: float = 0.95
-    kappa_window: int = 2
-    slope_threshold: float = 1e-4
+    stop_kappa: float = 0.99  # stabilising-predictions stop: mean kappa over the window >= this
+    stop_window: int = 3  # consecutive rounds averaged by the stopping rule
+    slope_threshold: float = 1e-4  # accuracy per label under which a curve may be called flat
+    slope_window: int = 3  # consecutive rounds whose per-seed slope is tested against it
     alpha: float = 0.05
+    confidence: float = 0.95  # level of every interval
+    tie_tolerance: float = 0.005  # per-seed AULC difference counted as a tie
+    min_seeds: int = 2  # seeds needed before an interval or a test is computed
+    max_exact_seeds: int = 16  # exact sign-flip test up to 2**this patterns; Monte Carlo above
 
 
 # ---------------------------------------------------------------- pretraining (owner: pretrain)
@@ -343,14 +348,18 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     _validate_limits(params, c)
     c(len(an.targets) >= 1, "analysis.targets", "must list at least one target", an.targets)
     c(all(0 < v <= 1 for v in an.targets), "analysis.targets", "must be in (0, 1]", an.targets)
-    c(an.bootstrap >= 100, "analysis.bootstrap", "must be >= 100", an.bootstrap)
+    c(0 < an.stop_kappa <= 1, "analysis.stop_kappa", "must be in (0, 1]", an.stop_kappa)
+    c(an.stop_window >= 1, "analysis.stop_window", "must be >= 1", an.stop_window)
+    c(an.slope_window >= 2, "analysis.slope_window", "must be >= 2", an.slope_window)
+    c(0 < an.confidence < 1, "analysis.confidence", "must be in (0, 1)", an.confidence)
+    c(an.tie_tolerance >= 0, "analysis.tie_tolerance", "must be >= 0", an.tie_tolerance)
+    c(an.min_seeds >= 2, "analysis.min_seeds", "must be >= 2", an.min_seeds)
     c(
-        0 < an.kappa_threshold <= 1,
-        "analysis.kappa_threshold",
-        "must be in (0, 1]",
-        an.kappa_threshold,
+        1 <= an.max_exact_seeds <= 20,
+        "analysis.max_exact_seeds",
+        "must be between 1 and 20",
+        an.max_exact_seeds,
     )
-    c(an.kappa_window >= 1, "analysis.kappa_window", "must be >= 1", an.kappa_window)
     c(an.slope_threshold >= 0, "analysis.slope_threshold", "must be >= 0", an.slope_threshold)
     c(0 < an.alpha < 1, "analysis.alpha", "must be in (0, 1)", an.alpha)
     validate_pretrain(params, source)

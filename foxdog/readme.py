@@ -8,11 +8,13 @@ committed README against the committed files, so a typed number cannot drift.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
 
 from foxdog import io
+from foxdog.analysis import t_interval
 from foxdog.config import Params
 
 START, END = "<!-- numbers:start -->", "<!-- numbers:end -->"
@@ -32,39 +34,51 @@ def _seconds(rounds_csv: Path) -> float:
     return float(rounds[["fit_seconds", "query_seconds"]].fillna(0).to_numpy().sum())
 
 
+def _interval(low: float | None, high: float | None, fmt=_pct) -> str:
+    """``75.0%–85.0%``; ``–`` when a bound is missing (e.g. a single seed)."""
+    return "–" if low is None or high is None else f"{fmt(low)}–{fmt(high)}"
+
+
+def _points(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:+.2f}"
+
+
 def _strategy_lines(summary: dict, params: Params) -> list[str]:
-    """The best strategy and the strategies that beat random, from ``metrics/summary.json``."""
-    rand = summary.get("random.aulc")
-    if rand is None:
+    """The verdict of the pre-declared test, from ``metrics/summary.json``."""
+    if summary.get("random.aulc") is None:
         return []
     alpha = params.analysis.alpha
-
-    def adjusted_p(name: str) -> float | None:
-        return summary.get(f"{name}.p_adjusted_vs_random")
-
+    level = f"{round(100 * params.analysis.confidence)}%"
     lines = []
-    best = summary.get("best_strategy")
-    aulc = summary.get(f"{best}.aulc")
-    if best and aulc is not None:
-        p = adjusted_p(best)
-        verdict = (
-            ""
-            if p is None
-            else f"; paired test against random over seeds, Benjamini–Hochberg "
-            f"adjusted: p = {p:.3g}, "
-            + ("significant" if p < alpha else "not significant")
-            + f" at α = {alpha:g}"
-        )
+    arm = summary.get("best_arm")
+    first = (arm or "").split(" = ")[0]
+    diff = summary.get(f"{first}.aulc_difference_vs_random")
+    low = summary.get(f"{first}.aulc_difference_vs_random_low")
+    high = summary.get(f"{first}.aulc_difference_vs_random_high")
+    p = summary.get(f"{first}.p_adjusted_vs_random")
+    numbers = (
+        f"AULC {_points(diff)} points vs random ({level} interval "
+        f"{_points(low)} to {_points(high)}; exact paired sign-flip test, "
+        f"Benjamini–Hochberg adjusted p = {'–' if p is None else f'{p:.3g}'})"
+    )
+    if summary.get("best_strategy"):
         lines.append(
-            f"- Best strategy by area under the learning curve (`metrics/summary.json`): "
-            f"**{best}** (normalised AULC {aulc:.3f} vs {rand:.3f} for random{verdict})."
+            f"- Best strategy (`metrics/summary.json`): **{arm}**, significantly better than "
+            f"random at α = {alpha:g}: {numbers}."
+        )
+    elif arm:
+        lines.append(
+            f"- No strategy is distinguishable from random sampling at α = {alpha:g} "
+            f"(`metrics/summary.json`); the largest difference, **{arm}**: {numbers}."
         )
     others = [n for n in params.active.strategies if n != "random" and f"{n}.aulc" in summary]
     if others:
         winners = [
             n
             for n in others
-            if (p := adjusted_p(n)) is not None and p < alpha and summary[f"{n}.aulc"] > rand
+            if (q := summary.get(f"{n}.p_adjusted_vs_random")) is not None
+            and q < alpha
+            and (summary.get(f"{n}.aulc_difference_vs_random") or 0) > 0
         ]
         lines.append(
             f"- Strategies significantly better than random by AULC (Benjamini–Hochberg "
@@ -81,9 +95,13 @@ def numbers_block(params: Params, root: Path = Path(".")) -> str:
     if baseline_path.is_file():
         base = json.loads(baseline_path.read_text(encoding="utf-8"))
         acc = base["accuracy"]
+        # The same t-interval over seeds as every other band (none for one seed).
+        _, low, high = t_interval(acc.get("per_seed") or [], params.analysis.confidence)
+        low, high = (None, None) if math.isnan(low) else (low, high)
+        level = f"{round(100 * params.analysis.confidence)}%"
         lines.append(
             f"- Full-pool baseline (`metrics/baseline.json`): test accuracy "
-            f"**{_pct(acc['mean'])}** (95% interval {_pct(acc['low'])}–{_pct(acc['high'])}, "
+            f"**{_pct(acc['mean'])}** ({level} interval {_interval(low, high)}, "
             f"{len(base['seeds'])} seeds, {base['n_train']:,} training / "
             f"{base['n_test']:,} test images)."
         )

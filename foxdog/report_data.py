@@ -237,33 +237,28 @@ def thumbnails_html(
 # --------------------------------------------------------------------------- derived tables
 
 
-def fox_share(rounds: pd.DataFrame) -> pd.DataFrame:
-    """Mean share of foxes among each round's queries per strategy, with a 95% t-interval.
+def fox_share(rounds: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean share of foxes among each round's queries per strategy, with its t-interval.
 
     ``rounds`` is the concatenation of ``results/<strategy>/rounds.csv``; round 0
-    (no query) is dropped.
+    (no query) is dropped. The interval is :func:`foxdog.analysis.t_interval`, as
+    everywhere else.
     """
-    from scipy import stats
+    from foxdog.analysis import t_interval
 
     data = rounds.dropna(subset=["fox_fraction_queried"])
     data = data[data["round"] >= 1]
     rows = []
     for (strategy, rnd), part in data.groupby(["strategy", "round"], sort=True):
         values = part["fox_fraction_queried"].to_numpy(float)
-        mean = float(values.mean())
-        if len(values) > 1 and values.std(ddof=1) > 0:
-            half = float(
-                stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
-            )
-        else:
-            half = 0.0
+        mean, low, high = t_interval(values, confidence, bounds=(0.0, 1.0))
         rows.append(
             {
                 "strategy": strategy,
                 "round": int(rnd),
                 "mean": mean,
-                "low": max(mean - half, 0.0),
-                "high": min(mean + half, 1.0),
+                "low": low,
+                "high": high,
                 "seeds": len(values),
             }
         )
@@ -337,20 +332,15 @@ def same_choices(queries: Mapping[str, pd.DataFrame]) -> list[list[str]]:
 
     ``queries`` maps a strategy to its ``queries.csv``; order within a group follows it.
     """
-    keys = ["seed", "round", "rank"]
-    signature = {
-        name: tuple(frame.sort_values(keys)[[*keys, "id"]].astype(str).itertuples(index=False))
-        for name, frame in queries.items()
-    }
-    groups: dict[tuple, list[str]] = {}
-    for name, sig in signature.items():
-        groups.setdefault(sig, []).append(name)
-    return [g for g in groups.values() if len(g) > 1]
+    from foxdog.analysis import identical_arms
+
+    return [g for g in identical_arms(queries) if len(g) > 1]
 
 
 def final_agreement(curves_frame: pd.DataFrame) -> pd.Series:
-    """Mean κ between the last two rounds' pool predictions, per strategy (NaN-free)."""
-    kappa = curves_frame[curves_frame["metric"] == "kappa_prev"].dropna(subset=["mean"])
+    """Mean κ between the last two rounds' predictions (stop set if recorded), per strategy."""
+    metric = "kappa_stop" if (curves_frame["metric"] == "kappa_stop").any() else "kappa_prev"
+    kappa = curves_frame[curves_frame["metric"] == metric].dropna(subset=["mean"])
     if kappa.empty:
         return pd.Series(dtype=float)
     last = kappa.loc[kappa.groupby("strategy")["round"].idxmax()]
@@ -379,9 +369,26 @@ def best_active_strategy(doc: Mapping[str, Any]) -> str | None:
 def labels_phrase(info: Mapping[str, Any], key: str) -> str:
     """``"140 labels"`` or ``"more than the 520 labels it was given"`` for one target."""
     target = info["targets"][key]
-    if target.get("reached") and not is_missing(target.get("labels")):
-        return plural(target["labels"], "label")
+    if _reached(target):
+        text = plural(target["labels"], "label")
+        if "seeds_reached" in target:  # per-seed crossings: the median and who got there
+            text += f" (median over seeds; {pct(target['seeds_reached'], 0)} of seeds got there)"
+        return text
     return f"more than the {integer(info['final_labels'])} labels it was given"
+
+
+def _reached(target: Mapping[str, Any]) -> bool:
+    """The (median) curve reached the target within the budget."""
+    return bool(target.get("reached", True)) and not is_missing(target.get("labels"))
+
+
+def target_words(doc: Mapping[str, Any], target: Mapping[str, Any]) -> str:
+    """``"95% of that"`` or ``"95% of margin's final accuracy"``: what a target is a share of."""
+    ref = doc.get("target_reference") or {}
+    share = pct(target["fraction"], 0)
+    if ref.get("reference") == "best_final_accuracy":
+        return f"{share} of {ref.get('strategy')}'s final accuracy, {pct(ref.get('accuracy'))}"
+    return f"{share} of that"
 
 
 def saving_phrase(info: Mapping[str, Any], key: str) -> str:
@@ -439,7 +446,7 @@ def test_phrase(doc: Mapping[str, Any], strategy: str, winloss: pd.DataFrame) ->
 def headline(
     doc: Mapping[str, Any], baseline: Mapping[str, Any], winloss: pd.DataFrame
 ) -> tuple[str, str]:
-    """The overview's two sentences: what random sampling needs, what the best strategy saves."""
+    """The overview's two sentences: what random sampling needs, and the test's verdict."""
     target = headline_target(doc)
     key = str(target["key"])
     reference = doc.get("settings", {}).get("reference", "random")
@@ -452,15 +459,18 @@ def headline(
     ref = doc["strategies"][reference]
     first += (
         f"; picking images at random, it needs {labels_phrase(ref, key)} to reach "
-        f"{pct(target['fraction'], 0)} of that ({pct(target['accuracy'])})"
+        f"{target_words(doc, target)} ({pct(target['accuracy'])})"
     )
-    if ref["targets"][key].get("reached"):
+    if _reached(ref["targets"][key]):
         first += "."
     else:
         first += (
             f": after {integer(ref['final_labels'])} labels it is at "
             f"{pct(ref['final_accuracy']['mean'])}."
         )
+    if doc.get("verdict", {}).get("text"):
+        # The verdict of the pre-declared test is data (metrics/analysis.json); quote it.
+        return first, str(doc["verdict"]["text"])
     best = best_active_strategy(doc)
     if best is None:
         return first, "There are no active-learning results to compare with random sampling yet."
@@ -478,17 +488,20 @@ def headline(
 
 
 def ablation_gains(ablations: pd.DataFrame, reference: str = "random") -> pd.DataFrame:
-    """``metrics/ablations.csv`` plus ``aulc_reference`` and ``gain`` (AULC minus the reference's).
+    """``metrics/ablations.csv`` plus ``gain``, ``gain_low``/``gain_high`` and ``final_reference``.
 
-    The gain compares strategies at the same factor and level; AULC itself is not
-    comparable across levels of ``initial_size``/``query_size`` (other label range).
+    ``gain`` is the paired accuracy difference from the reference at the factor's fixed
+    label budget (``gain_at_budget``): levels of ``initial_size``/``query_size`` end at
+    different budgets, so final accuracy and AULC are not comparable across them.
     """
-    ref = ablations[ablations["strategy"] == reference][
-        ["factor", "level", "aulc", "final_accuracy"]
-    ]
-    ref = ref.rename(columns={"aulc": "aulc_reference", "final_accuracy": "final_reference"})
+    ref = ablations[ablations["strategy"] == reference][["factor", "level", "accuracy_at_budget"]]
+    ref = ref.rename(columns={"accuracy_at_budget": "final_reference"})
     out = ablations.merge(ref, on=["factor", "level"], how="left")
-    out["gain"] = out["aulc"] - out["aulc_reference"]
+    out = out.assign(
+        gain=out["gain_at_budget"],
+        gain_low=out["gain_at_budget_low"],
+        gain_high=out["gain_at_budget_high"],
+    )
     return out.sort_values(["factor", "level", "strategy"]).reset_index(drop=True)
 
 

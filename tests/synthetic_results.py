@@ -15,7 +15,12 @@ The learning curves are built so that tests can assert outcomes:
   seed: with ``n`` seeds its exact paired permutation p-value is ``2 / 2**n``);
 - ``entropy`` follows random's curve, alternately 0.0025 above and below it by
   seed (indistinguishable: ties on every seed, paired p-value far from 0.05);
+- ``least_confident`` makes exactly margin's run (same picks, same numbers), as
+  identical arms do in the real pipeline (``TWINS``);
 - other registry names get an in-between speed-up.
+
+Rounds also carry the stop-set columns of the newer loop (``kappa_stop``,
+``val_accuracy``, ``machine``) next to whatever ``ROUND_COLUMNS`` lists.
 
 Each seed has an offset shared by all strategies (same initial set), so paired
 comparisons across seeds behave as in the real pipeline. One dog breed name
@@ -56,6 +61,11 @@ TAU = 55.0  # labels for random's curve to close 1 - 1/e of the gap
 # Labels-worth of random sampling that one label queried by the strategy is worth.
 SPEEDUP = {"random": 1.0, "entropy": 1.0, "margin": 2.5}
 DEFAULT_SPEEDUP = 1.5
+# Strategies that make exactly the same run as another (same picks, same numbers):
+# with two classes least-confident, margin and entropy sampling coincide.
+TWINS = {"least_confident": "margin"}
+# Columns the newer loop writes (stop set = validation split); older ROUND_COLUMNS lack them.
+NEW_ROUND_COLUMNS = ("kappa_stop", "val_accuracy", "machine")
 
 FOX_SOURCES = ("randomfox_ca", "awa2_begert")
 DOG_SOURCES = (
@@ -285,6 +295,18 @@ def fake_run(
     seed: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``rounds.csv`` and ``queries.csv`` rows of one (strategy, seed, protocol) run."""
+    if strategy in TWINS:
+        rounds_df, queries_df = fake_run(
+            TWINS[strategy],
+            exp_seed,
+            initial_size=initial_size,
+            query_size=query_size,
+            rounds=rounds,
+            label_noise=label_noise,
+            pool=pool,
+            seed=seed,
+        )
+        return rounds_df.assign(strategy=strategy), queries_df.assign(strategy=strategy)
     protocol = {
         "strategy": strategy,
         "initial_size": initial_size,
@@ -340,6 +362,9 @@ def fake_run(
                 "fox_fraction_queried": fox_fraction,
                 "noisy_labels": int(flips[: initial_size + k * query_size].sum()),
                 "kappa_prev": kappa[k] if k else np.nan,
+                "kappa_stop": kappa[k] if k else np.nan,
+                "val_accuracy": acc[k] + rng.normal(0, 0.003),
+                "machine": "cpu:x86_64:test",
                 "fit_seconds": 1.5 + 0.01 * n_labels[k] + abs(rng.normal(0, 0.1)),
                 "query_seconds": 0.0 if k == 0 else 0.05 + abs(rng.normal(0, 0.01)),
             }
@@ -360,8 +385,9 @@ def fake_run(
                     "oracle_label": 1 - true if flip else true,
                 }
             )
+    columns = [*ROUND_COLUMNS, *(c for c in NEW_ROUND_COLUMNS if c not in ROUND_COLUMNS)]
     return (
-        pd.DataFrame(round_rows, columns=list(ROUND_COLUMNS)),
+        pd.DataFrame(round_rows, columns=columns),
         pd.DataFrame(query_rows, columns=list(QUERY_COLUMNS)),
     )
 

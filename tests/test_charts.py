@@ -177,3 +177,24 @@ def _html_of(chart: alt.Chart) -> str:
     if isinstance(bundle, tuple):  # (data, metadata) in some Altair versions
         bundle = bundle[0]
     return bundle["text/html"]
+
+
+def test_difference_curves_draw_the_zero_line_of_random() -> None:
+    diff = pd.DataFrame(
+        {
+            "strategy": ["margin"] * 3,
+            "arm": ["least_confident = margin"] * 3,
+            "round": [0, 1, 2],
+            "n_labels": [20, 70, 120],
+            "mean_difference": [0.0, 0.02, 0.03],
+            "low": [0.0, -0.01, 0.01],
+            "high": [0.0, 0.05, 0.05],
+            "n_pairs": [5, 5, 5],
+        }
+    )
+    spec = charts.difference_curves(diff, title="vs random").to_dict()
+    values = [v for d in spec["datasets"].values() for v in d]
+    assert {"value": 0.0, "label": "random (no difference)"} in values
+    assert any(v.get("mean") == 0.03 and v.get("strategy") == "margin" for v in values)
+    with pytest.raises(ValueError, match="diff: missing columns"):
+        charts.difference_curves(diff.drop(columns=["low"]))

@@ -160,7 +160,7 @@ def test_error_names_the_file_it_came_from(tmp_path):
         ("active", "initial_size", 1, "active.initial_size=1 must be >= 2 (one per class)"),
         ("active", "label_noise", 0.5, "active.label_noise=0.5 must be in [0, 0.5)"),
         ("ablations", "query_size", [10, 0], "ablations.query_size=(10, 0) must be >= 1"),
-        ("analysis", "bootstrap", 10, "analysis.bootstrap=10 must be >= 100"),
+        ("analysis", "stop_window", 0, "analysis.stop_window=0 must be >= 1"),
         # Limits: sizes that would exhaust memory or time.
         ("data", "val_fraction", 0.0, "data.val_fraction=0.0 must be in (0, 0.5)"),
         ("data", "val_fraction", 0.5, "data.val_fraction=0.5 must be in (0, 0.5)"),
@@ -205,12 +205,6 @@ def test_error_names_the_file_it_came_from(tmp_path):
             "strategies",
             ["random", "random"],
             "ablations.strategies=('random', 'random') has repeats",
-        ),
-        (
-            "ablations",
-            "strategies",
-            ["random", "typiclust"],
-            "ablations.strategies=('random', 'typiclust') must be a subset of active.strategies=",
         ),
         (
             "ablations",
@@ -378,3 +372,15 @@ def test_other_data_checks():
     assert data_error(long, labels(1000, 1000)) == (
         "train.epochs=1000.0 makes a full-pool fit 250000 steps, must be <= 100000"
     )
+
+
+def test_ablation_strategies_must_be_run_in_the_main_study():
+    with pytest.raises(
+        ConfigError, match=r"ablations.strategies=\('random', 'typiclust'\) must be a subset"
+    ):
+        params_with(
+            {
+                "active": {"strategies": ["random", "margin"]},
+                "ablations": {"strategies": ["random", "typiclust"]},
+            }
+        )

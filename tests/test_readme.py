@@ -23,7 +23,7 @@ def test_committed_readme_matches_result_files() -> None:
 def test_update_rewrites_only_the_block(tmp_path: Path) -> None:
     (tmp_path / "metrics").mkdir()
     baseline = {
-        "accuracy": {"mean": 0.8, "low": 0.75, "high": 0.85},
+        "accuracy": {"mean": 0.8, "per_seed": [0.75, 0.85]},
         "seeds": [0, 1],
         "n_train": 10,
         "n_test": 5,
@@ -35,7 +35,7 @@ def test_update_rewrites_only_the_block(tmp_path: Path) -> None:
     assert update_readme(params, readme, tmp_path)
     text = readme.read_text()
     assert text.startswith("# title\n") and text.endswith("tail\n")
-    assert "**80.0%**" in text and "75.0%–85.0%" in text and "old" not in text
+    assert "**80.0%**" in text and "16.5%–143.5%" in text and "old" not in text
     assert not update_readme(params, readme, tmp_path)  # idempotent
 
 
@@ -50,15 +50,53 @@ def test_block_names_the_strategies_that_beat_random(tmp_path: Path) -> None:
     (tmp_path / "metrics").mkdir()
     summary = {
         "best_strategy": "margin",
+        "best_arm": "margin = entropy",
         "random.aulc": 0.70,
         "margin.aulc": 0.75,
+        "margin.aulc_difference_vs_random": 0.05,
+        "margin.aulc_difference_vs_random_low": 0.02,
+        "margin.aulc_difference_vs_random_high": 0.08,
         "margin.p_adjusted_vs_random": 0.01,
         "bald.aulc": 0.60,  # significant, but worse: not a win
+        "bald.aulc_difference_vs_random": -0.1,
         "bald.p_adjusted_vs_random": 0.001,
-        "entropy.aulc": 0.74,
-        "entropy.p_adjusted_vs_random": 0.2,
+        "entropy.aulc": 0.75,
+        "entropy.aulc_difference_vs_random": 0.05,
+        "entropy.p_adjusted_vs_random": 0.01,
     }
     (tmp_path / "metrics" / "summary.json").write_text(json.dumps(summary))
     block = numbers_block(load_params(ROOT / "params.yaml"), tmp_path)
-    assert "**margin**" in block and "p = 0.01, significant" in block
-    assert "adjusted p < 0.05): **margin** of 3." in block
+    assert "**margin = entropy**, significantly better" in block
+    assert "+5.00 points vs random (95% interval +2.00 to +8.00" in block
+    assert "adjusted p < 0.05): **margin, entropy** of 3." in block
+
+
+def test_block_says_when_no_strategy_is_distinguishable(tmp_path: Path) -> None:
+    (tmp_path / "metrics").mkdir()
+    summary = {
+        "best_strategy": None,
+        "best_arm": "coreset",
+        "random.aulc": 0.70,
+        "coreset.aulc": 0.71,
+        "coreset.aulc_difference_vs_random": 0.01,
+        "coreset.aulc_difference_vs_random_low": None,
+        "coreset.aulc_difference_vs_random_high": None,
+        "coreset.p_adjusted_vs_random": 0.4,
+    }
+    (tmp_path / "metrics" / "summary.json").write_text(json.dumps(summary))
+    block = numbers_block(load_params(ROOT / "params.yaml"), tmp_path)
+    assert "No strategy is distinguishable from random sampling" in block
+    assert "**coreset**: AULC +1.00 points vs random (95% interval – to –" in block
+
+
+def test_one_baseline_seed_has_no_interval(tmp_path: Path) -> None:
+    (tmp_path / "metrics").mkdir()
+    baseline = {
+        "accuracy": {"mean": 0.8, "low": None, "high": None, "per_seed": [0.8]},
+        "seeds": [0],
+        "n_train": 10,
+        "n_test": 5,
+    }
+    (tmp_path / "metrics" / "baseline.json").write_text(json.dumps(baseline))
+    block = numbers_block(load_params(ROOT / "params.yaml"), tmp_path)
+    assert "**80.0%** (95% interval –, 1 seeds" in block
