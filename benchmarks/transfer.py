@@ -4,18 +4,20 @@ Usage (from the project root, after ``foxdog pretrain-data`` and ``foxdog pretra
 
     python benchmarks/transfer.py --curated curated --encoder models/supervised.msgpack
 
-Carves a validation split from the curated *pool* (stratified by label,
-group-agnostic: near-duplicate groups may straddle it, which flatters every
-regime alike), then for each seed and labelled-set size draws the same random
-labelled set from the rest of the pool and fits scratch and the pretrained start
-at each ``--trunk-lr``; prints validation accuracy (mean ± sd over seeds) and
-seconds per fit. The test split is never read.
+Validation: the curated ``val`` split when ``curate`` wrote one (group-aware);
+otherwise a split carved from the *pool* (stratified by label, group-agnostic:
+near-duplicate groups may straddle it, which flatters every regime alike).
+``--encoder`` takes a comma-separated list of encoder files. For each seed and
+labelled-set size it draws the same random labelled set from the pool and fits
+scratch and each pretrained start at each ``--trunk-lr``; prints validation
+accuracy (mean ± sd over seeds) and seconds per fit. The test split is never read.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -37,24 +39,34 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     params = load_params(args.params)
     pool = load_split(args.curated, "pool")
-    rest, val = train_test_split(
-        np.arange(len(pool)), test_size=args.val_fraction, stratify=pool.labels, random_state=0
-    )
-    regimes = [("scratch", 1.0)] + [("transfer", float(v)) for v in args.trunk_lr.split(",")]
-    print(f"pool {len(pool)}: {len(rest)} to label from, {len(val)} validation")
+    val_file = Path(args.curated) / "val_images.npy"
+    if val_file.is_file():
+        val_x, val_y = np.load(val_file), np.load(Path(args.curated) / "val_labels.npy")
+        rest, source = np.arange(len(pool)), f"curated val split ({val_file})"
+    else:
+        rest, val = train_test_split(
+            np.arange(len(pool)), test_size=args.val_fraction, stratify=pool.labels, random_state=0
+        )
+        val_x, val_y, source = pool.images[val], pool.labels[val], "carved from the pool"
+    regimes = [("scratch", "", 1.0)] + [
+        ("transfer", enc, float(v))
+        for enc in args.encoder.split(",")
+        for v in args.trunk_lr.split(",")
+    ]
+    print(f"{len(rest)} pool images to label from; {len(val_y)} validation, {source}")
     for size in (int(s) for s in args.sizes.split(",")):
-        for start, lr in regimes:
+        for start, enc, lr in regimes:
             accs, secs = [], []
             for seed in (int(s) for s in args.seeds.split(",")):
                 lab = np.random.default_rng(seed).choice(rest, size, replace=False)
                 clf = FlaxCNNClassifier.from_config(params.model, params.train, seed=seed)
                 if start != "scratch":
-                    clf.set_params(start=start, encoder=args.encoder, trunk_lr=lr)
+                    clf.set_params(start=start, encoder=enc, trunk_lr=lr)
                 t = time.perf_counter()
                 clf.fit(pool.images[lab], pool.labels[lab])
                 secs.append(time.perf_counter() - t)
-                accs.append(clf.score(pool.images[val], pool.labels[val]))
-            name = start if start == "scratch" else f"{start} trunk_lr={lr:g}"
+                accs.append(clf.score(val_x, val_y))
+            name = start if start == "scratch" else f"{Path(enc).stem} trunk_lr={lr:g}"
             mean, sd = np.mean(accs), np.std(accs, ddof=1)
             print(
                 f"{size:4d} labels  {name:24s} val acc {mean:.3f} ± {sd:.3f}"
