@@ -19,8 +19,8 @@ The learning curves are built so that tests can assert outcomes:
   identical arms do in the real pipeline (``TWINS``);
 - other registry names get an in-between speed-up.
 
-Rounds also carry the stop-set columns of the newer loop (``kappa_stop``,
-``val_accuracy``, ``machine``) next to whatever ``ROUND_COLUMNS`` lists.
+Rounds carry every column of ``ROUND_COLUMNS``, the stop-set agreement
+``kappa_stop``, ``val_accuracy`` and ``machine`` included.
 
 Each seed has an offset shared by all strategies (same initial set), so paired
 comparisons across seeds behave as in the real pipeline. One dog breed name
@@ -64,8 +64,6 @@ DEFAULT_SPEEDUP = 1.5
 # Strategies that make exactly the same run as another (same picks, same numbers):
 # with two classes least-confident, margin and entropy sampling coincide.
 TWINS = {"least_confident": "margin"}
-# Columns the newer loop writes (stop set = validation split); older ROUND_COLUMNS lack them.
-NEW_ROUND_COLUMNS = ("kappa_stop", "val_accuracy", "machine")
 
 FOX_SOURCES = ("randomfox_ca", "awa2_begert")
 DOG_SOURCES = (
@@ -361,7 +359,6 @@ def fake_run(
                 "ece": 0.03 + abs(rng.normal(0, 0.02)),
                 "fox_fraction_queried": fox_fraction,
                 "noisy_labels": int(flips[: initial_size + k * query_size].sum()),
-                "kappa_prev": kappa[k] if k else np.nan,
                 "kappa_stop": kappa[k] if k else np.nan,
                 "val_accuracy": acc[k] + rng.normal(0, 0.003),
                 "machine": "cpu:x86_64:test",
@@ -385,9 +382,8 @@ def fake_run(
                     "oracle_label": 1 - true if flip else true,
                 }
             )
-    columns = [*ROUND_COLUMNS, *(c for c in NEW_ROUND_COLUMNS if c not in ROUND_COLUMNS)]
     return (
-        pd.DataFrame(round_rows, columns=columns),
+        pd.DataFrame(round_rows, columns=list(ROUND_COLUMNS)),
         pd.DataFrame(query_rows, columns=list(QUERY_COLUMNS)),
     )
 

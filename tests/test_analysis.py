@@ -85,7 +85,7 @@ def test_generator_writes_the_formats_and_is_deterministic(tmp_path: Path) -> No
 
     rounds = pd.read_csv(a / "results" / "margin" / "rounds.csv")
     assert len(rounds) == 2 * 4 and rounds["round"].max() == 3
-    assert rounds.loc[rounds["round"] == 0, "kappa_prev"].isna().all()
+    assert rounds.loc[rounds["round"] == 0, "kappa_stop"].isna().all()
     queries = pd.read_csv(a / "results" / "margin" / "queries.csv", dtype={"id": str})
     assert len(queries) == 2 * 3 * 20 and set(queries["id"]) <= set(pool.ids)
     ablated = pd.read_csv(a / "results" / "ablations" / "label_noise" / "random" / "rounds.csv")

@@ -472,12 +472,12 @@ def test_final_agreement_reads_the_last_kappa_of_each_strategy() -> None:
     from foxdog import report_data as rd
 
     rows = [
-        ("random", 0, "kappa_prev", None),
-        ("random", 1, "kappa_prev", 0.4),
-        ("random", 2, "kappa_prev", 0.7),
+        ("random", 0, "kappa_stop", None),
+        ("random", 1, "kappa_stop", 0.4),
+        ("random", 2, "kappa_stop", 0.7),
         ("random", 2, "accuracy", 0.99),
-        ("margin", 1, "kappa_prev", 0.5),
-        ("margin", 2, "kappa_prev", 0.6),
+        ("margin", 1, "kappa_stop", 0.5),
+        ("margin", 2, "kappa_stop", 0.6),
     ]
     curves = pd.DataFrame(rows, columns=["strategy", "round", "metric", "mean"])
     assert rd.final_agreement(curves).to_dict() == {"margin": 0.6, "random": 0.7}
