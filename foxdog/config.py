@@ -160,24 +160,39 @@ def encoder_path(pretrain: PretrainConfig, start: str) -> Path:
     return Path(pretrain.encoder_dir) / f"{START_METHOD[start]}.msgpack"
 
 
-def validate_pretrain(params: Params, source: str = "params.yaml") -> None:
-    """Ranges of ``pretrain.*`` and of ``model.start`` / ``model.trunk_lr``."""
-    m, p = params.model, params.pretrain
+def _checker(source: str) -> Callable[[bool, str, str, Any], None]:
+    """``c(ok, key, message, value)``: raise a one-line ConfigError naming ``key`` unless ok."""
 
     def c(ok: bool, key: str, message: str, value: Any) -> None:
         if not ok:
             raise ConfigError(f"{source}: {key}={value!r} {message}")
 
+    return c
+
+
+def _check_folders(
+    c: Callable[[bool, str, str, Any], None], section: str, raw: str, out: str
+) -> None:
+    """A raw input folder and an output folder: both named, never the same."""
+    c(raw.strip() != "", f"{section}.raw_dir", "must name a folder", raw)
+    c(out.strip() != "", f"{section}.out_dir", "must name a folder", out)
+    c(
+        Path(out) != Path(raw),
+        f"{section}.out_dir",
+        f"must differ from {section}.raw_dir (the raw folder is read-only input)",
+        out,
+    )
+
+
+def validate_pretrain(params: Params, source: str = "params.yaml") -> None:
+    """Ranges of ``pretrain.*`` and of ``model.start`` / ``model.trunk_lr``."""
+    m, p = params.model, params.pretrain
+
+    c = _checker(source)
+
     c(m.start in STARTS, "model.start", f"is not one of {STARTS}", m.start)
     c(m.trunk_lr >= 0, "model.trunk_lr", "must be >= 0 (0 freezes the trunk)", m.trunk_lr)
-    c(p.raw_dir.strip() != "", "pretrain.raw_dir", "must name a folder", p.raw_dir)
-    c(p.out_dir.strip() != "", "pretrain.out_dir", "must name a folder", p.out_dir)
-    c(
-        Path(p.out_dir) != Path(p.raw_dir),
-        "pretrain.out_dir",
-        "must differ from pretrain.raw_dir (the raw folder is read-only input)",
-        p.out_dir,
-    )
+    _check_folders(c, "pretrain", p.raw_dir, p.out_dir)
     c(p.encoder_dir.strip() != "", "pretrain.encoder_dir", "must name a folder", p.encoder_dir)
     c(
         p.method in PRETRAIN_METHODS,
@@ -278,18 +293,9 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
         params.analysis,
     )
 
-    def c(ok: bool, key: str, message: str, value: Any) -> None:
-        if not ok:
-            raise ConfigError(f"{source}: {key}={value!r} {message}")
+    c = _checker(source)
 
-    c(d.raw_dir.strip() != "", "data.raw_dir", "must name a folder", d.raw_dir)
-    c(d.out_dir.strip() != "", "data.out_dir", "must name a folder", d.out_dir)
-    c(
-        Path(d.out_dir) != Path(d.raw_dir),
-        "data.out_dir",
-        "must differ from data.raw_dir (the raw folder is read-only input)",
-        d.out_dir,
-    )
+    _check_folders(c, "data", d.raw_dir, d.out_dir)
     c(8 <= d.image_size <= 512, "data.image_size", "must be between 8 and 512", d.image_size)
     c(d.min_side >= 1, "data.min_side", "must be >= 1", d.min_side)
     c(d.min_std >= 0, "data.min_std", "must be >= 0", d.min_std)
