@@ -29,6 +29,17 @@ class Split:
         return len(self.labels)
 
 
+def load_npy(path: Path, stage: str) -> np.ndarray:
+    """One stage output array, or a one-line error naming the file and the stage to run."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found (run `dvc repro {stage}`)")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        # Truncated file, object (pickled) array, not an .npy at all.
+        raise ValueError(f"{path}: not a readable .npy array ({err})") from None
+
+
 def load_split(curated_dir: str | Path, split: str) -> Split:
     """Read ``<curated_dir>/<split>_{images,labels,ids}.npy`` and check they agree.
 
@@ -39,16 +50,10 @@ def load_split(curated_dir: str | Path, split: str) -> Split:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     curated_dir = Path(curated_dir)
-    arrays = {}
-    for part in ("images", "labels", "ids"):
-        path = curated_dir / f"{split}_{part}.npy"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: not found (run `dvc repro curate`)")
-        try:
-            arrays[part] = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as err:
-            # Truncated file, object (pickled) array, not an .npy at all.
-            raise ValueError(f"{path}: not a readable .npy array ({err})") from None
+    arrays = {
+        part: load_npy(curated_dir / f"{split}_{part}.npy", "curate")
+        for part in ("images", "labels", "ids")
+    }
     images, labels, ids = arrays["images"], arrays["labels"], arrays["ids"]
     if (
         images.dtype != np.uint8

@@ -29,6 +29,7 @@ import pandas as pd
 
 from foxdog import io
 from foxdog.config import DataConfig
+from foxdog.data.arrays import load_npy
 from foxdog.data.curate import SOURCES_FILE, Candidate, Decoded, decode_all, read_sources
 from foxdog.errors import CurationError
 
@@ -223,15 +224,10 @@ def load_corpus(out_dir: str | Path) -> Corpus:
     import json
 
     out_dir = Path(out_dir)
-    arrays = {}
-    for part in ("images", "labels", "ids"):
-        path = out_dir / f"{part}.npy"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: not found (run `dvc repro pretrain_data`)")
-        try:
-            arrays[part] = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as err:
-            raise ValueError(f"{path}: not a readable .npy array ({err})") from None
+    arrays = {
+        part: load_npy(out_dir / f"{part}.npy", "pretrain_data")
+        for part in ("images", "labels", "ids")
+    }
     classes = json.loads((out_dir / "classes.json").read_text(encoding="utf-8"))
     images, labels = arrays["images"], arrays["labels"]
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
