@@ -30,7 +30,14 @@ import pandas as pd
 from foxdog import io
 from foxdog.config import DataConfig
 from foxdog.data.arrays import load_npy
-from foxdog.data.curate import SOURCES_FILE, Candidate, Decoded, decode_all, read_sources
+from foxdog.data.curate import (
+    SOURCES_FILE,
+    Candidate,
+    Decoded,
+    decode_all,
+    decoding_record,
+    read_sources,
+)
 from foxdog.errors import CurationError
 
 #: Corpus images compared with fox/dog hashes at once (bounds memory to ~chunk x 4k bytes).
@@ -192,15 +199,7 @@ def write_corpus(result: CuratedCorpus, out_dir: Path, cfg: DataConfig) -> None:
     io.write_json(
         out_dir / "datasheet.json",
         {
-            "image_size": cfg.image_size,
-            "resize": "shorter side to image_size, centre crop, Lanczos (PIL ImageOps.fit)",
-            "params": {
-                "min_side": cfg.min_side,
-                "min_std": cfg.min_std,
-                "max_pixels": cfg.max_pixels,
-                "hash_size": cfg.hash_size,
-                "max_hash_distance": cfg.max_hash_distance,
-            },  # fmt: skip
+            **decoding_record(cfg),
             "kept": len(result.labels),
             "classes": len(result.classes),
             "per_class": {"min": min(per_class.values()), "max": max(per_class.values())},

@@ -448,6 +448,21 @@ def _counts(frame: pd.DataFrame, by: Iterable[str]) -> list[dict[str, object]]:
     return table.to_dict(orient="records")
 
 
+def decoding_record(cfg: DataConfig) -> dict[str, object]:
+    """How images were decoded, checked and resized: the part every datasheet shares."""
+    return {
+        "image_size": cfg.image_size,
+        "resize": "shorter side to image_size, centre crop, Lanczos (PIL ImageOps.fit)",
+        "params": {
+            "min_side": cfg.min_side,
+            "min_std": cfg.min_std,
+            "max_pixels": cfg.max_pixels,
+            "hash_size": cfg.hash_size,
+            "max_hash_distance": cfg.max_hash_distance,
+        },
+    }
+
+
 def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
     """Counts and decisions of one curation run, for ``datasheet.json``."""
     kept = result.kept
@@ -471,14 +486,9 @@ def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
             }
         )
     return {
-        "image_size": cfg.image_size,
-        "resize": "shorter side to image_size, centre crop, Lanczos (PIL ImageOps.fit)",
+        **decoding_record(cfg),
         "params": {
-            "min_side": cfg.min_side,
-            "min_std": cfg.min_std,
-            "max_pixels": cfg.max_pixels,
-            "hash_size": cfg.hash_size,
-            "max_hash_distance": cfg.max_hash_distance,
+            **decoding_record(cfg)["params"],
             "burst_max_gap": BURST_MAX_GAP,
             "burst_layout_distance": BURST_LAYOUT_DISTANCE,
             "test_fraction": cfg.test_fraction,
