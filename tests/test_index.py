@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import encode, textured
+from conftest import encode, png_header_only, textured
 from PIL import Image
 
 from foxdog.cli import main
@@ -170,6 +170,20 @@ def test_header_is_read_without_decoding_pixels(tmp_path):
     assert read_header(truncated) == ("JPEG", 160, 120)
     with Image.open(truncated) as im, pytest.raises(OSError, match="truncated"):
         im.load()  # the pixels are not there: curate's decode drops the file
+
+
+def test_huge_headers_are_indexed_or_skipped_without_a_python_warning(folder, recwarn):
+    # 10^8 pixels: over Pillow's warning limit, indexed (curate's max_pixels drops it);
+    # 10^10: Pillow refuses to open it, so it is skipped with Pillow's reason.
+    (folder / "fox" / "big.png").write_bytes(png_header_only(10_000, 10_000))
+    (folder / "fox" / "bomb.png").write_bytes(png_header_only(100_000, 100_000))
+    index = index_collection(folder)
+    by_path = {e.relative_path: e for e in index.entries}
+    assert (by_path["fox/big.png"].width, by_path["fox/big.png"].height) == (10_000, 10_000)
+    assert "fox/bomb.png" not in by_path
+    assert index.skipped[0][0] == "fox/bomb.png"
+    assert index.skipped[0][1].startswith("header refused by Pillow (Image size (10000000000")
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
 
 
 # --- determinism -------------------------------------------------------------------------
