@@ -28,6 +28,7 @@ Active learning on Fox-vs-Dog photos. The stages, in pipeline order
 
   data fetch     materialise data/ from ../shared/foxdog-raw through DVC, verified
   data download  rebuild the raw collection from its origins in SOURCES.csv
+  data index     write SOURCES.csv for your own DIR/<class>/**/<image> folder
   curate         data/ -> curated/ (checked, deduplicated, split, resized arrays)
   baseline       full-pool training over seeds -> metrics/baseline.json
   al             one query strategy, all seeds -> results/<strategy>/
@@ -76,6 +77,30 @@ def cmd_download(args: argparse.Namespace) -> int:
     )
     print(format_report(report))
     return 1 if report.failed else 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from foxdog.data.index import write_index
+
+    index, out = write_index(
+        args.dir,
+        args.out,
+        subgroup_level=args.subgroup_level,
+        subgroups_csv=args.subgroups,
+        force=args.force,
+        workers=args.workers,
+    )
+    for path, reason in index.skipped:
+        print(f"foxdog: warning: {path}: {reason} — skipped, not listed", file=sys.stderr)
+    if index.ignored:
+        print(
+            f"foxdog: warning: {len(index.ignored)} files without an image suffix left out "
+            f"(e.g. {index.ignored[0]})",
+            file=sys.stderr,
+        )
+    counts = ", ".join(f"{n} {label}" for label, n in index.counts().items())
+    print(f"indexed {len(index.entries)} images ({counts}) -> {out}")
+    return 0
 
 
 def cmd_curate(args: argparse.Namespace) -> int:
@@ -202,6 +227,26 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--workers", type=int, default=8)
     dl.add_argument("--base-url", default="https://raw.githubusercontent.com")
     dl.set_defaults(func=cmd_download)
+    idx = data_sub.add_parser(
+        "index", help="write SOURCES.csv for a DIR/<class>/**/<image> folder of your own"
+    )
+    idx.add_argument("dir", metavar="DIR", help="folder with one sub-folder per class")
+    idx.add_argument("--out", default=None, help="CSV to write (default: DIR/SOURCES.csv)")
+    group = idx.add_mutually_exclusive_group()
+    group.add_argument(
+        "--subgroup-level",
+        type=int,
+        default=1,
+        metavar="N",
+        help="source = the folder N levels below the class (default: %(default)s; "
+        "files with no folder there: 'unknown')",
+    )
+    group.add_argument(
+        "--subgroups", metavar="CSV", help="source per image from a relative_path,source CSV"
+    )
+    idx.add_argument("--force", action="store_true", help="replace an existing --out file")
+    idx.add_argument("--workers", type=int, default=None, help="hashing threads (default: ≤ 8)")
+    idx.set_defaults(func=cmd_index)
 
     add("curate", cmd_curate, "raw photos -> curated arrays, manifest, datasheet")
     add("pretrain-data", cmd_pretrain_data, "curate the pretraining corpus, check for leaks")
