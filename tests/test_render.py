@@ -391,6 +391,14 @@ def test_numbers_in_the_narrative_come_from_metrics(site: Path) -> None:
     assert f"{100 * baseline:.1f}%" in page
 
 
+def test_dataset_page_says_when_the_pretraining_corpus_is_absent(site: Path) -> None:
+    """The synthetic project has no ``curated_pretrain/``: the page says so instead of failing."""
+    assert not (site.parent / "curated_pretrain").exists()
+    page = html.unescape((site / "dataset.html").read_text(encoding="utf-8"))
+    assert "curated_pretrain/datasheet.json not found" in re.sub(r"<[^>]+>", "", page)
+    assert "curated_pretrain/overlap.json not found" in re.sub(r"<[^>]+>", "", page)
+
+
 # --------------------------------------------------------------------------- page helpers
 
 
@@ -564,3 +572,52 @@ def test_dvc_plots_show_writes_html_that_needs_no_network(tmp_path: Path) -> Non
     assert "cdn.jsdelivr.net" not in page
     assert "window.vegaEmbed=" in page  # the inlined bundle ...
     assert "vegaEmbed('#curve_csv'" in page  # ... that DVC's plot calls
+
+
+def test_split_table_orders_pool_validation_test_and_names_val() -> None:
+    from foxdog import report_data as rd
+
+    table = rd.split_table(
+        {"test": {"fox": 1, "dog": 3}, "val": {"fox": 2, "dog": 2}, "pool": {"fox": 9, "dog": 1}}
+    )
+    assert list(table["split"]) == ["pool", "validation", "test"]
+    assert list(table["fox share"]) == [0.9, 0.5, 0.25]
+    assert list(rd.split_table({"pool": {"dog": 4}, "test": {"fox": 1}})["split"]) == [
+        "pool",
+        "test",
+    ]
+
+
+def test_leakage_sentence_reports_count_closest_distance_and_threshold() -> None:
+    from foxdog import report_data as rd
+
+    clean = {
+        "corpus_images": 20999,
+        "foxdog_images": 3610,
+        "hash_size": 8,
+        "max_hash_distance": 4,
+        "min_distance": 6,
+        "near_duplicates": 0,
+        "passed": True,
+    }
+    text = rd.leakage_sentence(clean)
+    assert "(passed)" in text and "64-bit" in text and "20,999 corpus" in text
+    assert "0 near-duplicates" in text and "≤ 4" in text and "6 bits apart" in text
+    assert "dropped" not in text
+    leaky = rd.leakage_sentence({**clean, "near_duplicates": 1, "min_distance": 2})
+    assert "1 near-duplicate " in leaky and "2 bits apart" in leaky and "dropped" in leaky
+    assert "**failed**" in rd.leakage_sentence({**clean, "passed": False})
+
+
+def test_optional_readers_return_none_for_absent_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from foxdog import report_data as rd
+
+    monkeypatch.setenv("FOXDOG_PROJECT", str(tmp_path))
+    assert rd.optional_json("curated_pretrain", "overlap.json") is None
+    assert rd.optional_csv("metrics", "probcover_delta.csv") is None
+    (tmp_path / "a.json").write_text('{"x": NaN}')
+    (tmp_path / "b.csv").write_text("delta,purity\n0.5,1.0\n")
+    assert rd.optional_json("a.json")["x"] != rd.optional_json("a.json")["x"]  # NaN read
+    assert rd.optional_csv("b.csv")["purity"].tolist() == [1.0]
