@@ -399,6 +399,16 @@ def test_dataset_page_says_when_the_pretraining_corpus_is_absent(site: Path) -> 
     assert "curated_pretrain/overlap.json not found" in re.sub(r"<[^>]+>", "", page)
 
 
+def test_method_page_is_honest_about_what_the_validation_split_rechecked(site: Path) -> None:
+    text = re.sub(r"<[^>]+>", "", html.unescape((site / "method.html").read_text("utf-8")))
+    text = " ".join(text.split())
+    assert "have not been re-checked on the validation split" in text
+    assert "the settings they chose are the ones re-checked" not in text
+    # No pretraining metrics in the synthetic project: the page says so and names the start.
+    assert "metrics/pretrain_supervised.json is absent" in text
+    assert "use model.start: scratch" in text
+
+
 # --------------------------------------------------------------------------- page helpers
 
 
