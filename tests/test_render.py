@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from foxdog import render
+from foxdog.config import Params
 from foxdog.render import RenderError, parse_qmd, render_site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,9 +59,38 @@ def build_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         metrics_dir=root / "metrics",
         plots_dir=root / "plots",
     )
+    write_probcover_delta(root, params)
     copy_report_sources(root)
     _SITE_CACHE["site"] = render_site(root, engine="jupyter")
     return _SITE_CACHE["site"]
+
+
+def write_probcover_delta(root: Path, params: Params) -> None:
+    """``metrics/probcover_delta.csv`` from the real module, on generated embeddings."""
+    import numpy as np
+    import pandas as pd
+
+    from foxdog import probcover_delta as pcd
+
+    parts = []
+    for seed in params.active.seeds[: pcd.N_SEEDS]:
+        rng = np.random.default_rng(seed)
+        centres = np.abs(rng.normal(0, 1, (2, 8)))
+        emb = np.abs(np.vstack([c + rng.normal(0, 0.3, (60, 8)) for c in centres]))
+        table = pcd.seed_table(emb, 2, params.active.query_size, random_state=seed)
+        parts.append(table.assign(seed=seed, budget=params.active.query_size, n_labelled=20))
+    frame = pd.concat(parts, ignore_index=True)[pcd.COLUMNS]
+    frame.to_csv(root / "metrics" / "probcover_delta.csv", index=False)
+
+
+def render_one_page_without(root: Path, page: str, missing: str, tmp_path: Path) -> str:
+    """Render ``report/<page>.qmd`` alone on a copy of ``root`` lacking ``missing``; its text."""
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("_site", "report", "_quarto.yml"))
+    (copy / missing).unlink()
+    mini_project(copy, (REPO / "report" / f"{page}.qmd").read_text(encoding="utf-8"))
+    text = (render_site(copy, engine="jupyter") / "index.html").read_text(encoding="utf-8")
+    return " ".join(re.sub(r"<[^>]+>", "", html.unescape(text)).split())
 
 
 def copy_report_sources(root: Path) -> None:
@@ -407,6 +437,34 @@ def test_method_page_is_honest_about_what_the_validation_split_rechecked(site: P
     # No pretraining metrics in the synthetic project: the page says so and names the start.
     assert "metrics/pretrain_supervised.json is absent" in text
     assert "use model.start: scratch" in text
+
+
+def test_insights_page_explains_ranked_batch_from_the_pool_and_params(site: Path) -> None:
+    import numpy as np
+
+    from foxdog.config import load_params
+
+    text = re.sub(r"<[^>]+>", "", html.unescape((site / "insights.html").read_text("utf-8")))
+    text = " ".join(text.split())
+    a = load_params(site.parent / "params.yaml").active
+    n = len(np.load(site.parent / "curated" / "pool_labels.npy"))
+    last = a.initial_size + (a.rounds - 1) * a.query_size
+    assert f"α = {(n - a.initial_size) / n:.2f} at the first query" in text
+    assert f"still {(n - last) / n:.2f} at the last ({last} labels)" in text
+    for name in ("typiclust", "probcover", "badge"):
+        assert f"{name} (" in text  # one line each, marked when the run has no results
+    # The synthetic project has the δ table: the chart and the per-seed choice are shown.
+    assert "The δ the purity heuristic picks, per seed" in text
+    assert "ProbCover: ball purity and one round" in html.unescape(
+        (site / "insights.html").read_text("utf-8")
+    )
+
+
+def test_insights_page_says_when_the_probcover_table_is_absent(site: Path, tmp_path: Path) -> None:
+    text = render_one_page_without(site.parent, "insights", "metrics/probcover_delta.csv", tmp_path)
+    assert "metrics/probcover_delta.csv not found" in text
+    assert "its δ table, metrics/probcover_delta.csv, is absent here" in text
+    assert "The δ the purity heuristic picks, per seed" not in text
 
 
 # --------------------------------------------------------------------------- page helpers
