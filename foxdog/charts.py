@@ -527,7 +527,11 @@ def probcover_delta(
         alt.Chart(data)
         .mark_line(point=alt.OverlayMarkDef(size=25))
         .encode(
-            x=alt.X("delta:Q", title="ball radius δ (unit-normalised embeddings)"),
+            x=alt.X(
+                "delta:Q",
+                title="ball radius δ (unit-normalised embeddings)",
+                axis=alt.Axis(tickCount=10),
+            ),
             y=alt.Y("value:Q", title="share of the pool", scale=alt.Scale(domain=[0, 1])),
             color=measure,
             detail="seed:N",

@@ -568,3 +568,14 @@ def leakage_sentence(overlap: Mapping[str, Any]) -> str:
         f"≤ {overlap.get('max_hash_distance')} ({closest_words}). "
         + ("Those corpus images were dropped." if found else "")
     ).strip()
+
+
+#: WordNet ids of ImageNet's dog, wolf, wild-dog and fox classes (n02085620 Chihuahua …
+#: n02120505 grey fox): the range pretrain-raw/PROVENANCE.md says the corpus leaves out.
+CANINE_WNIDS = ("n02085000", "n02120999")
+
+
+def canine_classes(wnids: Iterable[str]) -> list[str]:
+    """The ``wnids`` inside :data:`CANINE_WNIDS`: classes that are dogs, wolves or foxes."""
+    low, high = CANINE_WNIDS
+    return sorted(w for w in wnids if low <= str(w) <= high)

@@ -689,3 +689,12 @@ def test_optional_readers_return_none_for_absent_files(
     (tmp_path / "b.csv").write_text("delta,purity\n0.5,1.0\n")
     assert rd.optional_json("a.json")["x"] != rd.optional_json("a.json")["x"]  # NaN read
     assert rd.optional_csv("b.csv")["purity"].tolist() == [1.0]
+
+
+def test_canine_classes_finds_dog_wolf_and_fox_wordnet_ids() -> None:
+    from foxdog import report_data as rd
+
+    corpus = ["n01532829", "n02074367", "n02129165", "n03017168"]  # none canine
+    assert rd.canine_classes(corpus) == []
+    leaked = corpus + ["n02120079", "n02085620", "n02114367"]  # Arctic fox, Chihuahua, wolf
+    assert rd.canine_classes(leaked) == ["n02085620", "n02114367", "n02120079"]
