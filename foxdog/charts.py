@@ -501,6 +501,66 @@ def ablation_lines(
     return chart
 
 
+def probcover_delta(
+    table: pd.DataFrame, *, alpha: float | None = None, title: str | None = None
+) -> alt.LayerChart:
+    """ProbCover's trade-off: ball purity and one round's coverage against δ, per seed.
+
+    ``table`` is ``metrics/probcover_delta.csv``; a vertical rule marks each seed's
+    chosen δ, a dashed horizontal one the purity threshold ``alpha``.
+    """
+    _require(table, ["seed", "delta", "purity", "coverage", "chosen"], "probcover_delta")
+    data = table.melt(
+        id_vars=["seed", "delta", "chosen"],
+        value_vars=["purity", "coverage"],
+        var_name="measure",
+        value_name="value",
+    )
+    data["seed"] = data["seed"].astype(str)
+    measure = alt.Color(
+        "measure:N",
+        title=None,
+        scale=alt.Scale(domain=["purity", "coverage"], range=[_PALETTE[0], _PALETTE[1]]),
+        legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=3),
+    )
+    lines = (
+        alt.Chart(data)
+        .mark_line(point=alt.OverlayMarkDef(size=25))
+        .encode(
+            x=alt.X(
+                "delta:Q",
+                title="ball radius δ (unit-normalised embeddings)",
+                axis=alt.Axis(tickCount=10),
+            ),
+            y=alt.Y("value:Q", title="share of the pool", scale=alt.Scale(domain=[0, 1])),
+            color=measure,
+            detail="seed:N",
+            tooltip=[
+                alt.Tooltip("seed:N"),
+                alt.Tooltip("measure:N"),
+                alt.Tooltip("delta:Q", format=".2f", title="δ"),
+                alt.Tooltip("value:Q", format=".3f"),
+            ],
+        )
+    )
+    chosen = table.loc[table["chosen"].astype(bool), ["seed", "delta"]].astype({"seed": str})
+    rules = (
+        alt.Chart(chosen)
+        .mark_rule(color="#495057")
+        .encode(
+            x="delta:Q",
+            tooltip=[alt.Tooltip("seed:N"), alt.Tooltip("delta:Q", title="chosen δ")],
+        )
+    )
+    layers: list[alt.Chart] = [rules, lines]
+    if alpha is not None:
+        layers.insert(0, alt.Chart().mark_rule(**_REFERENCE_RULE).encode(y=alt.datum(alpha)))
+    chart = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT * 0.75)
+    if title:
+        chart = chart.properties(title=title)
+    return chart
+
+
 # --------------------------------------------------------------------------- offline HTML
 
 

@@ -33,6 +33,7 @@ Active learning on Fox-vs-Dog photos. The stages, in pipeline order
   baseline       full-pool training over seeds -> metrics/baseline.json
   al             one query strategy, all seeds -> results/<strategy>/
   ablate         one ablation factor for one strategy -> results/ablations/...
+  probcover-delta  ProbCover δ purity/coverage table -> metrics/probcover_delta.csv
   analyze        results -> metrics/summary.json, metrics/*.csv, plots/
   report         report/*.qmd -> _site/ (Quarto if installed, else Jupyter)
   readme         rewrite README.md's numbers block from the result files
@@ -165,6 +166,16 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_probcover_delta(args: argparse.Namespace) -> int:
+    params = _params(args)
+    from foxdog.probcover_delta import run_probcover_delta
+
+    table = run_probcover_delta(params, Path(args.out))
+    picked = table.loc[table["chosen"]].set_index("seed")["delta"]
+    print(f"probcover δ by seed {picked.to_dict()} -> {args.out}")
+    return 0
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from foxdog.analysis import run_analysis
 
@@ -261,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     for runner in (al, ab):
         runner.add_argument("--strategy", required=True, choices=STRATEGIES)
         runner.add_argument("--results", default="results")
+    pcd = add("probcover-delta", cmd_probcover_delta, "ProbCover's δ: purity vs coverage")
+    pcd.add_argument("--out", default="metrics/probcover_delta.csv")
     add("analyze", cmd_analyze, "learning curves, AULC, savings, plateaus, tests")
     rep = add("report", cmd_report, "render the website into _site/")
     rep.add_argument("--out", default="_site")

@@ -57,6 +57,16 @@ def read_csv(*parts: str) -> pd.DataFrame:
     return pd.read_csv(_existing(*parts))
 
 
+def optional_json(*parts: str) -> Any | None:
+    """Like :func:`read_json`, but ``None`` when the file is absent (an optional stage's output)."""
+    return read_json(*parts) if path(*parts).is_file() else None
+
+
+def optional_csv(*parts: str) -> pd.DataFrame | None:
+    """Like :func:`read_csv`, but ``None`` when the file is absent (an optional stage's output)."""
+    return read_csv(*parts) if path(*parts).is_file() else None
+
+
 def params() -> Params:
     """The validated ``params.yaml`` the results were produced with."""
     return load_params(path("params.yaml"))
@@ -514,3 +524,58 @@ def trend_word(values: Sequence[float], tolerance: float) -> str:
     if abs(change) <= tolerance:
         return "stays about the same"
     return "grows" if change > 0 else "shrinks"
+
+
+# --------------------------------------------------------------------------- dataset page
+
+SPLIT_NAMES = {"pool": "pool", "val": "validation", "test": "test"}
+
+
+def split_table(by_split: Mapping[str, Mapping[str, int]]) -> pd.DataFrame:
+    """One row per split (pool, validation, test, then any other) with fox, dog and fox share."""
+    order = [s for s in SPLIT_NAMES if s in by_split] + sorted(set(by_split) - set(SPLIT_NAMES))
+    frame = pd.DataFrame(
+        [
+            {
+                "split": SPLIT_NAMES.get(name, name),
+                "fox": int(by_split[name].get("fox", 0)),
+                "dog": int(by_split[name].get("dog", 0)),
+            }
+            for name in order
+        ],
+        columns=["split", "fox", "dog"],
+    )
+    frame["fox share"] = frame["fox"] / (frame["fox"] + frame["dog"]).clip(lower=1)
+    return frame
+
+
+def leakage_sentence(overlap: Mapping[str, Any]) -> str:
+    """What ``curated_pretrain/overlap.json`` found, in one sentence (Markdown)."""
+    found = int(overlap.get("near_duplicates", 0))
+    closest = overlap.get("min_distance")
+    bits = int(overlap.get("hash_size", 0)) ** 2
+    closest_words = (
+        f"the closest pair is {plural(closest, 'bit')} apart"
+        if closest is not None
+        else "no pair was compared"
+    )
+    verdict = "passed" if overlap.get("passed") else "**failed**"
+    return (
+        f"Leakage check ({verdict}): the {bits}-bit perceptual hash of every one of the "
+        f"{integer(overlap.get('corpus_images'))} corpus images was compared with every one "
+        f"of the {integer(overlap.get('foxdog_images'))} curated fox/dog images; "
+        f"{plural(found, 'near-duplicate')} within the threshold of Hamming distance "
+        f"≤ {overlap.get('max_hash_distance')} ({closest_words}). "
+        + ("Those corpus images were dropped." if found else "")
+    ).strip()
+
+
+#: WordNet ids of ImageNet's dog, wolf, wild-dog and fox classes (n02085620 Chihuahua …
+#: n02120505 grey fox): the range pretrain-raw/PROVENANCE.md says the corpus leaves out.
+CANINE_WNIDS = ("n02085000", "n02120999")
+
+
+def canine_classes(wnids: Iterable[str]) -> list[str]:
+    """The ``wnids`` inside :data:`CANINE_WNIDS`: classes that are dogs, wolves or foxes."""
+    low, high = CANINE_WNIDS
+    return sorted(w for w in wnids if low <= str(w) <= high)

@@ -198,3 +198,31 @@ def test_difference_curves_draw_the_zero_line_of_random() -> None:
     assert any(v.get("mean") == 0.03 and v.get("strategy") == "margin" for v in values)
     with pytest.raises(ValueError, match="diff: missing columns"):
         charts.difference_curves(diff.drop(columns=["low"]))
+
+
+def test_probcover_delta_plots_purity_and_coverage_and_marks_each_chosen_delta() -> None:
+    rows = []
+    for seed, pick in ((0, 0.27), (1, 0.23)):
+        for d in (0.1, 0.2, pick, 0.3, 0.4):
+            rows.append(
+                {
+                    "seed": seed,
+                    "delta": d,
+                    "purity": 1 - d,
+                    "coverage": min(1.0, 3 * d),
+                    "mean_ball_size": 1 + 10 * d,
+                    "chosen": d == pick,
+                }
+            )
+    spec = charts.probcover_delta(pd.DataFrame(rows), alpha=0.95, title="δ").to_dict()
+    reference, rules, lines = layers_of(spec)
+    assert mark_type(reference) == "rule" and reference["encoding"]["y"]["datum"] == 0.95
+    chosen = spec["datasets"][rules["data"]["name"]]
+    assert sorted((r["seed"], r["delta"]) for r in chosen) == [("0", 0.27), ("1", 0.23)]
+    assert lines["encoding"]["color"]["field"] == "measure"
+    assert lines["encoding"]["detail"]["field"] == "seed"
+    values = spec["datasets"][lines["data"]["name"]]
+    assert {v["measure"] for v in values} == {"purity", "coverage"}
+    assert len(values) == 2 * len(rows)
+    with pytest.raises(ValueError, match="probcover_delta.*chosen"):
+        charts.probcover_delta(pd.DataFrame(rows).drop(columns="chosen"))

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from foxdog import render
+from foxdog.config import Params
 from foxdog.render import RenderError, parse_qmd, render_site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,9 +59,38 @@ def build_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         metrics_dir=root / "metrics",
         plots_dir=root / "plots",
     )
+    write_probcover_delta(root, params)
     copy_report_sources(root)
     _SITE_CACHE["site"] = render_site(root, engine="jupyter")
     return _SITE_CACHE["site"]
+
+
+def write_probcover_delta(root: Path, params: Params) -> None:
+    """``metrics/probcover_delta.csv`` from the real module, on generated embeddings."""
+    import numpy as np
+    import pandas as pd
+
+    from foxdog import probcover_delta as pcd
+
+    parts = []
+    for seed in params.active.seeds[: pcd.N_SEEDS]:
+        rng = np.random.default_rng(seed)
+        centres = np.abs(rng.normal(0, 1, (2, 8)))
+        emb = np.abs(np.vstack([c + rng.normal(0, 0.3, (60, 8)) for c in centres]))
+        table = pcd.seed_table(emb, 2, params.active.query_size, random_state=seed)
+        parts.append(table.assign(seed=seed, budget=params.active.query_size, n_labelled=20))
+    frame = pd.concat(parts, ignore_index=True)[pcd.COLUMNS]
+    frame.to_csv(root / "metrics" / "probcover_delta.csv", index=False)
+
+
+def render_one_page_without(root: Path, page: str, missing: str, tmp_path: Path) -> str:
+    """Render ``report/<page>.qmd`` alone on a copy of ``root`` lacking ``missing``; its text."""
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("_site", "report", "_quarto.yml"))
+    (copy / missing).unlink()
+    mini_project(copy, (REPO / "report" / f"{page}.qmd").read_text(encoding="utf-8"))
+    text = (render_site(copy, engine="jupyter") / "index.html").read_text(encoding="utf-8")
+    return " ".join(re.sub(r"<[^>]+>", "", html.unescape(text)).split())
 
 
 def copy_report_sources(root: Path) -> None:
@@ -391,6 +421,52 @@ def test_numbers_in_the_narrative_come_from_metrics(site: Path) -> None:
     assert f"{100 * baseline:.1f}%" in page
 
 
+def test_dataset_page_says_when_the_pretraining_corpus_is_absent(site: Path) -> None:
+    """The synthetic project has no ``curated_pretrain/``: the page says so instead of failing."""
+    assert not (site.parent / "curated_pretrain").exists()
+    page = html.unescape((site / "dataset.html").read_text(encoding="utf-8"))
+    assert "curated_pretrain/datasheet.json not found" in re.sub(r"<[^>]+>", "", page)
+    assert "curated_pretrain/overlap.json not found" in re.sub(r"<[^>]+>", "", page)
+
+
+def test_method_page_is_honest_about_what_the_validation_split_rechecked(site: Path) -> None:
+    text = re.sub(r"<[^>]+>", "", html.unescape((site / "method.html").read_text("utf-8")))
+    text = " ".join(text.split())
+    assert "have not been re-checked on the validation split" in text
+    assert "the settings they chose are the ones re-checked" not in text
+    # No pretraining metrics in the synthetic project: the page says so and names the start.
+    assert "metrics/pretrain_supervised.json is absent" in text
+    assert "use model.start: scratch" in text
+
+
+def test_insights_page_explains_ranked_batch_from_the_pool_and_params(site: Path) -> None:
+    import numpy as np
+
+    from foxdog.config import load_params
+
+    text = re.sub(r"<[^>]+>", "", html.unescape((site / "insights.html").read_text("utf-8")))
+    text = " ".join(text.split())
+    a = load_params(site.parent / "params.yaml").active
+    n = len(np.load(site.parent / "curated" / "pool_labels.npy"))
+    last = a.initial_size + (a.rounds - 1) * a.query_size
+    assert f"α = {(n - a.initial_size) / n:.2f} at the first query" in text
+    assert f"still {(n - last) / n:.2f} at the last ({last} labels)" in text
+    for name in ("typiclust", "probcover", "badge"):
+        assert f"{name} (" in text  # one line each, marked when the run has no results
+    # The synthetic project has the δ table: the chart and the per-seed choice are shown.
+    assert "The δ the purity heuristic picks, per seed" in text
+    assert "ProbCover: ball purity and one round" in html.unescape(
+        (site / "insights.html").read_text("utf-8")
+    )
+
+
+def test_insights_page_says_when_the_probcover_table_is_absent(site: Path, tmp_path: Path) -> None:
+    text = render_one_page_without(site.parent, "insights", "metrics/probcover_delta.csv", tmp_path)
+    assert "metrics/probcover_delta.csv not found" in text
+    assert "its δ table, metrics/probcover_delta.csv, is absent here" in text
+    assert "The δ the purity heuristic picks, per seed" not in text
+
+
 # --------------------------------------------------------------------------- page helpers
 
 
@@ -564,3 +640,61 @@ def test_dvc_plots_show_writes_html_that_needs_no_network(tmp_path: Path) -> Non
     assert "cdn.jsdelivr.net" not in page
     assert "window.vegaEmbed=" in page  # the inlined bundle ...
     assert "vegaEmbed('#curve_csv'" in page  # ... that DVC's plot calls
+
+
+def test_split_table_orders_pool_validation_test_and_names_val() -> None:
+    from foxdog import report_data as rd
+
+    table = rd.split_table(
+        {"test": {"fox": 1, "dog": 3}, "val": {"fox": 2, "dog": 2}, "pool": {"fox": 9, "dog": 1}}
+    )
+    assert list(table["split"]) == ["pool", "validation", "test"]
+    assert list(table["fox share"]) == [0.9, 0.5, 0.25]
+    assert list(rd.split_table({"pool": {"dog": 4}, "test": {"fox": 1}})["split"]) == [
+        "pool",
+        "test",
+    ]
+
+
+def test_leakage_sentence_reports_count_closest_distance_and_threshold() -> None:
+    from foxdog import report_data as rd
+
+    clean = {
+        "corpus_images": 20999,
+        "foxdog_images": 3610,
+        "hash_size": 8,
+        "max_hash_distance": 4,
+        "min_distance": 6,
+        "near_duplicates": 0,
+        "passed": True,
+    }
+    text = rd.leakage_sentence(clean)
+    assert "(passed)" in text and "64-bit" in text and "20,999 corpus" in text
+    assert "0 near-duplicates" in text and "≤ 4" in text and "6 bits apart" in text
+    assert "dropped" not in text
+    leaky = rd.leakage_sentence({**clean, "near_duplicates": 1, "min_distance": 2})
+    assert "1 near-duplicate " in leaky and "2 bits apart" in leaky and "dropped" in leaky
+    assert "**failed**" in rd.leakage_sentence({**clean, "passed": False})
+
+
+def test_optional_readers_return_none_for_absent_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from foxdog import report_data as rd
+
+    monkeypatch.setenv("FOXDOG_PROJECT", str(tmp_path))
+    assert rd.optional_json("curated_pretrain", "overlap.json") is None
+    assert rd.optional_csv("metrics", "probcover_delta.csv") is None
+    (tmp_path / "a.json").write_text('{"x": NaN}')
+    (tmp_path / "b.csv").write_text("delta,purity\n0.5,1.0\n")
+    assert rd.optional_json("a.json")["x"] != rd.optional_json("a.json")["x"]  # NaN read
+    assert rd.optional_csv("b.csv")["purity"].tolist() == [1.0]
+
+
+def test_canine_classes_finds_dog_wolf_and_fox_wordnet_ids() -> None:
+    from foxdog import report_data as rd
+
+    corpus = ["n01532829", "n02074367", "n02129165", "n03017168"]  # none canine
+    assert rd.canine_classes(corpus) == []
+    leaked = corpus + ["n02120079", "n02085620", "n02114367"]  # Arctic fox, Chihuahua, wolf
+    assert rd.canine_classes(leaked) == ["n02085620", "n02114367", "n02120079"]
