@@ -770,6 +770,15 @@ def _nan(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
+def _interval_columns(name: str, interval: Mapping[str, Any]) -> dict[str, Any]:
+    """``name``, ``name_low``, ``name_high`` from a ``{"mean", "low", "high"}`` interval."""
+    return {
+        name: interval["mean"],
+        f"{name}_low": interval["low"],
+        f"{name}_high": interval["high"],
+    }
+
+
 def strategies_table(groups: Mapping[str, dict[str, Any]], keys: Sequence[str]) -> pd.DataFrame:
     """``metrics/strategies.csv``: one row per strategy (columns in docs/formats.md)."""
     rows = []
@@ -778,8 +787,7 @@ def strategies_table(groups: Mapping[str, dict[str, Any]], keys: Sequence[str]) 
         row: dict[str, Any] = {"strategy": name, "arm": g.get("arm", name)}
         row.update(n_seeds=g["n_seeds"], final_labels=g["final_labels"])
         for what in ("final_accuracy", "final_balanced_accuracy", "aulc"):
-            row.update({what: g[what]["mean"], f"{what}_low": g[what]["low"]})
-            row[f"{what}_high"] = g[what]["high"]
+            row.update(_interval_columns(what, g[what]))
         row.update(
             {
                 "aulc_difference_vs_random": test.get("mean_difference", math.nan),
@@ -812,16 +820,12 @@ def strategies_table(groups: Mapping[str, dict[str, Any]], keys: Sequence[str]) 
             {
                 "stop_labels": stop["labels"],
                 "stop_seeds": stop["seeds_stopped"],
-                "stop_accuracy_change": stop["accuracy_change"]["mean"],
-                "stop_accuracy_change_low": stop["accuracy_change"]["low"],
-                "stop_accuracy_change_high": stop["accuracy_change"]["high"],
+                **_interval_columns("stop_accuracy_change", stop["accuracy_change"]),
                 "plateau_round": _nan(flat["round"]),
                 "plateau_labels": flat["n_labels"],
                 "final_slope": flat["final_slope"]["mean"],
                 "final_slope_high": flat["final_slope"]["high"],
-                "fox_share": g["fox_share"]["mean"],
-                "fox_share_low": g["fox_share"]["low"],
-                "fox_share_high": g["fox_share"]["high"],
+                **_interval_columns("fox_share", g["fox_share"]),
                 "fit_seconds": g["fit_seconds"],
                 "query_seconds": g["query_seconds"],
             }
@@ -926,17 +930,11 @@ def ablations_table(
                     "n_seeds": g["n_seeds"],
                     "final_labels": g["final_labels"],
                     "final_accuracy": g["final_accuracy"]["mean"],
-                    "aulc": g["aulc"]["mean"],
-                    "aulc_low": g["aulc"]["low"],
-                    "aulc_high": g["aulc"]["high"],
+                    **_interval_columns("aulc", g["aulc"]),
                     "aulc_difference_vs_random": test.get("mean_difference", math.nan),
                     "budget": g["budget"],
-                    "accuracy_at_budget": g["accuracy_at_budget"]["mean"],
-                    "accuracy_at_budget_low": g["accuracy_at_budget"]["low"],
-                    "accuracy_at_budget_high": g["accuracy_at_budget"]["high"],
-                    "gain_at_budget": g["gain_at_budget"]["mean"],
-                    "gain_at_budget_low": g["gain_at_budget"]["low"],
-                    "gain_at_budget_high": g["gain_at_budget"]["high"],
+                    **_interval_columns("accuracy_at_budget", g["accuracy_at_budget"]),
+                    **_interval_columns("gain_at_budget", g["gain_at_budget"]),
                 }
             )
     columns = ["factor", "level", "is_default", "strategy", "n_seeds", "final_labels"]
