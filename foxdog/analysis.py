@@ -27,7 +27,7 @@ Definitions
   p < ``analysis.alpha``. With ``n`` non-zero differences no p-value is below ``2/2**n``.
 - **Verdict**: a strategy is named best only if its arm is significantly better than
   random (largest mean difference among those); otherwise the verdict says no
-  strategy is distinguishable from random and quotes the largest difference.
+  strategy is distinguishable from random and quotes the arm closest to beating it.
 - **Targets**: ``analysis.targets`` shares of the full-pool baseline accuracy when the
   best arm's mean final accuracy reaches the largest of them, else of that best final
   accuracy (``target_reference`` says which).
@@ -742,8 +742,10 @@ def verdict(groups: Mapping[str, dict[str, Any]], cfg: AnalysisConfig) -> dict[s
         out.update(best_strategy=name, best_arm=arm, significant=True)
         out["text"] = f"{arm} is significantly better than random sampling: {numbers}."
     else:
+        # With an arm significantly worse, "indistinguishable" would be false.
+        claim = "significantly better than" if worse else "distinguishable from"
         out["text"] = (
-            "No strategy is distinguishable from random sampling; the largest difference, "
+            f"No strategy is {claim} random sampling; the arm closest to beating it, "
             f"{arm}, is {numbers}."
         )
     if worse:

@@ -68,8 +68,8 @@ def _strategy_lines(summary: dict, params: Params) -> list[str]:
         )
     elif arm:
         lines.append(
-            f"- No strategy is distinguishable from random sampling at α = {alpha:g} "
-            f"(`metrics/summary.json`); the largest difference, **{arm}**: {numbers}."
+            f"- No strategy is significantly better than random sampling at α = {alpha:g} "
+            f"(`metrics/summary.json`); the arm closest to beating it, **{arm}**: {numbers}."
         )
     others = [n for n in params.active.strategies if n != "random" and f"{n}.aulc" in summary]
     if others:

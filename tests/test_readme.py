@@ -85,7 +85,7 @@ def test_block_says_when_no_strategy_is_distinguishable(tmp_path: Path) -> None:
     }
     (tmp_path / "metrics" / "summary.json").write_text(json.dumps(summary))
     block = numbers_block(load_params(ROOT / "params.yaml"), tmp_path)
-    assert "No strategy is distinguishable from random sampling" in block
+    assert "No strategy is significantly better than random sampling" in block
     assert "**coreset**: AULC +1.00 points vs random (95% interval – to –" in block
 
 
