@@ -73,17 +73,19 @@ def _strategy_lines(summary: dict, params: Params) -> list[str]:
         )
     others = [n for n in params.active.strategies if n != "random" and f"{n}.aulc" in summary]
     if others:
-        winners = [
-            n
-            for n in others
-            if (q := summary.get(f"{n}.p_adjusted_vs_random")) is not None
-            and q < alpha
-            and (summary.get(f"{n}.aulc_difference_vs_random") or 0) > 0
-        ]
+
+        def significant(name: str, sign: int) -> bool:
+            q = summary.get(f"{name}.p_adjusted_vs_random")
+            diff = summary.get(f"{name}.aulc_difference_vs_random") or 0
+            return q is not None and q < alpha and sign * diff > 0
+
+        winners = [n for n in others if significant(n, +1)]
+        losers = [n for n in others if significant(n, -1)]
         lines.append(
             f"- Strategies significantly better than random by AULC (Benjamini–Hochberg "
             f"adjusted p < {alpha:g}): **{', '.join(winners) if winners else 'none'}** "
-            f"of {len(others)}."
+            f"of {len(others)}; significantly worse: "
+            f"**{', '.join(losers) if losers else 'none'}**."
         )
     return lines
 
