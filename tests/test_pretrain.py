@@ -7,12 +7,12 @@ import json
 import jax
 import numpy as np
 import pytest
+from test_model import make_images
 
 from foxdog.config import ModelConfig, PretrainConfig
 from foxdog.model.encoder import load_encoder
 from foxdog.model.estimator import FlaxCNNClassifier
 from foxdog.model.pretrain import run_pretrain, simclr_view
-from tests.test_model import make_images
 
 MODEL = ModelConfig(widths=(8, 16), dense=16, stem=2)
 CFG = PretrainConfig(epochs=6, batch_size=16, warmup_steps=3, holdout_fraction=0.25)
