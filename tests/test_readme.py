@@ -68,7 +68,7 @@ def test_block_names_the_strategies_that_beat_random(tmp_path: Path) -> None:
     block = numbers_block(load_params(ROOT / "params.yaml"), tmp_path)
     assert "**margin = entropy**, significantly better" in block
     assert "+5.00 points vs random (95% interval +2.00 to +8.00" in block
-    assert "adjusted p < 0.05): **margin, entropy** of 3." in block
+    assert "adjusted p < 0.05): **margin, entropy** of 3; significantly worse: **bald**." in block
 
 
 def test_block_says_when_no_strategy_is_distinguishable(tmp_path: Path) -> None:
