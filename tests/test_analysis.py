@@ -25,8 +25,8 @@ from synthetic_results import NASTY_BREED, make_project  # noqa: E402
 CURVES_COLUMNS = ["strategy", "round", "n_labels", "metric", "mean", "low", "high"]
 
 
-def analyse_project(root: Path) -> dict:
-    params = load_params(root / "params.yaml")
+def analyse_project(root: Path, params: Params | None = None) -> dict:
+    params = params or load_params(root / "params.yaml")
     return an.run_analysis(
         params,
         root / "results",
@@ -429,13 +429,7 @@ def write_hand_project(root: Path) -> Params:
 
 def test_run_analysis_on_hand_made_results(tmp_path: Path) -> None:
     params = write_hand_project(tmp_path)
-    summary = an.run_analysis(
-        params,
-        tmp_path / "results",
-        tmp_path / "metrics" / "baseline.json",
-        tmp_path / "metrics",
-        tmp_path / "plots",
-    )
+    summary = analyse_project(tmp_path, params)
     # Random: (0.55 + 0.65) / 2 + 0.005 (seed 1 is 0.01 higher); margin: (0.65 + 0.85) / 2.
     assert summary["random.aulc"] == pytest.approx(0.605)
     assert summary["margin.aulc"] == pytest.approx(0.755)
@@ -644,13 +638,7 @@ def test_missing_kappa_stop_gives_no_stop_but_no_crash(tmp_path: Path) -> None:
         path = tmp_path / "results" / strategy / "rounds.csv"
         frame = pd.read_csv(path).drop(columns=["kappa_stop"]).assign(kappa_prev=0.5)
         frame.to_csv(path, index=False)
-    summary = an.run_analysis(
-        params,
-        tmp_path / "results",
-        tmp_path / "metrics" / "baseline.json",
-        tmp_path / "metrics",
-        tmp_path / "plots",
-    )
+    summary = analyse_project(tmp_path, params)
     assert summary["margin.stop_labels"] is None and summary["margin.stop_seeds"] is None
     doc = strict_json(tmp_path / "metrics" / "analysis.json")
     assert doc["strategies"]["margin"]["stop"]["available"] is False
