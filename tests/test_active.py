@@ -146,25 +146,30 @@ class Interrupt(Exception):
     pass
 
 
-def test_resume_after_interrupt_equals_uninterrupted_run(
-    pool: Split, test_split: Split, tmp_path: Path
-) -> None:
-    full = run("bald", pool, test_split, tmp_path / "full.json", rounds=3)
-    fits = {"n": 0}
+def counting_factory(fits: dict[str, int], fail_at: int | None = None):  # noqa: ANN201
+    """An estimator factory whose fits add to ``fits["n"]``; fit number ``fail_at`` raises."""
 
-    def flaky(seed: int) -> FlaxCNNClassifier:
+    def factory(seed: int) -> FlaxCNNClassifier:
         est = tiny_cnn(seed)
         original = est.fit
 
         def fit(X, y):  # noqa: ANN001, ANN202
             fits["n"] += 1
-            if fits["n"] == 3:  # dies while training round 2
+            if fits["n"] == fail_at:
                 raise Interrupt
             return original(X, y)
 
         est.fit = fit  # type: ignore[method-assign]
         return est
 
+    return factory
+
+
+def test_resume_after_interrupt_equals_uninterrupted_run(
+    pool: Split, test_split: Split, tmp_path: Path
+) -> None:
+    full = run("bald", pool, test_split, tmp_path / "full.json", rounds=3)
+    flaky = counting_factory({"n": 0}, fail_at=3)  # dies while training round 2
     path = tmp_path / "resumed.json"
     with pytest.raises(Interrupt):
         run("bald", pool, test_split, path, factory=flaky, rounds=3)
@@ -491,17 +496,7 @@ def test_longer_run_extends_and_shorter_run_truncates(
     assert spec("margin", rounds=2).tag() == spec("margin", rounds=10).tag()
     run("margin", pool, test_split, path, val=val_split, rounds=2)
     fits = {"n": 0}
-
-    def counting(seed: int) -> FlaxCNNClassifier:
-        est = tiny_cnn(seed)
-        original = est.fit
-
-        def fit(X, y):  # noqa: ANN001, ANN202
-            fits["n"] += 1
-            return original(X, y)
-
-        est.fit = fit  # type: ignore[method-assign]
-        return est
+    counting = counting_factory(fits)
 
     extended = run("margin", pool, test_split, path, factory=counting, val=val_split, rounds=3)
     assert fits["n"] == 2  # refit on the saved labels + round 3; rounds 0-2 not redone
