@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--trunk-lr", default="1.0,0.1,0.0")
     ap.add_argument("--val-fraction", type=float, default=0.2)
+    ap.add_argument("--epochs", help="comma-separated train.epochs values, default: params.yaml")
     args = ap.parse_args(argv)
     params = load_params(args.params)
     pool = load_split(args.curated, "pool")
@@ -54,25 +55,30 @@ def main(argv: list[str] | None = None) -> None:
         for v in args.trunk_lr.split(",")
     ]
     print(f"{len(rest)} pool images to label from; {len(val_y)} validation, {source}")
-    for size in (int(s) for s in args.sizes.split(",")):
-        for start, enc, lr in regimes:
-            accs, secs = [], []
-            for seed in (int(s) for s in args.seeds.split(",")):
-                lab = np.random.default_rng(seed).choice(rest, size, replace=False)
-                clf = FlaxCNNClassifier.from_config(params.model, params.train, seed=seed)
-                if start != "scratch":
-                    clf.set_params(start=start, encoder=enc, trunk_lr=lr)
-                t = time.perf_counter()
-                clf.fit(pool.images[lab], pool.labels[lab])
-                secs.append(time.perf_counter() - t)
-                accs.append(clf.score(val_x, val_y))
-            name = start if start == "scratch" else f"{Path(enc).stem} trunk_lr={lr:g}"
-            mean, sd = np.mean(accs), np.std(accs, ddof=1)
-            print(
-                f"{size:4d} labels  {name:24s} val acc {mean:.3f} ± {sd:.3f}"
-                f"  ({', '.join(f'{a:.3f}' for a in accs)})  {np.mean(secs):.2f} s/fit",
-                flush=True,
-            )
+    epochs = [float(e) for e in args.epochs.split(",")] if args.epochs else [params.train.epochs]
+    for size, (start, enc, lr), ep in (
+        (int(s), r, e) for s in args.sizes.split(",") for r in regimes for e in epochs
+    ):
+        accs, tta, secs = [], [], []
+        for seed in (int(s) for s in args.seeds.split(",")):
+            lab = np.random.default_rng(seed).choice(rest, size, replace=False)
+            clf = FlaxCNNClassifier.from_config(params.model, params.train, seed=seed)
+            if start != "scratch":
+                clf.set_params(start=start, encoder=enc, trunk_lr=lr)
+            clf.set_params(epochs=ep, tta_flip=False)
+            t = time.perf_counter()
+            clf.fit(pool.images[lab], pool.labels[lab])
+            secs.append(time.perf_counter() - t)
+            accs.append(clf.score(val_x, val_y))
+            tta.append(clf.set_params(tta_flip=True).score(val_x, val_y))
+        name = start if start == "scratch" else f"{Path(enc).stem} trunk_lr={lr:g}"
+        mean, sd = np.mean(accs), np.std(accs, ddof=1)
+        print(
+            f"{size:4d} labels  {name:24s} epochs {ep:g}  val acc {mean:.3f} ± {sd:.3f}"
+            f"  ({', '.join(f'{a:.3f}' for a in accs)})  flip-TTA {np.mean(tta):.3f}"
+            f" (paired {np.mean(np.subtract(tta, accs)):+.3f})  {np.mean(secs):.2f} s/fit",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from foxdog.config import (
     ABLATION_FACTORS,
+    STARTS,
     STRATEGIES,
     Params,
     check_against_data,
@@ -30,8 +31,10 @@ Active learning on Fox-vs-Dog photos. The stages, in pipeline order
   data download  rebuild the raw collection from its origins in SOURCES.csv
   data index     write SOURCES.csv for your own DIR/<class>/**/<image> folder
   curate         data/ -> curated/ (checked, deduplicated, split, resized arrays)
-  baseline       full-pool training over seeds -> metrics/baseline.json
-  al             one query strategy, all seeds -> results/<strategy>/
+  pretrain-data  pretraining corpus -> curated_pretrain/ (+ near-duplicate check)
+  pretrain       one encoder (supervised | simclr) -> models/<method>.msgpack
+  baseline       full-pool training over seeds, one start -> metrics/baseline_<start>.json
+  al             one start x one query strategy, all seeds -> results/<start>/<strategy>/
   ablate         one ablation factor for one strategy -> results/ablations/...
   probcover-delta  ProbCover δ purity/coverage table -> metrics/probcover_delta.csv
   analyze        results -> metrics/summary.json, metrics/*.csv, plots/
@@ -128,9 +131,10 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     _check_pool(params, args)
     from foxdog.model.baseline import run_baseline
 
-    summary = run_baseline(params, Path(params.data.out_dir), Path(args.out))
+    out = Path(args.out or f"metrics/baseline_{args.start}.json")
+    summary = run_baseline(params, Path(params.data.out_dir), out, args.start)
     acc = summary["accuracy"]
-    print(f"baseline accuracy {acc['mean']:.3f} {format_interval(acc)} -> {args.out}")
+    print(f"baseline ({args.start}) accuracy {acc['mean']:.3f} {format_interval(acc)} -> {out}")
     return 0
 
 
@@ -139,8 +143,8 @@ def cmd_al(args: argparse.Namespace) -> int:
     _check_pool(params, args)
     from foxdog.active.experiment import run_strategy
 
-    out = run_strategy(params, args.strategy, Path(args.results))
-    print(f"{args.strategy}: results in {out}/")
+    out = run_strategy(params, args.strategy, args.start, Path(args.results))
+    print(f"{args.start} / {args.strategy}: results in {out}/")
     return 0
 
 
@@ -261,12 +265,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("curate", cmd_curate, "raw photos -> curated arrays, manifest, datasheet")
     add("pretrain-data", cmd_pretrain_data, "curate the pretraining corpus, check for leaks")
-    pre = add("pretrain", cmd_pretrain, "pretrain the encoder on the corpus (model.start)")
+    pre = add("pretrain", cmd_pretrain, "pretrain an encoder for the transfer / selfsup starts")
     pre.add_argument("--method", choices=("supervised", "simclr"))
     pre.add_argument("--metrics", help="default: metrics/pretrain_<method>.json")
     base = add("baseline", cmd_baseline, "train on the full pool over seeds (the upper bound)")
-    base.add_argument("--out", default="metrics/baseline.json")
+    base.add_argument("--out", help="default: metrics/baseline_<start>.json")
     al = add("al", cmd_al, "run one query strategy for every seed (resumable)")
+    for command in (base, al):
+        command.add_argument(
+            "--start", required=True, choices=STARTS, help="where the network starts (regime)"
+        )
     ab = add("ablate", cmd_ablate, "vary one protocol factor for one strategy (resumable)")
     ab.add_argument("--factor", required=True, choices=ABLATION_FACTORS)
     for runner in (al, ab):

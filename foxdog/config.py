@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,8 @@ class DataConfig:
     seed: int = 0
     contact_sheet_size: int = 48
     val_fraction: float = 0.1  # of the pool, carved off as the validation split
+    # Class folders under raw_dir, in label order (label i = classes[i]).
+    classes: tuple[str, ...] = ("dog", "fox")
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,8 @@ class ModelConfig:
     dense: int = 64
     dropout: float = 0.3
     stem: int = 2  # space-to-depth factor before the first conv (benchmarks/README.md)
-    start: str = "scratch"  # scratch | selfsup | transfer: trunk from a pretrained encoder
     trunk_lr: float = 1.0  # trunk learning rate / head learning rate when start != scratch
+    tta_flip: bool = True  # predict with the mean of an image's and its mirror's probabilities
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,13 @@ class BaselineConfig:
 
 @dataclass(frozen=True)
 class ActiveConfig:
-    strategies: tuple[str, ...] = STRATEGIES
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
-    initial_size: int = 20
-    query_size: int = 50
-    rounds: int = 10
+    # The study's regimes: where the network starts (scratch, or a pretrained trunk).
+    starts: tuple[str, ...] = ("scratch", "transfer", "selfsup")
+    strategies: tuple[str, ...] = ("random", "margin", "coreset", "typiclust")
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
+    initial_size: int = 10
+    query_size: int = 100
+    rounds: int = 9
     label_noise: float = 0.0
     committee_size: int = 3
     mc_samples: int = 20
@@ -108,10 +113,12 @@ class ActiveConfig:
 
 @dataclass(frozen=True)
 class AblationConfig:
+    start: str = "transfer"  # the regime (one of active.starts) the ablations run in
+    factors: tuple[str, ...] = ("label_noise",)
     strategies: tuple[str, ...] = ("random", "margin")
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # a subset of active.seeds keeps runs paired
-    initial_size: tuple[int, ...] = (10, 100)
-    query_size: tuple[int, ...] = (25, 100)
+    initial_size: tuple[int, ...] = (50, 100)
+    query_size: tuple[int, ...] = (50, 150)
     label_noise: tuple[float, ...] = (0.1, 0.2)
 
 
@@ -185,12 +192,21 @@ def _check_folders(
 
 
 def validate_pretrain(params: Params, source: str = "params.yaml") -> None:
-    """Ranges of ``pretrain.*`` and of ``model.start`` / ``model.trunk_lr``."""
-    m, p = params.model, params.pretrain
+    """Ranges of ``pretrain.*``, ``active.starts``, ``ablations.start`` and ``model.trunk_lr``."""
+    m, p, a, ab = params.model, params.pretrain, params.active, params.ablations
 
     c = _checker(source)
 
-    c(m.start in STARTS, "model.start", f"is not one of {STARTS}", m.start)
+    c(len(a.starts) >= 1, "active.starts", "must list at least one start", a.starts)
+    for i, s in enumerate(a.starts):
+        c(s in STARTS, f"active.starts[{i}]", f"is not one of {STARTS}", s)
+    c(len(set(a.starts)) == len(a.starts), "active.starts", "has repeats", a.starts)
+    c(
+        ab.start in a.starts,
+        "ablations.start",
+        f"must be one of active.starts={a.starts!r}",
+        ab.start,
+    )
     c(m.trunk_lr >= 0, "model.trunk_lr", "must be >= 0 (0 freezes the trunk)", m.trunk_lr)
     _check_folders(c, "pretrain", p.raw_dir, p.out_dir)
     c(p.encoder_dir.strip() != "", "pretrain.encoder_dir", "must name a folder", p.encoder_dir)
@@ -306,6 +322,16 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     # Seeds feed numpy / scikit-learn generators, which take 0 <= seed < 2**32.
     c(0 <= d.seed < 2**32, "data.seed", "must be in [0, 2**32)", d.seed)
     c(d.contact_sheet_size >= 1, "data.contact_sheet_size", "must be >= 1", d.contact_sheet_size)
+    c(len(d.classes) >= 2, "data.classes", "must list at least two classes", d.classes)
+    c(len(set(d.classes)) == len(d.classes), "data.classes", "has repeats", d.classes)
+    for i, name in enumerate(d.classes):
+        # A class is a folder under raw_dir and part of column and file names.
+        c(
+            re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name) is not None,
+            f"data.classes[{i}]",
+            "must be a folder name of letters, digits, '_' or '-'",
+            name,
+        )
     c(len(m.widths) >= 1, "model.widths", "must list at least one width", m.widths)
     c(all(w >= 1 for w in m.widths), "model.widths", "must be positive", m.widths)
     c(m.dense >= 1, "model.dense", "must be >= 1", m.dense)
@@ -334,6 +360,9 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(0 <= a.label_noise < 0.5, "active.label_noise", "must be in [0, 0.5)", a.label_noise)
     c(a.committee_size >= 2, "active.committee_size", "must be >= 2", a.committee_size)
     c(a.mc_samples >= 2, "active.mc_samples", "must be >= 2", a.mc_samples)
+    for i, f in enumerate(ab.factors):
+        c(f in ABLATION_FACTORS, f"ablations.factors[{i}]", f"is not one of {ABLATION_FACTORS}", f)
+    c(len(set(ab.factors)) == len(ab.factors), "ablations.factors", "has repeats", ab.factors)
     for i, s in enumerate(ab.strategies):
         c(s in STRATEGIES, f"ablations.strategies[{i}]", f"is not one of {STRATEGIES}", s)
     c(len(ab.seeds) >= 1, "ablations.seeds", "must list at least one seed", ab.seeds)

@@ -11,7 +11,7 @@ from sklearn.metrics import (
     log_loss,
 )
 
-METRICS = ("accuracy", "balanced_accuracy", "f1", "log_loss", "ece")
+METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "log_loss", "ece")
 
 
 def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: int = 15) -> float:
@@ -30,17 +30,29 @@ def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: in
 
 
 def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Test-set metrics from class probabilities (columns: dog=0, fox=1; fox is positive)."""
+    """Test-set metrics from class probabilities (N, n_classes); labels are 0 .. n_classes - 1.
+
+    Macro-F1 and balanced accuracy weigh every class alike, so a majority class
+    cannot carry them; with two classes macro-F1 is the mean of both classes' F1.
+    """
     y_true = np.asarray(y_true)
     proba = np.asarray(proba, dtype=np.float64)
-    if proba.ndim != 2 or proba.shape[1] != 2 or len(proba) != len(y_true):
-        raise ValueError(f"proba must have shape ({len(y_true)}, 2), got {proba.shape}")
+    if proba.ndim != 2 or proba.shape[1] < 2 or len(proba) != len(y_true):
+        raise ValueError(
+            f"proba must have shape ({len(y_true)}, n_classes >= 2), got {proba.shape}"
+        )
+    labels = np.arange(proba.shape[1])
     pred = proba.argmax(axis=1)
+    # Clipped away from 0 for the log, then rows renormalised (log_loss wants sums of 1).
+    clipped = np.clip(proba, 1e-7, 1.0)
+    clipped /= clipped.sum(axis=1, keepdims=True)
     return {
         "accuracy": float(accuracy_score(y_true, pred)),
         "balanced_accuracy": float(balanced_accuracy_score(y_true, pred)),
-        "f1": float(f1_score(y_true, pred, pos_label=1, zero_division=0.0)),
-        "log_loss": float(log_loss(y_true, np.clip(proba, 1e-7, 1.0), labels=[0, 1])),
+        "macro_f1": float(
+            f1_score(y_true, pred, labels=labels, average="macro", zero_division=0.0)
+        ),
+        "log_loss": float(log_loss(y_true, clipped, labels=labels)),
         "ece": expected_calibration_error(y_true, proba),
     }
 

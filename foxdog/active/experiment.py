@@ -1,10 +1,13 @@
-"""DVC stages ``al@<strategy>`` and ``ablate@<factor>-<strategy>``: all seeds of one run.
+"""DVC stages ``al@<start>-<strategy>`` and ``ablate@<factor>-<strategy>``: all seeds of one run.
 
 Layout of one output folder (see docs/formats.md)::
 
-    results/<strategy>/rounds.csv        one row per (seed, round)
-    results/<strategy>/queries.csv       one row per queried image
-    results/<strategy>/state/<machine>/<protocol>/seed_<k>.json   resumable per-seed state
+    results/<start>/<strategy>/rounds.csv        one row per (seed, round)
+    results/<start>/<strategy>/queries.csv       one row per queried image
+    results/<start>/<strategy>/state/<machine>/<protocol>/seed_<k>.json   resumable per-seed state
+
+Ablations run in the regime ``ablations.start`` and live in
+``results/ablations/<factor>/<strategy>/``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from foxdog.active.loop import (
 from foxdog.config import ABLATION_FACTORS, ActiveConfig, Params
 from foxdog.data.arrays import Split, load_split
 
-PROTOCOL_COLUMNS = ("strategy", "initial_size", "query_size", "label_noise", "seed")
+PROTOCOL_COLUMNS = ("start", "strategy", "initial_size", "query_size", "label_noise", "seed")
 ROUND_COLUMNS = (*PROTOCOL_COLUMNS, *ROUND_KEYS, "machine")
 QUERY_COLUMNS = (*PROTOCOL_COLUMNS, *QUERY_KEYS)
 
@@ -41,11 +44,18 @@ def show_progress() -> bool:
     return not os.environ.get("CI") and sys.stderr.isatty()
 
 
-def estimator_factory(params: Params) -> EstimatorFactory:
-    """Seed -> unfitted CNN classifier configured from ``params``."""
+def estimator_factory(params: Params, start: str) -> EstimatorFactory:
+    """Seed -> unfitted CNN classifier configured from ``params``, starting from ``start``."""
     from foxdog.model.estimator import FlaxCNNClassifier
 
-    return lambda seed: FlaxCNNClassifier.from_config(params.model, params.train, seed=seed)
+    return lambda seed: FlaxCNNClassifier.from_config(
+        params.model,
+        params.train,
+        seed=seed,
+        pretrain=params.pretrain,
+        start=start,
+        n_classes=len(params.data.classes),
+    )
 
 
 def specs_for(active: ActiveConfig, strategy: str) -> list[RunSpec]:
@@ -74,10 +84,12 @@ def run_specs(
     state_dir: Path,
     progress: bool | None = None,
     val: Split | None = None,
+    start: str = "scratch",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run (or resume) each spec; return all round records and all queries.
 
     ``val`` is the validation split (the stop set); see :class:`Experiment`.
+    ``start`` only labels the rows: ``make_estimator`` decides where the network starts.
     """
     progress = show_progress() if progress is None else progress
     specs = list(specs)
@@ -87,6 +99,7 @@ def run_specs(
         path = state_path(state_dir, spec)
         state = Experiment(spec, make_estimator, pool, test, path, progress, val=val).run()
         protocol = {
+            "start": start,
             "strategy": spec.strategy,
             "initial_size": spec.initial_size,
             "query_size": spec.query_size,
@@ -122,17 +135,20 @@ def _splits(params: Params) -> tuple[Split, Split, Split | None]:
     return load_split(curated, "pool"), load_split(curated, "test"), val
 
 
-def run_strategy(params: Params, strategy: str, results_dir: Path = Path("results")) -> Path:
-    """Stage ``al@<strategy>``: every seed of ``params.active`` for one strategy."""
+def run_strategy(
+    params: Params, strategy: str, start: str, results_dir: Path = Path("results")
+) -> Path:
+    """Stage ``al@<start>-<strategy>``: every seed of ``params.active`` for one strategy."""
     pool, test, val = _splits(params)
-    out_dir = results_dir / strategy
+    out_dir = results_dir / start / strategy
     rounds, queries = run_specs(
         specs_for(params.active, strategy),
-        estimator_factory(params),
+        estimator_factory(params, start),
         pool,
         test,
         out_dir / "state",
         val=val,
+        start=start,
     )
     return _write(out_dir, rounds, queries)
 
@@ -140,7 +156,10 @@ def run_strategy(params: Params, strategy: str, results_dir: Path = Path("result
 def run_ablation(
     params: Params, factor: str, strategy: str, results_dir: Path = Path("results")
 ) -> Path:
-    """Stage ``ablate@<factor>-<strategy>``: the non-default levels of one protocol factor."""
+    """Stage ``ablate@<factor>-<strategy>``: the non-default levels of one protocol factor.
+
+    They run in the regime ``ablations.start``.
+    """
     if factor not in ABLATION_FACTORS:
         raise ValueError(f"unknown ablation factor {factor!r}; known: {ABLATION_FACTORS}")
     pool, test, val = _splits(params)
@@ -150,7 +169,8 @@ def run_ablation(
         spec for level in levels for spec in specs_for(replace(base, **{factor: level}), strategy)
     ]
     out_dir = results_dir / "ablations" / factor / strategy
+    start = params.ablations.start
     rounds, queries = run_specs(
-        specs, estimator_factory(params), pool, test, out_dir / "state", val=val
+        specs, estimator_factory(params, start), pool, test, out_dir / "state", val=val, start=start
     )
     return _write(out_dir, rounds, queries)

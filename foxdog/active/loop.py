@@ -52,7 +52,7 @@ modal_compat.apply()
 
 from modAL.models import ActiveLearner, Committee  # noqa: E402
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 # The model code an AL run executes (the al/ablate stages' DVC deps list the same files):
 # pretraining and the baseline live beside them but cannot change a run's numbers.
 AL_MODEL_FILES = ("cnn.py", "train.py", "estimator.py", "encoder.py")
@@ -61,13 +61,22 @@ ROUND_KEYS = (
     "n_labels",
     *METRICS,
     "val_accuracy",
-    "fox_fraction_queried",
     "noisy_labels",
     "kappa_stop",
     "fit_seconds",
     "query_seconds",
 )
-QUERY_KEYS = ("round", "rank", "id", "score", "p_fox", "true_label", "oracle_label")
+# ``predicted``/``confidence``: the querying model's most probable class and its probability.
+QUERY_KEYS = (
+    "round",
+    "rank",
+    "id",
+    "score",
+    "predicted",
+    "confidence",
+    "true_label",
+    "oracle_label",
+)
 STATE_KEYS = (
     "version",
     "fingerprint",
@@ -217,14 +226,46 @@ def scratch_embeddings(estimator: Any, X: np.ndarray) -> np.ndarray:
     return train.embed(model, train.init_params(model, k_init), check_images(X))
 
 
-def oracle_labels(labels: np.ndarray, noise: float, seed: int) -> np.ndarray:
-    """The labels a noisy annotator gives for every pool image (flip with prob. ``noise``)."""
+def oracle_labels(labels: np.ndarray, noise: float, seed: int, n_classes: int) -> np.ndarray:
+    """The labels a noisy annotator gives for every pool image.
+
+    With probability ``noise`` an image gets a wrong label, drawn uniformly from
+    the other ``n_classes - 1`` classes (labels are ``0 .. n_classes - 1``).
+    """
     rng = np.random.default_rng([seed, 2])
-    flip = rng.random(len(labels)) < noise
-    return np.where(flip, 1 - labels, labels)
+    wrong = rng.random(len(labels)) < noise
+    offset = rng.integers(1, n_classes, len(labels)) if n_classes > 2 else 1
+    return np.where(wrong, (labels + offset) % n_classes, labels)
 
 
 # -- fingerprint -----------------------------------------------------------------
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def estimator_identity(estimator_params: dict[str, Any]) -> dict[str, Any]:
+    """The estimator's hyper-parameters with its encoder file replaced by the file's hash.
+
+    A re-trained encoder at the same path must invalidate every saved state that
+    started from the old one; a moved but identical file need not.
+    """
+    ident = dict(estimator_params)
+    if ident.get("encoder"):
+        path = Path(ident["encoder"])
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path}: encoder not found (run `dvc repro pretrain`, or drop the "
+                "pretrained starts from active.starts)"
+            )
+        ident["encoder"] = f"sha256:{file_sha256(path)}"
+    return ident
 
 
 def source_hash(source: str) -> str:
@@ -315,11 +356,12 @@ class StateError(ValueError):
 
 
 def _pack(pred: np.ndarray) -> str:
-    return np.packbits(pred.astype(bool)).tobytes().hex()
+    # One byte per image: up to 256 classes (checked where the classes are read).
+    return np.asarray(pred, dtype=np.uint8).tobytes().hex()
 
 
 def _unpack(text: str, n: int) -> np.ndarray:
-    return np.unpackbits(np.frombuffer(bytes.fromhex(text), dtype=np.uint8))[:n].astype(np.int64)
+    return np.frombuffer(bytes.fromhex(text), dtype=np.uint8)[:n].astype(np.int64)
 
 
 def dumps_state(state: dict[str, Any]) -> str:
@@ -365,9 +407,10 @@ class Experiment:
         self.state_path = Path(state_path)
         self.progress = progress
         self.strategy = get_strategy(spec.strategy)
-        self.answers = oracle_labels(pool.labels, spec.label_noise, spec.seed)
-        params = make_estimator(spec.seed).get_params()
-        self.fp = fingerprint(spec, params, pool, test, val)
+        estimator = make_estimator(spec.seed)
+        self.n_classes = len(estimator.classes)
+        self.answers = oracle_labels(pool.labels, spec.label_noise, spec.seed, self.n_classes)
+        self.fp = fingerprint(spec, estimator_identity(estimator.get_params()), pool, test, val)
 
     # -- protocol --------------------------------------------------------------
     def n_labels(self, r: int) -> int:
@@ -418,7 +461,7 @@ class Experiment:
         # Committee: member 0 has the experiment's seed, i.e. the same network as
         # every other strategy's; it is the one evaluated, so the comparison is of
         # labelled sets, not of an ensemble against single models. The committee's
-        # consensus is what queries, so p_fox is the consensus (_p_fox).
+        # consensus is what queries, so predicted/confidence are the consensus' (_belief).
         if isinstance(learner, Committee):
             return learner.learner_list[0].estimator
         return learner.estimator
@@ -433,9 +476,10 @@ class Experiment:
         idx, scores = self.strategy(learner, X, n_instances=n, random_state=seed, **kwargs)
         return np.asarray(idx, dtype=np.int64), np.asarray(scores, dtype=np.float64)
 
-    def _p_fox(self, learner: Any, chosen: np.ndarray) -> np.ndarray:
+    def _belief(self, learner: Any, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # The querying model's belief: for a committee its consensus (mean) probability.
-        return np.asarray(learner.predict_proba(self.pool.images[chosen]))[:, 1]
+        proba = np.asarray(learner.predict_proba(self.pool.images[chosen]))
+        return proba.argmax(axis=1), proba.max(axis=1)
 
     # -- state -----------------------------------------------------------------
     def check_state(self, state: Any) -> None:
@@ -501,13 +545,17 @@ class Experiment:
         need(queries["true_label"] == self.pool.labels[added].tolist(), "true labels disagree")
         need(queries["oracle_label"] == self.answers[added].tolist(), "oracle labels disagree")
         need(
-            all(_is_number(x) for key in ("score", "p_fox") for x in queries[key]),
-            "non-numeric query score or p_fox",
+            all(_is_number(x) for key in ("score", "confidence") for x in queries[key]),
+            "non-numeric query score or confidence",
+        )
+        need(
+            all(_is_int(x) and 0 <= x < self.n_classes for x in queries["predicted"]),
+            "query predicted class out of range",
         )
         if self.val is None:
             need(state["val_pred"] is None, "'val_pred' without a validation split")
         else:
-            width = 2 * (-(-len(self.val) // 8))
+            width = 2 * len(self.val)
             need(
                 isinstance(state["val_pred"], str)
                 and len(state["val_pred"]) == width
@@ -594,13 +642,14 @@ class Experiment:
                     f"{spec.strategy}: query returned {len(idx)} images, not {n} distinct"
                 )
             chosen = unlabelled[idx]
-            p_fox = self._p_fox(learner, chosen)
+            predicted, confidence = self._belief(learner, chosen)
             queries = {
                 "round": [r] * n,
                 "rank": list(range(n)),
                 "id": [str(i) for i in self.pool.ids[chosen]],
                 "score": [float(s) for s in scores],
-                "p_fox": [float(p) for p in p_fox],
+                "predicted": [int(c) for c in predicted],
+                "confidence": [float(p) for p in confidence],
                 "true_label": [int(x) for x in self.pool.labels[chosen]],
                 "oracle_label": [int(x) for x in self.answers[chosen]],
             }
@@ -631,13 +680,11 @@ class Experiment:
             val_accuracy = float(np.mean(val_pred == self.val.labels))
             if state["val_pred"] is not None:
                 kappa = agreement_kappa(_unpack(state["val_pred"], len(self.val)), val_pred)
-        true_added = queries.get("true_label", [])
         record = {
             "round": len(state["rounds"]),
             "n_labels": len(labelled),
             **metrics,
             "val_accuracy": val_accuracy,
-            "fox_fraction_queried": float(np.mean(true_added)) if true_added else float("nan"),
             "noisy_labels": int((self.answers[labelled] != self.pool.labels[labelled]).sum()),
             "kappa_stop": kappa,
             "fit_seconds": fit_seconds,

@@ -39,14 +39,20 @@ def t_interval(values: list[float], level: float = 0.95) -> dict[str, Any]:
     }
 
 
-def run_baseline(params: Params, curated_dir: Path, out_path: Path) -> dict:
-    """Train on the whole pool once per seed, evaluate on test, write ``out_path`` atomically."""
+def run_baseline(params: Params, curated_dir: Path, out_path: Path, start: str) -> dict:
+    """Train on the whole pool once per seed from ``start``, evaluate on test, write atomically."""
     pool = load_split(curated_dir, "pool")
     test = load_split(curated_dir, "test")
     per_seed: dict[str, list[float]] = {name: [] for name in (*METRICS, "train_seconds")}
     for seed in params.baseline.seeds:
         clf = FlaxCNNClassifier.from_config(
-            params.model, params.train, seed=seed, steps=params.baseline.steps
+            params.model,
+            params.train,
+            seed=seed,
+            steps=params.baseline.steps,
+            pretrain=params.pretrain,
+            start=start,
+            n_classes=len(params.data.classes),
         )
         start = time.perf_counter()
         clf.fit(pool.images, pool.labels)
@@ -57,6 +63,7 @@ def run_baseline(params: Params, curated_dir: Path, out_path: Path) -> dict:
         ).items():
             per_seed[name].append(value)
     result = {
+        "start": start,
         "n_train": len(pool),
         "n_test": len(test),
         "seeds": list(params.baseline.seeds),

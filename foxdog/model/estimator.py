@@ -10,7 +10,8 @@ Input contract (checked once, here, with one-line errors):
 - ``y``: 1-D, same length as ``X``, every label one of ``classes``, and at
   least two distinct classes present.
 
-``classes`` is given up front (default ``(0, 1)``: dog, fox), so the columns of
+``classes`` is given up front (default ``(0, 1)``; ``from_config`` passes one label per
+``data.classes``), so the columns of
 ``predict_proba`` are always ``classes_`` in that order, even for a labelled
 set that lacks some class. ``classes=None`` takes the sorted labels seen in
 ``y`` instead.
@@ -93,6 +94,7 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         start: str = "scratch",
         encoder: str | None = None,
         trunk_lr: float = 1.0,
+        tta_flip: bool = False,
     ):
         self.widths = widths
         self.dense = dense
@@ -111,6 +113,7 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         self.start = start
         self.encoder = encoder
         self.trunk_lr = trunk_lr
+        self.tta_flip = tta_flip
 
     @classmethod
     def from_config(
@@ -120,18 +123,24 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         seed: int = 0,
         steps: int | None = None,
         pretrain: PretrainConfig | None = None,
+        start: str = "scratch",
+        n_classes: int = 2,
     ) -> FlaxCNNClassifier:
         """Build from ``params.yaml`` sections; ``steps`` overrides ``train.steps`` (baseline).
 
-        The encoder for ``model.start`` is ``<pretrain.encoder_dir>/<method>.msgpack``.
+        ``start`` is one of ``active.starts``; its encoder is
+        ``<pretrain.encoder_dir>/<method>.msgpack``. ``n_classes`` is
+        ``len(data.classes)``: labels are ``0 .. n_classes - 1``.
         """
         encoder = None
-        if model.start != "scratch":
-            encoder = str(encoder_path(pretrain or PretrainConfig(), model.start))
+        if start != "scratch":
+            encoder = str(encoder_path(pretrain or PretrainConfig(), start))
         return cls(
-            start=model.start,
+            classes=tuple(range(n_classes)),
+            start=start,
             encoder=encoder,
             trunk_lr=model.trunk_lr,
+            tta_flip=model.tta_flip,
             stem=model.stem,
             widths=tuple(model.widths),
             dense=model.dense,
@@ -250,10 +259,17 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         return X
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, float64 (N, n_classes), columns in ``classes_`` order."""
+        """Class probabilities, float64 (N, n_classes), columns in ``classes_`` order.
+
+        With ``tta_flip`` the mean of the probabilities of each image and its mirror image.
+        """
         X = self._check_predict_input(X)
         spec = self._model_spec(len(self.classes_))
-        return train.softmax64(train.predict_logits(spec, self.params_, X))
+        proba = train.softmax64(train.predict_logits(spec, self.params_, X))
+        if self.tta_flip:
+            mirrored = train.softmax64(train.predict_logits(spec, self.params_, X[:, :, ::-1]))
+            proba = (proba + mirrored) / 2
+        return proba
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class label for each image."""
