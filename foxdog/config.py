@@ -601,14 +601,15 @@ def check_against_data(
     )
     if not ab.strategies:
         return
-    for level in ab.initial_size:
+    # Only the factors that run (ablations.factors) must fit; the others are one `-S` away.
+    for level in ab.initial_size if "initial_size" in ab.factors else ():
         total = level + r * a.query_size
         c(
             total <= n,
             f"ablations.initial_size={ab.initial_size!r}: level {level} + active.rounds * "
             f"active.query_size = {level} + {r} * {a.query_size} = {total} must be <= {where}",
         )
-    for level in ab.query_size:
+    for level in ab.query_size if "query_size" in ab.factors else ():
         total = a.initial_size + r * level
         c(
             total <= n,

@@ -107,13 +107,16 @@ def probcover_delta_table(
     from foxdog.active.experiment import estimator_factory
     from foxdog.active.loop import oracle_labels
 
-    make_estimator = make_estimator or estimator_factory(params)
+    # The delta of the scratch network: the regime in which ProbCover was first studied here.
+    make_estimator = make_estimator or estimator_factory(params, "scratch")
     n_classes = len(np.unique(pool.labels))
     budget = params.active.query_size
     parts = []
     for seed in seeds:
         labelled = initial_set(params, make_estimator, pool, seed)
-        answers = oracle_labels(pool.labels, params.active.label_noise, seed)
+        answers = oracle_labels(
+            pool.labels, params.active.label_noise, seed, len(params.data.classes)
+        )
         emb = pool_embeddings(make_estimator, pool.images, answers, labelled, seed)
         table = seed_table(emb, n_classes, budget, random_state=seed)
         parts.append(table.assign(seed=seed, budget=budget, n_labelled=len(labelled)))

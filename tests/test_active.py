@@ -114,12 +114,10 @@ def test_every_strategy_queries_distinct_unlabelled_images(
     init = set(pool.ids[initial_indices(pool.labels, 8, 0)])
     assert not init & set(queries["id"])  # never an already-labelled one
     assert queries.groupby("round")["rank"].apply(list).tolist() == [list(range(5))] * 2
-    assert np.isfinite(queries["score"]).all() and queries["p_fox"].between(0, 1).all()
+    assert np.isfinite(queries["score"]).all() and queries["confidence"].between(0.5, 1).all()
+    assert queries["predicted"].isin([0, 1]).all()
     for r in rounds:
-        assert 0.0 <= r["accuracy"] <= 1.0 and r["log_loss"] > 0
-    assert rounds[1]["fox_fraction_queried"] == pytest.approx(
-        queries.loc[queries["round"] == 1, "true_label"].mean()
-    )
+        assert 0.0 <= r["accuracy"] <= 1.0 and r["log_loss"] > 0 and 0 <= r["macro_f1"] <= 1
     assert -1.0 <= rounds[2]["kappa_stop"] <= 1.0 and np.isnan(rounds[0]["kappa_stop"])
     assert all(0.0 <= r["val_accuracy"] <= 1.0 for r in rounds)
 
@@ -222,14 +220,27 @@ def test_initial_set_is_stratified_and_seeded() -> None:
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.1, 0.2])
-def test_oracle_noise_rate_is_honoured(noise: float) -> None:
-    labels = np.random.default_rng(0).integers(0, 2, 20_000)
-    answers = oracle_labels(labels, noise, seed=5)
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+def test_oracle_noise_rate_is_honoured(noise: float, n_classes: int) -> None:
+    labels = np.random.default_rng(0).integers(0, n_classes, 20_000)
+    answers = oracle_labels(labels, noise, seed=5, n_classes=n_classes)
     flipped = np.mean(answers != labels)
     # Binomial standard error at n=20,000 is <= 0.0029: 4 sigma.
     assert abs(flipped - noise) < 0.012
-    assert set(np.unique(answers)) <= {0, 1}
-    assert np.array_equal(answers, oracle_labels(labels, noise, seed=5))
+    assert set(np.unique(answers)) <= set(range(n_classes))
+    assert np.array_equal(answers, oracle_labels(labels, noise, seed=5, n_classes=n_classes))
+
+
+def test_oracle_wrong_labels_are_uniform_over_the_other_classes() -> None:
+    labels = np.zeros(30_000, dtype=np.int64)
+    answers = oracle_labels(labels, 0.5, seed=1, n_classes=4)
+    wrong = answers[answers != 0]
+    shares = np.bincount(wrong, minlength=4)[1:] / len(wrong)
+    # ~15,000 wrong answers: each share's standard error is ~0.004.
+    np.testing.assert_allclose(shares, 1 / 3, atol=0.02)
+    # Two classes: a wrong label is the other class, as a flip.
+    two = oracle_labels(labels + 1, 0.5, seed=1, n_classes=2)
+    assert set(np.unique(two)) == {0, 1}
 
 
 def test_noisy_oracle_is_recorded(pool: Split, test_split: Split, tmp_path: Path) -> None:
@@ -263,9 +274,18 @@ def _tiny_params(curated: Path) -> Params:
     raw["model"].update(widths=[4, 8], dense=8)
     raw["train"].update(batch_size=16, steps=6, warmup_steps=1, max_shift=1)
     raw["active"].update(
-        seeds=[0, 1], initial_size=8, query_size=5, rounds=2, committee_size=2, mc_samples=4
+        starts=["scratch"],
+        strategies=["random", "margin", "entropy"],
+        seeds=[0, 1],
+        initial_size=8,
+        query_size=5,
+        rounds=2,
+        committee_size=2,
+        mc_samples=4,
     )
-    raw["ablations"].update(seeds=[0, 1], initial_size=[6], query_size=[3], label_noise=[0.2])
+    raw["ablations"].update(
+        start="scratch", seeds=[0, 1], initial_size=[6], query_size=[3], label_noise=[0.2]
+    )
     return params_from_dict(raw)
 
 
@@ -280,7 +300,8 @@ def test_stage_writes_rounds_and_queries(
     monkeypatch.setattr(arrays, "SPLITS", tuple(dict.fromkeys((*arrays.SPLITS, "val"))))
     _write_curated(tmp_path / "curated", pool, test_split, val_split)
     params = _tiny_params(tmp_path / "curated")
-    out = run_strategy(params, "entropy", tmp_path / "results")
+    out = run_strategy(params, "entropy", "scratch", tmp_path / "results")
+    assert out == tmp_path / "results" / "scratch" / "entropy"
     rounds = pd.read_csv(out / "rounds.csv")
     queries = pd.read_csv(out / "queries.csv", dtype={"id": str})
     assert tuple(rounds.columns) == ROUND_COLUMNS and tuple(queries.columns) == QUERY_COLUMNS
@@ -289,15 +310,17 @@ def test_stage_writes_rounds_and_queries(
     assert rounds["val_accuracy"].between(0, 1).all()
     assert rounds.groupby("seed").size().tolist() == [3, 3]
     assert (rounds["strategy"] == "entropy").all() and len(queries) == 2 * 2 * 5
+    assert (rounds["start"] == "scratch").all() and (queries["start"] == "scratch").all()
     assert set(queries["id"]) <= set(pool.ids)
     first = (out / "rounds.csv").read_bytes()
-    run_strategy(params, "entropy", tmp_path / "results")  # resumes: nothing left to do
+    run_strategy(params, "entropy", "scratch", tmp_path / "results")  # resumes: nothing to do
     assert (out / "rounds.csv").read_bytes() == first
 
     ab = pd.read_csv(
         run_ablation(params, "label_noise", "random", tmp_path / "results") / "rounds.csv"
     )
     assert ab["label_noise"].unique().tolist() == [0.2]
+    assert (ab["start"] == params.ablations.start).all()
     assert ab.groupby("seed")["n_labels"].max().tolist() == [18, 18]
 
 
@@ -326,7 +349,7 @@ def test_interrupt_inside_a_strategy_is_not_swallowed(
     assert len(json.loads(path.read_text())["rounds"]) == 1  # round 0 was saved
 
 
-def test_committee_p_fox_is_the_consensus(pool: Split, test_split: Split, tmp_path: Path) -> None:
+def test_committee_belief_is_the_consensus(pool: Split, test_split: Split, tmp_path: Path) -> None:
     state = run("committee", pool, test_split, tmp_path / "c.json", rounds=1)
     init = initial_indices(pool.labels, 8, 0)
     chosen = [int(np.flatnonzero(pool.ids == i)[0]) for i in state["queries"]["id"]]
@@ -336,8 +359,12 @@ def test_committee_p_fox_is_the_consensus(pool: Split, test_split: Split, tmp_pa
         .predict_proba(pool.images[chosen])[:, 1]
         for k in range(2)
     ]
-    np.testing.assert_allclose(state["queries"]["p_fox"], np.mean(members, axis=0), rtol=1e-12)
-    assert not np.allclose(state["queries"]["p_fox"], members[0])
+    consensus = np.mean(members, axis=0)
+    np.testing.assert_allclose(
+        state["queries"]["confidence"], np.maximum(consensus, 1 - consensus), rtol=1e-12
+    )
+    assert state["queries"]["predicted"] == (consensus > 0.5).astype(int).tolist()
+    assert not np.allclose(consensus, members[0])
 
 
 def test_stop_set_kappa_and_val_accuracy(

@@ -37,9 +37,9 @@ def test_run_baseline_writes_the_documented_format(tmp_path):
             "baseline": {"seeds": [0, 1], "steps": 40},
         }
     )
-    out = tmp_path / "metrics" / "baseline.json"
-    result = run_baseline(params, curated, out)
-    assert json.loads(out.read_text()) == result
+    out = tmp_path / "metrics" / "baseline_scratch.json"
+    result = run_baseline(params, curated, out, "scratch")
+    assert json.loads(out.read_text()) == result and result["start"] == "scratch"
     assert (result["n_train"], result["n_test"], result["seeds"], result["steps"]) == (
         40,
         24,

@@ -159,8 +159,20 @@ def small_project(tmp_path: Path, **overrides: dict[str, object]) -> Path:
         "model": {"widths": [8, 16], "dense": 16},
         "train": {"batch_size": 16, "steps": 40, "warmup_steps": 4, "max_shift": 2},
         "baseline": {"seeds": [0], "steps": 40},
-        "active": {"seeds": [0], "initial_size": 10, "query_size": 5, "rounds": 2},
-        "ablations": {"seeds": [0], "initial_size": [6], "query_size": [3]},
+        "active": {
+            "starts": ["scratch"],
+            "seeds": [0],
+            "initial_size": 10,
+            "query_size": 5,
+            "rounds": 2,
+        },
+        "ablations": {
+            "start": "scratch",
+            "factors": ["initial_size", "query_size", "label_noise"],
+            "seeds": [0],
+            "initial_size": [6],
+            "query_size": [3],
+        },
     }
     for section, values in overrides.items():
         sections.setdefault(section, {}).update(values)
@@ -171,12 +183,14 @@ def small_project(tmp_path: Path, **overrides: dict[str, object]) -> Path:
 
 def test_baseline_with_one_seed_prints_a_dash_for_the_interval(tmp_path, capsys):
     params = small_project(tmp_path)
-    out = tmp_path / "metrics" / "baseline.json"
-    assert main(["baseline", "--params", str(params), "--out", str(out)]) == 0
+    out = tmp_path / "metrics" / "baseline_scratch.json"
+    assert main(["baseline", "--start", "scratch", "--params", str(params), "--out", str(out)]) == 0
     summary = json.loads(out.read_text())
     acc = summary["accuracy"]
     assert summary["seeds"] == [0] and acc["low"] is None and acc["high"] is None
-    assert capsys.readouterr().out == f"baseline accuracy {acc['mean']:.3f} – -> {out}\n"
+    assert capsys.readouterr().out.endswith(
+        f"baseline (scratch) accuracy {acc['mean']:.3f} – -> {out}\n"
+    )
 
 
 def test_format_interval():
@@ -188,7 +202,7 @@ def test_format_interval():
     ("command", "overrides", "message"),
     [
         (
-            ["al", "--strategy", "random"],
+            ["al", "--start", "scratch", "--strategy", "random"],
             {"active": {"initial_size": 20, "query_size": 10, "rounds": 3}},
             "active.initial_size + active.rounds * active.query_size = 20 + 3 * 10 = 50 "
             "must be <= the 40 pool images in {curated}/",
@@ -200,12 +214,12 @@ def test_format_interval():
             "= 45 + 2 * 5 = 55 must be <= the 40 pool images in {curated}/",
         ),
         (
-            ["baseline"],
+            ["baseline", "--start", "scratch"],
             {"train": {"batch_size": 64}},
             "train.batch_size=64 must be <= the 40 pool images in {curated}/",
         ),
         (
-            ["baseline"],
+            ["baseline", "--start", "scratch"],
             {"data": {"image_size": 32}},
             "data.image_size=32 must match the 16x16 images in {curated}/ (re-run `foxdog curate`)",
         ),
@@ -216,7 +230,7 @@ def test_limits_are_checked_against_the_pool_before_any_work(
 ):
     params = small_project(tmp_path, **overrides)
     results = tmp_path / "results"
-    extra = ["--out", str(tmp_path / "b.json")] if command == ["baseline"] else []
+    extra = ["--out", str(tmp_path / "b.json")] if command[0] == "baseline" else []
     if command[0] != "baseline":
         extra = ["--results", str(results)]
     assert main([*command, "--params", str(params), *extra]) == 2

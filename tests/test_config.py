@@ -300,18 +300,28 @@ def data_error(params: Params, pool_labels: np.ndarray, **kw: object) -> str:
 
 def test_committed_params_fit_a_pool_of_the_real_size():
     params = load_params(PROJECT_PARAMS)
-    # The largest budget is the query_size ablation's: 20 + 10 * 100 = 1020 labels.
-    check_against_data(params, labels(1000, 20), image_size=params.data.image_size)
-    assert data_error(params, labels(1000, 19)).startswith(
-        "ablations.query_size=(25, 100): active.initial_size + active.rounds * level 100 "
-        "= 20 + 10 * 100 = 1020 must be <= the 1019 pool images"
+    # The main budget, 10 + 9 * 100 = 910 labels, is the largest that runs.
+    check_against_data(params, labels(900, 10), image_size=params.data.image_size)
+    assert data_error(params, labels(900, 9)).startswith(
+        "active.initial_size + active.rounds * active.query_size = 10 + 9 * 100 = 910 "
+        "must be <= the 909 pool images"
+    )
+
+
+def test_only_the_ablation_factors_that_run_must_fit_the_pool():
+    params = params_with({"ablations": {"factors": ["label_noise"], "query_size": [500]}})
+    check_against_data(params, labels(900, 10))  # 10 + 9 * 500 is never run
+    params = params_with({"ablations": {"factors": ["query_size"], "query_size": [500]}})
+    assert data_error(params, labels(900, 10)).startswith(
+        "ablations.query_size=(500,): active.initial_size + active.rounds * level 500 "
+        "= 10 + 9 * 500 = 4510 must be <= the 910 pool images"
     )
 
 
 def test_budget_larger_than_the_pool_names_the_keys():
-    params = load_params(PROJECT_PARAMS)  # 20 + 10 * 50 = 520 labels
+    params = load_params(PROJECT_PARAMS)  # 10 + 9 * 100 = 910 labels
     assert data_error(params, labels(300, 200)) == (
-        "active.initial_size + active.rounds * active.query_size = 20 + 10 * 50 = 520 "
+        "active.initial_size + active.rounds * active.query_size = 10 + 9 * 100 = 910 "
         "must be <= the 500 pool images in curated/"
     )
 
@@ -333,12 +343,17 @@ def test_initial_size_larger_than_a_class_is_caught_before_sampling():
 def test_ablation_levels_are_checked_too():
     base = {"active": {"initial_size": 20, "query_size": 10, "rounds": 5}}  # 70 labels
     pool = labels(60, 60)
-    params = params_with({**base, "ablations": {"initial_size": [10, 80], "query_size": [5]}})
+    factors = ["initial_size", "query_size"]
+    params = params_with(
+        {**base, "ablations": {"factors": factors, "initial_size": [10, 80], "query_size": [5]}}
+    )
     assert data_error(params, pool) == (
         "ablations.initial_size=(10, 80): level 80 + active.rounds * active.query_size "
         "= 80 + 5 * 10 = 130 must be <= the 120 pool images in curated/"
     )
-    params = params_with({**base, "ablations": {"initial_size": [10], "query_size": [5, 25]}})
+    params = params_with(
+        {**base, "ablations": {"factors": factors, "initial_size": [10], "query_size": [5, 25]}}
+    )
     assert data_error(params, pool) == (
         "ablations.query_size=(5, 25): active.initial_size + active.rounds * level 25 "
         "= 20 + 5 * 25 = 145 must be <= the 120 pool images in curated/"

@@ -407,7 +407,23 @@ def test_transfer_refuses_bad_encoders(tmp_path):
 def test_from_config_points_at_the_method_encoder():
     from foxdog.config import PretrainConfig
 
-    model = ModelConfig(widths=(8, 16), start="selfsup", trunk_lr=0.1)
-    clf = FlaxCNNClassifier.from_config(model, TrainConfig(), pretrain=PretrainConfig())
+    model = ModelConfig(widths=(8, 16), trunk_lr=0.1)
+    clf = FlaxCNNClassifier.from_config(
+        model, TrainConfig(), pretrain=PretrainConfig(), start="selfsup", n_classes=3
+    )
     assert clf.encoder == "models/simclr.msgpack" and clf.trunk_lr == 0.1
+    assert clf.start == "selfsup" and clf.classes == (0, 1, 2)
     assert FlaxCNNClassifier.from_config(ModelConfig(), TrainConfig()).encoder is None
+
+
+def test_flip_tta_averages_an_image_and_its_mirror():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (40, 16, 16, 3), dtype=np.uint8)
+    y = np.arange(40) % 2
+    clf = FlaxCNNClassifier(**SMALL).fit(x, y)
+    plain = clf.predict_proba(x)
+    mirrored = clf.predict_proba(x[:, :, ::-1])
+    tta = clf.set_params(tta_flip=True).predict_proba(x)
+    np.testing.assert_allclose(tta, (plain + mirrored) / 2, rtol=1e-12)
+    assert not np.allclose(tta, plain)
+    np.testing.assert_allclose(tta.sum(axis=1), 1.0)

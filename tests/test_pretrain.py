@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import jax
 import numpy as np
@@ -85,7 +86,9 @@ def test_cli_registration_parses_both_commands():
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"model": {"start": "imagenet"}}, "model.start='imagenet' is not one of"),
+        ({"active": {"starts": ["imagenet"]}}, "active.starts[0]='imagenet' is not one of"),
+        ({"active": {"starts": []}}, "active.starts=() must list at least one start"),
+        ({"active": {"starts": ["scratch"]}}, "ablations.start='transfer' must be one of"),
         ({"model": {"trunk_lr": -0.5}}, "model.trunk_lr=-0.5 must be >= 0"),
         ({"pretrain": {"method": "byol"}}, "pretrain.method='byol' is not one of"),
         ({"pretrain": {"temperature": 0}}, "pretrain.temperature=0.0 must be > 0"),
@@ -96,7 +99,7 @@ def test_cli_registration_parses_both_commands():
 def test_pretrain_params_are_validated(raw, message):
     from foxdog.config import ConfigError, params_with
 
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         params_with(raw)
 
 

@@ -75,7 +75,7 @@ def test_table_trains_on_the_loops_initial_set_and_is_deterministic() -> None:
 
     from foxdog.active.experiment import estimator_factory
 
-    real = estimator_factory(params)
+    real = estimator_factory(params, "scratch")
 
     class Spy:
         def __init__(self, seed: int) -> None:
