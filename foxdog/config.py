@@ -141,7 +141,7 @@ class AnalysisConfig:
 
 STARTS = ("scratch", "selfsup", "transfer")
 PRETRAIN_METHODS = ("supervised", "simclr")
-#: Which pretraining method's encoder each ``model.start`` loads.
+#: Which pretraining method's encoder each start of ``active.starts`` loads.
 START_METHOD = {"transfer": "supervised", "selfsup": "simclr"}
 
 
@@ -163,7 +163,7 @@ class PretrainConfig:
 
 
 def encoder_path(pretrain: PretrainConfig, start: str) -> Path:
-    """The encoder file ``model.start`` loads: ``<encoder_dir>/<method>.msgpack``."""
+    """The encoder file ``start`` loads: ``<encoder_dir>/<method>.msgpack``."""
     return Path(pretrain.encoder_dir) / f"{START_METHOD[start]}.msgpack"
 
 

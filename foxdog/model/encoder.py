@@ -33,7 +33,8 @@ def load_encoder(path: str | Path) -> tuple[dict, dict[str, Any]]:
         stat = path.stat()
     except FileNotFoundError:
         raise FileNotFoundError(
-            f"{path}: encoder not found (run `dvc repro pretrain`, or set model.start: scratch)"
+            f"{path}: encoder not found (run `dvc repro pretrain`, "
+            "or drop transfer and selfsup from active.starts)"
         ) from None
     return _load(str(path), stat.st_mtime_ns, stat.st_size)
 
