@@ -1549,16 +1549,19 @@ def _labels(value: float) -> str:
 def _aulc_numbers(entry: Mapping[str, Any], cfg: AnalysisConfig, n_all: int | None) -> str:
     """``+0.80 points (95% interval -0.20 to +1.80; adjusted p = 0.094[ within ...])``."""
     level = f"{round(100 * cfg.confidence)}%"
+    if math.isnan(_nan(entry["p_adjusted"])) and math.isnan(_nan(entry["low"])):
+        return (
+            f"{_points(entry['mean_difference'])} points (no interval and no test with "
+            f"fewer than {cfg.min_seeds} seeds)"
+        )
     text = (
         f"{_points(entry['mean_difference'])} points ({level} interval "
         f"{_points(entry['low'])} to {_points(entry['high'])}; adjusted p = "
         f"{_p(entry['p_adjusted'])}"
     )
-    if n_all is not None:
-        text += (
-            f" within the regime, {_p(entry['p_adjusted_all'])} over all {n_all} "
-            "regime × arm tests"
-        )
+    if n_all:
+        study = _p(entry["p_adjusted_all"])
+        text += f" within the regime, {study} over all {n_all} regime × arm tests"
     return text + ")"
 
 
@@ -1662,11 +1665,12 @@ def model_sentence(
             labels = _nan(e["common_targets"][key]["strategies"][REFERENCE]["labels"])
             if math.isfinite(labels):
                 needs.append(f"{_labels(labels)} labels from {s}")
-            else:
-                needs.append(f"more than {_labels(_nan(e['random']['final_labels']))} from {s}")
+            else:  # half the seeds or more never get there within the budget
+                final = _labels(_nan(e["random"]["final_labels"]))
+                needs.append(f"more than {final} labels from {s}")
         text += (
-            f"; random sampling reaches {_pct(level['accuracy'])} ({100 * level['fraction']:g}% "
-            f"of the {ref} full-pool accuracy) after a median of {_and(needs)}"
+            f"; to reach {_pct(level['accuracy'])} ({100 * level['fraction']:g}% of the {ref} "
+            f"full-pool accuracy), random sampling needs a median of {_and(needs)}"
         )
         best = model["best_start"]
         saving = starts[best]["common_targets"][key]["random_saving_vs_reference"]
