@@ -84,7 +84,8 @@ Across regimes (``starting_model``, ``overview``)
   themselves use the per-regime family.
 - **Overview sentences**: (1) in which regimes a strategy is significantly better than
   random (per-regime verdict) and its paired saving at the highest per-regime target
-  with at least ``analysis.min_seeds`` paired seeds; else that none is, with each
+  that it and random both reach in at least half the seeds (and at least
+  ``analysis.min_seeds``); else that none is, with each
   regime's closest arm, its interval and adjusted p. (2) the full-pool accuracy per
   start (difference from the reference start) and the labels random sampling needs in
   each regime to reach the highest common target whose median the reference start's
@@ -1497,13 +1498,18 @@ def study_tests(regimes: Mapping[str, Regime], cfg: AnalysisConfig) -> list[dict
 
 
 def headline_saving(regime: Regime, strategy: str, cfg: AnalysisConfig) -> dict[str, Any] | None:
-    """The strategy's paired saving at the highest regime target with enough paired seeds."""
+    """The strategy's paired saving at the highest regime target with enough paired seeds.
+
+    Enough: both it and random reach the target in at least half the seeds, and in at
+    least ``analysis.min_seeds`` (a saving over 2 of 8 seeds would say little).
+    """
     group = regime.groups.get(strategy)
     if group is None:
         return None
+    need = max(cfg.min_seeds, math.ceil(group["n_seeds"] / 2))
     for target in sorted(regime.targets, key=lambda t: -t["fraction"]):
         saving = group["targets"][target["key"]].get("saving_vs_random") or {}
-        if saving.get("n_pairs", 0) >= cfg.min_seeds and math.isfinite(saving["labels"]):
+        if saving.get("n_pairs", 0) >= need and math.isfinite(saving["labels"]):
             return {
                 "key": target["key"],
                 "fraction": target["fraction"],

@@ -956,7 +956,8 @@ def test_overview_when_a_strategy_wins_in_one_regime_only(tmp_path: Path) -> Non
     assert view["significant_starts"] == ["transfer"]
     transfer = view["per_start"]["transfer"]
     saving = transfer["saving"]
-    assert saving["labels"] > 0 and saving["low"] > 0 and saving["n_pairs"] >= 2
+    # The saving quoted is at a target both reach in at least half the 8 seeds.
+    assert saving["labels"] > 0 and saving["low"] > 0 and saving["n_pairs"] >= 4
     first = view["sentences"][0]
     assert first.startswith(
         "Active learning beats random sampling significantly (Benjamini–Hochberg over the "
