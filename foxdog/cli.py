@@ -119,9 +119,10 @@ def cmd_curate(args: argparse.Namespace) -> int:
         print(f"foxdog: warning: {path}: listed in SOURCES.csv but missing", file=sys.stderr)
     write_curated(result, raw_dir, out_dir, params.data)
     counts = result.kept["label_name"].value_counts().to_dict()
+    per_class = ", ".join(f"{counts.get(name, 0)} {name}" for name in params.data.classes)
     print(
-        f"curated {len(result.kept)} images ({counts.get('fox', 0)} fox, "
-        f"{counts.get('dog', 0)} dog), dropped {len(result.dropped)} -> {out_dir}/"
+        f"curated {len(result.kept)} images ({per_class}), "
+        f"dropped {len(result.dropped)} -> {out_dir}/"
     )
     return 0
 
