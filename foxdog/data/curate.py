@@ -43,6 +43,7 @@ from foxdog.data.images import (
     perceptual_hash,
     square_resize,
 )
+from foxdog.data.links import LINKED_FROM_FILE, inside, link_roots, linked_from
 from foxdog.errors import CurationError
 
 SPLIT_NAMES = ("pool", "val", "test")
@@ -93,6 +94,7 @@ class Curated:
     n_multi_groups: int = 0
     classes: tuple[str, ...] = ()  # data.classes: names in label order
     source_from: dict[str, object] = field(default_factory=dict)  # see _source_record
+    linked_from: str | None = None  # the collection LINKED_FROM.txt names, if any
 
 
 def read_sources(raw_dir: Path) -> dict[str, dict[str, str]]:
@@ -171,12 +173,16 @@ def list_candidates(
 
     Returns (candidates, dropped entries, warnings). Symbolic links are never
     followed out of the raw folder (its hash in ``data.dvc`` would not cover the
-    target), symlinked folders are not walked, and special files (FIFOs,
-    sockets) are dropped rather than opened. ``sources`` (``SOURCES.csv`` rows)
-    names each file's source (:func:`source_of`).
+    target) unless into the collection its ``LINKED_FROM.txt`` names
+    (:mod:`foxdog.data.links`), symlinked folders are not walked, and special
+    files (FIFOs, sockets) are dropped rather than opened. ``sources``
+    (``SOURCES.csv`` rows) names each file's source (:func:`source_of`).
     """
     sources = sources or {}
-    root = raw_dir.resolve()
+    roots = link_roots(raw_dir)
+    outside = "symlink points outside the raw folder" + (
+        f" and {roots[1]} (its {LINKED_FROM_FILE})" if len(roots) > 1 else ""
+    )
     candidates, dropped = [], []
     labels, notes = class_folders(raw_dir, classes)
     for label in labels:
@@ -198,10 +204,8 @@ def list_candidates(
                 source = source_of(rel, sources)[0]
                 if full.is_symlink():
                     target = full.resolve()
-                    if not target.is_relative_to(root):
-                        dropped.append(
-                            _drop(rel, label, source, "symlink points outside the raw folder")
-                        )
+                    if not inside(target, roots):
+                        dropped.append(_drop(rel, label, source, outside))
                         continue
                     if not target.exists():
                         dropped.append(_drop(rel, label, source, "broken symlink"))
@@ -474,6 +478,7 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
         n_multi_groups=sum(1 for s in sizes.values() if s > 1),
         classes=tuple(classes),
         source_from=_source_record(sources, from_column),
+        linked_from=None if (origin := linked_from(raw_dir)) is None else str(origin),
     )
 
 
@@ -580,6 +585,7 @@ def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
         "per_class": per_class,
         "contact_sheets": [contact_sheet_name(name) for name in classes],
         "source_from": result.source_from,
+        "linked_from": result.linked_from,
         "params": {
             **decoding_record(cfg)["params"],
             "burst_max_gap": BURST_MAX_GAP,
@@ -622,9 +628,12 @@ def write_curated(result: Curated, raw_dir: Path, out_dir: Path, cfg: DataConfig
     ``out_dir`` exactly as it was (never a new pool beside an old test split), and
     the next run removes the stale staging folder.
     """
-    if out_dir.resolve().is_relative_to(raw_dir.resolve()):
-        # The raw folder is read-only input (and DVC-tracked): never write into it.
-        raise CurationError(f"{out_dir}: output folder is inside the raw folder {raw_dir}")
+    for i, root in enumerate(link_roots(raw_dir)):
+        if out_dir.resolve().is_relative_to(root):
+            # The raw folder (and a collection it links into) is read-only input: never
+            # write into it.
+            where = raw_dir if i == 0 else f"{root} (its {LINKED_FROM_FILE})"
+            raise CurationError(f"{out_dir}: output folder is inside the raw folder {where}")
     kept = result.kept
     with io.staging_dir(out_dir) as stage:
         for split in SPLIT_NAMES:
