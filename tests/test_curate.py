@@ -691,3 +691,27 @@ def test_load_split_file_errors(curated_copy):
     images.write_bytes(images.read_bytes()[:1000])  # truncated
     with pytest.raises(ValueError, match=r"pool_images\.npy: not a readable \.npy array"):
         load_split(curated_copy, "pool")
+
+
+# --- the DVC stage ------------------------------------------------------------------------
+
+
+def test_dvc_curate_stage_tracks_its_code_and_the_report_every_output():
+    import re
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    stages = yaml.safe_load((repo / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    deps = stages["curate"]["deps"]
+    code = (repo / "foxdog/data/curate.py").read_text(encoding="utf-8")
+    imported = set(re.findall(r"^from foxdog\.data\.(\w+) import", code, flags=re.MULTILINE))
+    assert imported  # the pattern still finds curate's own modules
+    assert {f"foxdog/data/{m}.py" for m in imported | {"curate"}} <= set(deps)
+    # Wherever the photos are (data/ or your own folder), DVC watches that folder.
+    assert "${data.raw_dir}" in deps and "data" in stages["curate"]["params"]
+    # The report reads contact_<class>.png for classes only params.yaml knows: it
+    # depends on the whole folder, not on named sheets.
+    report = stages["report"]["deps"]
+    assert "curated" in report
+    assert not [d for d in report if str(d).startswith("curated/contact_")]
