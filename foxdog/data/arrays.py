@@ -20,9 +20,6 @@ import numpy as np
 SPLITS = ("pool", "val", "test")
 MANIFEST = "manifest.csv"
 DATASHEET = "datasheet.json"
-# The classes of a datasheet written before curation followed data.classes
-# (it had no "classes" key and always curated these two folders, in this order).
-LEGACY_CLASSES = ("dog", "fox")
 
 
 @dataclass(frozen=True)
@@ -49,11 +46,12 @@ def load_npy(path: Path, stage: str) -> np.ndarray:
 
 
 def curated_classes(curated_dir: str | Path) -> tuple[str, ...] | None:
-    """Class names in label order from ``<curated_dir>/datasheet.json``; None without one.
+    """Class names in label order from ``<curated_dir>/datasheet.json``, or None.
 
-    A datasheet without a ``classes`` key predates class-neutral curation and
-    means :data:`LEGACY_CLASSES`. Raises ``ValueError`` naming the file when it
-    is not readable JSON or its ``classes`` is not a list of two or more names.
+    None when there is no datasheet or it has no ``classes`` key (written before
+    curation followed ``data.classes``, or by a test). Raises ``ValueError``
+    naming the file when it is not readable JSON or its ``classes`` is not a
+    list of two or more names.
     """
     path = Path(curated_dir) / DATASHEET
     if not path.is_file():
@@ -62,7 +60,9 @@ def curated_classes(curated_dir: str | Path) -> tuple[str, ...] | None:
         sheet = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as err:
         raise ValueError(f"{path}: not a readable datasheet ({err})") from None
-    classes = sheet.get("classes", list(LEGACY_CLASSES)) if isinstance(sheet, dict) else None
+    if isinstance(sheet, dict) and "classes" not in sheet:
+        return None
+    classes = sheet.get("classes") if isinstance(sheet, dict) else None
     if (
         not isinstance(classes, list)
         or len(classes) < 2

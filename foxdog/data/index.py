@@ -6,7 +6,10 @@ for any folder laid out as ``DIR/<class>/**/<image>``: one row per image file,
 in sorted path order, with the file's sha256, byte size, format and size read
 from the image header (no pixel is decoded: checking content is curate's job),
 and a ``source`` sub-group taken from a folder level below the class or from a
-user CSV. See docs/formats.md ("SOURCES.csv written by foxdog data index").
+user CSV. Symbolic links are skipped, except in a linked collection (a folder
+with ``LINKED_FROM.txt``, :mod:`foxdog.data.links`), whose file links into the
+collection it names are indexed by their targets' bytes. See docs/formats.md
+("SOURCES.csv written by foxdog data index").
 """
 
 from __future__ import annotations
