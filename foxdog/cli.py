@@ -30,6 +30,7 @@ Active learning on Fox-vs-Dog photos. The stages, in pipeline order
   data fetch     materialise data/ from ../shared/foxdog-raw through DVC, verified
   data download  rebuild the raw collection from its origins in SOURCES.csv
   data index     write SOURCES.csv for your own DIR/<class>/**/<image> folder
+  data regroup   new classes from a collection's breed_or_species, as symbolic links
   curate         data/ -> curated/ (checked, deduplicated, split, resized arrays)
   pretrain-data  pretraining corpus -> curated_pretrain/ (+ near-duplicate check)
   pretrain       one encoder (supervised | simclr) -> models/<method>.msgpack
@@ -107,6 +108,21 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_regroup(args: argparse.Namespace) -> int:
+    from foxdog.data.index import write_index
+    from foxdog.data.regroup import carry_breeds, read_class_map, regroup
+
+    out = Path(args.out)
+    counts = regroup(Path(args.origin), read_class_map(Path(args.map)), out, force=args.force)
+    index, written = write_index(out, workers=args.workers, force=True)
+    carry_breeds(out)
+    for path, reason in index.skipped:
+        print(f"foxdog: warning: {path}: {reason} — skipped, not listed", file=sys.stderr)
+    per_class = ", ".join(f"{n} {name}" for name, n in counts.items())
+    print(f"linked {sum(counts.values())} images ({per_class}) -> {out}/, indexed -> {written}")
+    return 0
+
+
 def cmd_curate(args: argparse.Namespace) -> int:
     params = _params(args)
     from foxdog.data.curate import curate, write_curated
@@ -119,9 +135,10 @@ def cmd_curate(args: argparse.Namespace) -> int:
         print(f"foxdog: warning: {path}: listed in SOURCES.csv but missing", file=sys.stderr)
     write_curated(result, raw_dir, out_dir, params.data)
     counts = result.kept["label_name"].value_counts().to_dict()
+    per_class = ", ".join(f"{counts.get(name, 0)} {name}" for name in params.data.classes)
     print(
-        f"curated {len(result.kept)} images ({counts.get('fox', 0)} fox, "
-        f"{counts.get('dog', 0)} dog), dropped {len(result.dropped)} -> {out_dir}/"
+        f"curated {len(result.kept)} images ({per_class}), "
+        f"dropped {len(result.dropped)} -> {out_dir}/"
     )
     return 0
 
@@ -262,6 +279,21 @@ def build_parser() -> argparse.ArgumentParser:
     idx.add_argument("--force", action="store_true", help="replace an existing --out file")
     idx.add_argument("--workers", type=int, default=None, help="hashing threads (default: ≤ 8)")
     idx.set_defaults(func=cmd_index)
+    reg = data_sub.add_parser(
+        "regroup",
+        help="new class folders of symbolic links from a collection's breed_or_species",
+    )
+    reg.add_argument("--map", required=True, help="CSV with columns breed_or_species,class")
+    reg.add_argument(
+        "--from",
+        dest="origin",
+        default="data",
+        help="collection with a SOURCES.csv (default: %(default)s)",
+    )
+    reg.add_argument("--out", required=True, help="folder to write the class folders into")
+    reg.add_argument("--force", action="store_true", help="replace an earlier regroup in --out")
+    reg.add_argument("--workers", type=int, default=None, help="hashing threads (default: ≤ 8)")
+    reg.set_defaults(func=cmd_regroup)
 
     add("curate", cmd_curate, "raw photos -> curated arrays, manifest, datasheet")
     add("pretrain-data", cmd_pretrain_data, "curate the pretraining corpus, check for leaks")
