@@ -4,7 +4,7 @@ The study has regimes (``active.starts``: where the network starts — from scra
 pretrained trunk) and runs the same strategies and seeds in each. For every regime
 ``<start>`` it reads ``results/<start>/<strategy>/rounds.csv`` (and ``queries.csv``:
 identical arms and class shares of the picks) for every ``active.strategies`` and
-``metrics/baseline_<start>.json``, and analyses the regime on its own — exactly what a
+``metrics/baseline/<start>.json``, and analyses the regime on its own — exactly what a
 one-regime study would get. Ablations (``results/ablations/<factor>/<strategy>/rounds.csv``
 for every ``ablations.factors`` and ``ablations.strategies``) belong to the regime
 ``ablations.start``. A cross-regime layer then compares the starting models and writes
@@ -206,7 +206,7 @@ def load_ablation_rounds(params: Params, results_dir: Path) -> pd.DataFrame:
 
 
 def load_baseline(path: Path, start: str = REFERENCE_START) -> dict[str, Any]:
-    """``metrics/baseline_<start>.json``; its ``accuracy.mean`` defines the regime's targets."""
+    """``metrics/baseline/<start>.json``; its ``accuracy.mean`` defines the regime's targets."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not found — produced by `dvc repro baseline@{start}`")
@@ -1809,19 +1809,19 @@ def run_analysis(
 ) -> dict[str, Any]:
     """Stage ``analyze``: read results, write metrics/ and plots/, return the summary.
 
-    Baselines are read from ``baseline_dir`` (default: ``metrics_dir``) as
-    ``baseline_<start>.json``.
+    Baselines are read from ``baseline_dir`` (default: ``<metrics_dir>/baseline``) as
+    ``<start>.json``, one per start of ``active.starts``.
     """
     cfg = params.analysis
     results_dir, metrics_dir, plots_dir = Path(results_dir), Path(metrics_dir), Path(plots_dir)
-    baseline_dir = metrics_dir if baseline_dir is None else Path(baseline_dir)
+    baseline_dir = metrics_dir / "baseline" if baseline_dir is None else Path(baseline_dir)
     starts = list(params.active.starts)
     # Every input is read before anything is written: a missing one changes no output.
     inputs = {
         s: (
             load_strategy_rounds(params, results_dir, s),
             load_queries(params, results_dir, s),
-            load_baseline(baseline_dir / f"baseline_{s}.json", s),
+            load_baseline(baseline_dir / f"{s}.json", s),
         )
         for s in starts
     }

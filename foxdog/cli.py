@@ -34,7 +34,7 @@ Active learning on Fox-vs-Dog photos. The stages, in pipeline order
   curate         data/ -> curated/ (checked, deduplicated, split, resized arrays)
   pretrain-data  pretraining corpus -> curated_pretrain/ (+ near-duplicate check)
   pretrain       one encoder (supervised | simclr) -> models/<method>.msgpack
-  baseline       full-pool training over seeds, one start -> metrics/baseline_<start>.json
+  baseline       full-pool training over seeds, one start -> metrics/baseline/<start>.json
   al             one start x one query strategy, all seeds -> results/<start>/<strategy>/
   ablate         one ablation factor for one strategy -> results/ablations/...
   probcover-delta  ProbCover δ purity/coverage table -> metrics/probcover_delta.csv
@@ -60,7 +60,7 @@ def _check_pool(params: Params, args: argparse.Namespace) -> None:
 
 
 def format_interval(entry: dict) -> str:
-    """``[low, high]`` of a metrics/baseline.json entry; ``–`` when one seed gives no interval."""
+    """``[low, high]`` of a ``metrics/baseline/<start>.json`` entry; ``–`` for one seed."""
     if entry.get("low") is None or entry.get("high") is None:
         return "–"
     return f"[{entry['low']:.3f}, {entry['high']:.3f}]"
@@ -148,7 +148,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     _check_pool(params, args)
     from foxdog.model.baseline import run_baseline
 
-    out = Path(args.out or f"metrics/baseline_{args.start}.json")
+    out = Path(args.out or f"metrics/baseline/{args.start}.json")
     summary = run_baseline(params, Path(params.data.out_dir), out, args.start)
     acc = summary["accuracy"]
     print(f"baseline ({args.start}) accuracy {acc['mean']:.3f} {format_interval(acc)} -> {out}")
@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--method", choices=("supervised", "simclr"))
     pre.add_argument("--metrics", help="default: metrics/pretrain_<method>.json")
     base = add("baseline", cmd_baseline, "train on the full pool over seeds (the upper bound)")
-    base.add_argument("--out", help="default: metrics/baseline_<start>.json")
+    base.add_argument("--out", help="default: metrics/baseline/<start>.json")
     al = add("al", cmd_al, "run one query strategy for every seed (resumable)")
     for command in (base, al):
         command.add_argument(

@@ -5,7 +5,7 @@
 committed README against the committed files, so a typed number cannot drift.
 
 The block has, per regime of ``active.starts``, the full-pool accuracy
-(``metrics/baseline_<start>.json``) and the verdict of the pre-declared test
+(``metrics/baseline/<start>.json``) and the verdict of the pre-declared test
 (``metrics/summary.json``), the overview's two sentences (``metrics/analysis.json``,
 written by the analysis: the README only quotes them) and the compute time.
 """
@@ -53,8 +53,8 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _baseline_line(start: str, root: Path, params: Params) -> str:
-    """The full-pool accuracy of one starting model, from ``metrics/baseline_<start>.json``."""
-    name = f"metrics/baseline_{start}.json"
+    """The full-pool accuracy of one starting model, from ``metrics/baseline/<start>.json``."""
+    name = f"metrics/baseline/{start}.json"
     base = _read_json(root / name)
     if base is None:
         return (

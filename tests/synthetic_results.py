@@ -2,7 +2,7 @@
 
 :func:`make_project` writes, under a root folder, exactly the files of
 ``docs/formats.md`` that the stages before ``analyze`` produce — ``curated/``,
-``metrics/baseline_<start>.json`` per regime, ``results/<start>/<strategy>/`` and
+``metrics/baseline/<start>.json`` per regime, ``results/<start>/<strategy>/`` and
 ``results/ablations/<factor>/<strategy>/`` — plus a matching ``params.yaml``.
 Everything is seeded: the same arguments give the same bytes.
 
@@ -275,7 +275,7 @@ def baseline(
     start: str = "scratch",
     accuracy: float | None = None,
 ) -> dict[str, object]:
-    """A plausible ``metrics/baseline_<start>.json``: mean accuracy exactly ``accuracy``.
+    """A plausible ``metrics/baseline/<start>.json``: mean accuracy exactly ``accuracy``.
 
     ``accuracy`` defaults to the regime's full-pool accuracy in ``REGIMES``.
     """
@@ -551,7 +551,7 @@ def make_project(
 ) -> Path:
     """Write a fake project under ``root`` (created if needed) and return ``root``.
 
-    Files: ``params.yaml``, ``curated/*``, ``metrics/baseline_<start>.json`` and
+    Files: ``params.yaml``, ``curated/*``, ``metrics/baseline/<start>.json`` and
     ``results/<start>/<strategy>/{rounds,queries}.csv`` for each of ``starts`` and
     ``strategies`` and, when ``ablations``,
     ``results/ablations/<factor>/<strategy>/{rounds,queries}.csv`` for each of
@@ -586,12 +586,12 @@ def make_project(
     )
     pool = manifest[manifest["split"] == "pool"].reset_index(drop=True)
     metrics = root / "metrics"
-    metrics.mkdir(parents=True, exist_ok=True)
+    (metrics / "baseline").mkdir(parents=True, exist_ok=True)
     common = {"pool": pool, "seed": seed, "n_classes": len(classes), "speedups": speedups}
     default = (initial_size, query_size, 0.0)
     for start in starts:
         base = baseline(n_pool, n_test, params.baseline.seeds, seed, start)
-        (metrics / f"baseline_{start}.json").write_text(
+        (metrics / "baseline" / f"{start}.json").write_text(
             json.dumps(base, indent=2, sort_keys=True) + "\n"
         )
         for strategy in strategies:

@@ -35,7 +35,7 @@ def analyse_project(root: Path, params: Params | None = None, out: Path | None =
     params = params or load_params(root / "params.yaml")
     out = out or root
     return an.run_analysis(
-        params, root / "results", out / "metrics", out / "plots", root / "metrics"
+        params, root / "results", out / "metrics", out / "plots", root / "metrics" / "baseline"
     )
 
 
@@ -43,7 +43,8 @@ def output_bytes(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
         for folder in ("metrics", "plots")
-        for p in sorted((root / folder).glob("*"))
+        for p in sorted((root / folder).rglob("*"))
+        if p.is_file()
     }
 
 
@@ -88,7 +89,7 @@ def test_generator_writes_the_formats_and_is_deterministic(tmp_path: Path) -> No
     assert {"kept", "by_source", "by_split"} <= set(sheet["counts"])
 
     for start in STARTS:
-        base = json.loads((a / "metrics" / f"baseline_{start}.json").read_text())
+        base = json.loads((a / "metrics" / "baseline" / f"{start}.json").read_text())
         assert base["start"] == start and {"accuracy", "macro_f1"} <= set(base)
         rounds = pd.read_csv(a / "results" / start / "margin" / "rounds.csv")
         assert list(rounds.columns) == list(ROUND_COLUMNS) and set(rounds["start"]) == {start}
@@ -431,7 +432,7 @@ def write_hand_project(
     Default: one regime, scratch, with :func:`hand_rounds` and a baseline of 1.0.
     """
     regimes = regimes or {"scratch": (0.0, [1.0])}
-    (root / "metrics").mkdir(parents=True, exist_ok=True)
+    (root / "metrics" / "baseline").mkdir(parents=True, exist_ok=True)
     for start, (shift, per_seed) in regimes.items():
         frame = hand_rounds().assign(start=start)
         frame["accuracy"] += shift
@@ -441,7 +442,7 @@ def write_hand_project(
         seeds = (baseline_seeds or {}).get(start, list(range(len(per_seed))))
         baseline = {"accuracy": {"mean": float(np.mean(per_seed)), "per_seed": per_seed}}
         baseline["seeds"] = seeds
-        (root / "metrics" / f"baseline_{start}.json").write_text(json.dumps(baseline))
+        (root / "metrics" / "baseline" / f"{start}.json").write_text(json.dumps(baseline))
     return Params(
         active=ActiveConfig(
             starts=tuple(regimes),
@@ -516,9 +517,9 @@ def test_missing_ablation_and_baseline_name_their_stages(tmp_path: Path) -> None
     (root / "results" / "ablations" / "label_noise" / "margin" / "rounds.csv").unlink()
     with pytest.raises(FileNotFoundError, match=r"dvc repro ablate@label_noise-margin"):
         analyse_project(root)
-    (root / "metrics" / "baseline_transfer.json").unlink()
+    (root / "metrics" / "baseline" / "transfer.json").unlink()
     with pytest.raises(
-        FileNotFoundError, match=r"baseline_transfer.json: not found .*dvc repro baseline@transfer"
+        FileNotFoundError, match=r"baseline/transfer.json: not found .*dvc repro baseline@transfer"
     ):
         analyse_project(root)
     assert not (root / "metrics" / "summary.json").exists()
@@ -767,7 +768,7 @@ def test_class_shares_and_baseline_use_the_same_t_interval(project: Path) -> Non
         got = table.loc[("transfer", "margin"), columns].tolist()
         assert got == pytest.approx([mean, low, high], abs=1e-6)
     doc = strict_json(project / "metrics" / "analysis.json")
-    base = json.loads((project / "metrics" / "baseline_transfer.json").read_text())
+    base = json.loads((project / "metrics" / "baseline" / "transfer.json").read_text())
     _, low, high = an.t_interval(base["accuracy"]["per_seed"], 0.95)
     baseline = doc["regimes"]["transfer"]["baseline"]
     assert (baseline["low"], baseline["high"]) == pytest.approx((low, high))

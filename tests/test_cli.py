@@ -183,7 +183,7 @@ def small_project(tmp_path: Path, **overrides: dict[str, object]) -> Path:
 
 def test_baseline_with_one_seed_prints_a_dash_for_the_interval(tmp_path, capsys):
     params = small_project(tmp_path)
-    out = tmp_path / "metrics" / "baseline_scratch.json"
+    out = tmp_path / "metrics" / "baseline" / "scratch.json"
     assert main(["baseline", "--start", "scratch", "--params", str(params), "--out", str(out)]) == 0
     summary = json.loads(out.read_text())
     acc = summary["accuracy"]
@@ -250,11 +250,11 @@ def test_analyze_writes_every_regime_and_names_a_missing_baseline(tmp_path, caps
     summary = json.loads((root / "metrics" / "summary.json").read_text())
     assert set(summary) == {*STARTS, "starting_model", "overview"}
     before = (root / "metrics" / "summary.json").read_bytes()
-    (root / "metrics" / "baseline_selfsup.json").unlink()
+    (root / "metrics" / "baseline" / "selfsup.json").unlink()
     assert main(["analyze"]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert line == (
-        "foxdog: metrics/baseline_selfsup.json: not found — produced by "
+        "foxdog: metrics/baseline/selfsup.json: not found — produced by "
         "`dvc repro baseline@selfsup`"
     )
     assert (root / "metrics" / "summary.json").read_bytes() == before  # nothing rewritten

@@ -33,8 +33,8 @@ def write_baseline(root: Path, start: str, per_seed: list[float]) -> None:
         "n_train": 10,
         "n_test": 5,
     }
-    (root / "metrics").mkdir(exist_ok=True)
-    (root / "metrics" / f"baseline_{start}.json").write_text(json.dumps(baseline))
+    (root / "metrics" / "baseline").mkdir(parents=True, exist_ok=True)
+    (root / "metrics" / "baseline" / f"{start}.json").write_text(json.dumps(baseline))
 
 
 def test_update_rewrites_only_the_block(tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_block_says_when_no_strategy_is_distinguishable(tmp_path: Path) -> None:
 def test_one_baseline_seed_has_no_interval(tmp_path: Path) -> None:
     write_baseline(tmp_path, "selfsup", [0.8])
     block = numbers_block(load_params(ROOT / "params.yaml"), tmp_path)
-    assert "from selfsup (`metrics/baseline_selfsup.json`): test accuracy **80.0%** " in block
+    assert "from selfsup (`metrics/baseline/selfsup.json`): test accuracy **80.0%** " in block
     assert "**80.0%** (95% interval –, 1 seeds" in block
 
 
