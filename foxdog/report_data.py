@@ -5,6 +5,26 @@ reading in one place so the pages stay short: paths relative to the project
 root (``$FOXDOG_PROJECT`` when the renderer sets it, else the working
 directory), number formatting, and HTML snippets in which every piece of text
 that comes from data (file names, breeds, sources, ids) is HTML-escaped.
+
+The study has a regime axis, the starting model (``active.starts``: ``scratch``,
+``transfer``, ``selfsup``), and any number of classes (``data.classes``). What the
+pages read from the analysis (``metrics/analysis.json``):
+
+- ``classes``, ``starts``, ``settings``;
+- ``regimes[<start>]``: one regime's analysis (``baseline``, ``targets``,
+  ``target_reference``, ``arms``, ``tests``, ``verdict``, ``strategies``, ``ranking``);
+- ``overview.sentences``: the site's first two sentences, quoted verbatim;
+- ``starting_model``: ``accuracy[<start>]`` {mean, low, high} (full pool), the best start
+  (``best_start``) and the paired difference from scratch per start
+  (``difference_vs_scratch``, or ``difference_vs_reference`` with ``reference``);
+  optionally ``common_accuracy`` {accuracy, labels {<start>: n}};
+- ``ablations``: ``start``, ``strategies``, ``factors``.
+
+CSVs carry a leading ``start`` column (:func:`for_start` selects a regime); shares of
+the queried images per class are ``share_<class>`` columns (strategies.csv) and curve
+metrics (curves.csv). Class names come from analysis.json ``classes``, else
+``curated/datasheet.json`` ``classes``, else ``params.yaml`` ``data.classes``
+(:func:`class_names`); nothing here assumes two classes or their names.
 """
 
 from __future__ import annotations
@@ -72,19 +92,24 @@ def params() -> Params:
     return load_params(path("params.yaml"))
 
 
-def strategy_rounds(strategy: str) -> pd.DataFrame:
-    """``results/<strategy>/rounds.csv``."""
-    return read_csv("results", strategy, "rounds.csv")
+def strategy_rounds(start: str, strategy: str) -> pd.DataFrame:
+    """``results/<start>/<strategy>/rounds.csv``."""
+    return read_csv("results", start, strategy, "rounds.csv")
 
 
-def strategy_queries(strategy: str) -> pd.DataFrame:
-    """``results/<strategy>/queries.csv``."""
-    return read_csv("results", strategy, "queries.csv")
+def strategy_queries(start: str, strategy: str) -> pd.DataFrame:
+    """``results/<start>/<strategy>/queries.csv``."""
+    return read_csv("results", start, strategy, "queries.csv")
 
 
-def available_strategies(names: Iterable[str]) -> list[str]:
-    """Those of ``names`` whose ``results/<name>/rounds.csv`` exists, in the given order."""
-    return [n for n in names if path("results", n, "rounds.csv").is_file()]
+def available_strategies(start: str, names: Iterable[str]) -> list[str]:
+    """Those of ``names`` whose ``results/<start>/<name>/rounds.csv`` exists, in the given order."""
+    return [n for n in names if path("results", start, n, "rounds.csv").is_file()]
+
+
+def baseline_of(start: str) -> dict[str, Any] | None:
+    """``metrics/baseline_<start>.json`` (the full-pool run of that regime), or None."""
+    return optional_json("metrics", f"baseline_{start}.json")
 
 
 # --------------------------------------------------------------------------- formatting
@@ -233,7 +258,10 @@ def thumbnails_html(
     classes: Sequence[str],
     titles: Sequence[str],
 ) -> str:
-    """A grid of small images with captions; ``classes`` colour the frame (``fox``/``dog``)."""
+    """A grid of small images with captions; ``classes`` are CSS classes colouring the frame.
+
+    Use :func:`class_css` for them: one colour per class index, whatever the class names.
+    """
     figures = []
     for image, caption, cls, title in zip(images, captions, classes, titles, strict=True):
         figures.append(
@@ -245,34 +273,6 @@ def thumbnails_html(
 
 
 # --------------------------------------------------------------------------- derived tables
-
-
-def fox_share(rounds: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean share of foxes among each round's queries per strategy, with its t-interval.
-
-    ``rounds`` is the concatenation of ``results/<strategy>/rounds.csv``; round 0
-    (no query) is dropped. The interval is :func:`foxdog.analysis.t_interval`, as
-    everywhere else.
-    """
-    from foxdog.analysis import t_interval
-
-    data = rounds.dropna(subset=["fox_fraction_queried"])
-    data = data[data["round"] >= 1]
-    rows = []
-    for (strategy, rnd), part in data.groupby(["strategy", "round"], sort=True):
-        values = part["fox_fraction_queried"].to_numpy(float)
-        mean, low, high = t_interval(values, confidence, bounds=(0.0, 1.0))
-        rows.append(
-            {
-                "strategy": strategy,
-                "round": int(rnd),
-                "mean": mean,
-                "low": low,
-                "high": high,
-                "seeds": len(values),
-            }
-        )
-    return pd.DataFrame(rows, columns=["strategy", "round", "mean", "low", "high", "seeds"])
 
 
 def queried_examples(
@@ -313,9 +313,14 @@ def curves() -> pd.DataFrame:
     return read_csv("plots", "curves.csv")
 
 
-def all_rounds(strategies: Iterable[str]) -> pd.DataFrame:
-    """``rounds.csv`` of every strategy that has one, concatenated."""
-    frames = [strategy_rounds(s) for s in available_strategies(strategies)]
+def all_queries(starts: Iterable[str], strategies: Iterable[str]) -> pd.DataFrame:
+    """``queries.csv`` of every (start, strategy) that has one, concatenated with ``start``."""
+    strategies = list(strategies)
+    frames = [
+        strategy_queries(start, s).assign(start=start)
+        for start in starts
+        for s in available_strategies(start, strategies)
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -355,6 +360,276 @@ def final_agreement(curves_frame: pd.DataFrame) -> pd.Series:
         return pd.Series(dtype=float)
     last = kappa.loc[kappa.groupby("strategy")["round"].idxmax()]
     return last.set_index("strategy")["mean"].astype(float)
+
+
+# --------------------------------------------------------------------------- regimes and classes
+
+#: What each starting model is (``foxdog.config.START_METHOD``: the encoder it loads).
+START_WORDS = {
+    "scratch": "from scratch: every weight starts from the seed's random initialisation",
+    "transfer": (
+        "supervised transfer: the convolutional trunk of a classifier pretrained on the "
+        "pretraining corpus's classes (`pretrain@supervised`)"
+    ),
+    "selfsup": (
+        "self-supervised: the trunk of a SimCLR encoder pretrained without labels on the "
+        "corpus plus the pool's pixels (`pretrain@simclr`)"
+    ),
+}
+#: Short names for tables and chart titles.
+START_NAMES = {"scratch": "scratch", "transfer": "supervised transfer", "selfsup": "SimCLR"}
+
+
+def start_name(start: str) -> str:
+    """``"supervised transfer"`` for ``transfer``; unknown starts by their own name."""
+    return START_NAMES.get(start, start)
+
+
+def class_names(doc: Mapping[str, Any] | None = None) -> list[str]:
+    """The class names in label order: analysis.json, else the datasheet, else params.yaml."""
+    if doc and doc.get("classes"):
+        return [str(c) for c in doc["classes"]]
+    sheet = optional_json("curated", "datasheet.json")
+    if sheet and sheet.get("classes"):
+        return [str(c) for c in sheet["classes"]]
+    return [str(c) for c in params().data.classes]
+
+
+def starts(doc: Mapping[str, Any]) -> list[str]:
+    """The regimes analysed, in ``active.starts`` order."""
+    return [str(s) for s in (doc.get("starts") or list(doc.get("regimes", {})))]
+
+
+def regime(doc: Mapping[str, Any], start: str) -> dict[str, Any]:
+    """One regime's analysis; its ``settings`` default to the document's."""
+    out = dict(doc["regimes"][start])
+    out.setdefault("settings", doc.get("settings", {}))
+    return out
+
+
+def for_start(frame: pd.DataFrame, start: str) -> pd.DataFrame:
+    """The rows of ``frame`` that belong to ``start`` (all rows when it has no ``start``)."""
+    if "start" not in frame.columns:
+        return frame
+    return frame[frame["start"].astype(str) == start].reset_index(drop=True)
+
+
+def overview_sentences(doc: Mapping[str, Any]) -> list[str]:
+    """The site's opening sentences as the analysis wrote them."""
+    return [str(s) for s in (doc.get("overview") or {}).get("sentences") or []]
+
+
+def class_css(index: int) -> str:
+    """CSS class that colours class ``index`` (``report/styles.css`` has eight colours)."""
+    return f"fd-class-{int(index) % 8}"
+
+
+def class_legend_html(classes: Sequence[str]) -> str:
+    """``■ name`` per class, each square in its class colour."""
+    items = [
+        f'<span class="fd-swatch {class_css(k)}">■</span> {esc(name)}'
+        for k, name in enumerate(classes)
+    ]
+    return '<span class="fd-legend">' + ", ".join(items) + "</span>"
+
+
+def class_of(label: Any, classes: Sequence[str]) -> str:
+    """The name of integer label ``label`` (``label i = classes[i]``)."""
+    k = int(label)
+    return str(classes[k]) if 0 <= k < len(classes) else f"class {k}"
+
+
+def pool_shares(labels: np.ndarray, classes: Sequence[str]) -> dict[str, float]:
+    """Share of each class among ``labels`` (integer labels)."""
+    labels = np.asarray(labels)
+    n = max(len(labels), 1)
+    return {str(c): float((labels == k).sum()) / n for k, c in enumerate(classes)}
+
+
+def _reference(doc: Mapping[str, Any]) -> str:
+    return str(doc.get("settings", {}).get("reference", "random"))
+
+
+def saving_cell(saving: Mapping[str, Any] | None, reference: str = "random") -> str:
+    """A paired saving against random in a few words: ``"60 [20, 100] over 8 seeds"``."""
+    saving = saving or {}
+    status = saving.get("status")
+    if status == "ok":
+        return (
+            f"{integer(saving['labels'])} [{integer(saving.get('low'))}, "
+            f"{integer(saving.get('high'))}] over {plural(saving.get('n_pairs', 0), 'seed')}"
+        )
+    return {
+        "random_not_reached": f"{reference} never got there",
+        "strategy_not_reached": f"never got there ({reference} did)",
+        "neither_reached": "neither got there",
+    }.get(str(status), "–")
+
+
+def regime_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per start: what the overview table shows, all read from the analysis.
+
+    Columns: ``start``, ``full_pool`` (+ ``_low``/``_high``), ``random_final``,
+    ``final_labels``, ``arm`` (the significant best arm, else the one closest to
+    beating random, as the regime's verdict names it), ``significant``, ``verdict``,
+    ``difference`` (+ ``_low``/``_high``: its paired AULC difference from random),
+    ``p_adjusted``, ``target`` (headline target, e.g. ``95%``) and ``saving`` (words).
+    """
+    rows = []
+    for start in starts(doc):
+        reg = regime(doc, start)
+        reference = _reference(reg)
+        info = reg.get("strategies", {})
+        base = reg.get("baseline", {})
+        ref = info.get(reference, {})
+        verdict = reg.get("verdict", {})
+        members = verdict.get("members") or []
+        member = members[0] if members else None
+        test = (info.get(member) or {}).get("test_vs_random") or {}
+        target = headline_target(reg) if reg.get("targets") else None
+        saving = None
+        if member and target:
+            saving = info[member]["targets"][str(target["key"])].get("saving_vs_random")
+        rows.append(
+            {
+                "start": start,
+                "full_pool": base.get("accuracy"),
+                "full_pool_low": base.get("low"),
+                "full_pool_high": base.get("high"),
+                "random_final": (ref.get("final_accuracy") or {}).get("mean"),
+                "final_labels": ref.get("final_labels"),
+                "arm": verdict.get("arm"),
+                "significant": bool(verdict.get("significant")),
+                "verdict": test.get("verdict", "–") if member else "–",
+                "difference": verdict.get("mean_difference"),
+                "difference_low": verdict.get("low"),
+                "difference_high": verdict.get("high"),
+                "p_adjusted": verdict.get("p_adjusted"),
+                "target": pct(target["fraction"], 0) if target else "–",
+                "saving": saving_cell(saving, reference) if member else "–",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def starting_model(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """``starting_model`` with its names settled: reference, best, accuracy, difference.
+
+    ``accuracy[<start>]`` falls back to each regime's full-pool ``baseline``; the best
+    start and the paired differences are only what the analysis wrote (None if absent).
+    """
+    sm = dict(doc.get("starting_model") or {})
+    all_starts = starts(doc)
+    reference = sm.get("reference") or ("scratch" if "scratch" in all_starts else None)
+    accuracy = dict(sm.get("accuracy") or {})
+    for start in all_starts:
+        if start not in accuracy and "baseline" in doc["regimes"].get(start, {}):
+            base = doc["regimes"][start]["baseline"]
+            accuracy[start] = {k: base.get(k) for k in ("low", "high")} | {
+                "mean": base.get("accuracy")
+            }
+    difference = sm.get("difference_vs_scratch") or sm.get("difference_vs_reference") or {}
+    return {
+        "reference": reference,
+        "best": sm.get("best_start") or sm.get("best"),
+        "accuracy": accuracy,
+        "difference": difference,
+        "common_accuracy": sm.get("common_accuracy"),
+    }
+
+
+def interval_text(value: Mapping[str, Any] | None, fmt: Formatter = pct) -> str:
+    """``"81.2% [79.0%, 83.4%]"`` from ``{mean, low, high}``; no bracket without an interval."""
+    value = value or {}
+    mean = value.get("mean", value.get("mean_difference"))
+    if is_missing(value.get("low")) or is_missing(value.get("high")):
+        return fmt(mean)
+    return f"{fmt(mean)} [{fmt(value['low'])}, {fmt(value['high'])}]"
+
+
+def starting_model_sentence(doc: Mapping[str, Any]) -> str:
+    """What the best starting model is worth on the full pool against scratch (Markdown)."""
+    sm = starting_model(doc)
+    best, reference, acc = sm["best"], sm["reference"], sm["accuracy"]
+    if not best or best not in acc:
+        return ""
+    level = pct(doc.get("settings", {}).get("confidence", 0.95), 0)
+    text = (
+        f"Trained on the whole pool, the best starting model, **{best}** "
+        f"({start_name(best)}), reaches {interval_text(acc[best])} test accuracy"
+    )
+    if reference and reference != best and reference in acc:
+        text += f", against {interval_text(acc[reference])} from {reference}"
+        diff = sm["difference"].get(best)
+        if diff:
+            text += (
+                f": a paired difference of {interval_text(diff, pp)} "
+                f"({level} interval over {plural(diff.get('n_pairs', 0), 'seed')})"
+            )
+    return text + "."
+
+
+def labels_at_accuracy(curve: pd.DataFrame, accuracy: float) -> float:
+    """Labels where a mean learning curve (``n_labels``, ``mean``) first reaches ``accuracy``.
+
+    Linear interpolation between rounds, as the analysis does for targets; NaN if the
+    curve never gets there.
+    """
+    points = curve.sort_values("n_labels")
+    x, y = points["n_labels"].to_numpy(float), points["mean"].to_numpy(float)
+    if len(x) == 0 or not np.any(y >= accuracy - 1e-9):
+        return math.nan
+    k = int(np.argmax(y >= accuracy - 1e-9))
+    if k == 0:
+        return float(x[0])
+    return float(x[k - 1] + (accuracy - y[k - 1]) * (x[k] - x[k - 1]) / (y[k] - y[k - 1]))
+
+
+def common_accuracy(
+    doc: Mapping[str, Any], curves_frame: pd.DataFrame, strategy: str = "random"
+) -> tuple[float, dict[str, float]]:
+    """An accuracy every regime's ``strategy`` reaches, and the labels each start needs.
+
+    The analysis's ``starting_model.common_accuracy`` when it wrote one; else the lowest
+    final mean accuracy of ``strategy`` over the regimes (so every regime gets there),
+    read off the mean curves of ``plots/curves.csv``.
+    """
+    given = starting_model(doc)["common_accuracy"]
+    if given:
+        return float(given["accuracy"]), {k: float(v) for k, v in given["labels"].items()}
+    acc = curves_frame[(curves_frame["metric"] == "accuracy")]
+    acc = acc[acc["strategy"] == strategy]
+    curves_by_start = {s: for_start(acc, s) for s in starts(doc)}
+    finals = [
+        c.sort_values("n_labels")["mean"].iloc[-1] for c in curves_by_start.values() if len(c)
+    ]
+    if not finals:
+        return math.nan, {}
+    level = float(min(finals))
+    return level, {s: labels_at_accuracy(c, level) for s, c in curves_by_start.items() if len(c)}
+
+
+def rankings(doc: Mapping[str, Any]) -> pd.DataFrame:
+    """Rank (1 = largest mean AULC) of every strategy in every regime: one column per start."""
+    ranks: dict[str, dict[str, int]] = {}
+    for start in starts(doc):
+        for k, s in enumerate(regime(doc, start).get("ranking", []), start=1):
+            ranks.setdefault(s, {})[start] = k
+    rows = [{"strategy": s, **r} for s, r in ranks.items()]
+    return pd.DataFrame(rows, columns=["strategy", *starts(doc)])
+
+
+def ranking_changes(doc: Mapping[str, Any]) -> bool:
+    """Whether the order of the strategies by mean AULC differs between regimes.
+
+    The analysis's ``overview.ranking_changes`` when given. It is an order of means, not
+    a test: the pages say so and quote each regime's verdict for what is significant.
+    """
+    given = (doc.get("overview") or {}).get("ranking_changes")
+    if given is not None:
+        return bool(given)
+    orders = {tuple(regime(doc, s).get("ranking", [])) for s in starts(doc)}
+    return len(orders) > 1
 
 
 # --------------------------------------------------------------------------- narrative
@@ -453,50 +728,6 @@ def test_phrase(doc: Mapping[str, Any], strategy: str, winloss: pd.DataFrame) ->
     )
 
 
-def headline(
-    doc: Mapping[str, Any], baseline: Mapping[str, Any], winloss: pd.DataFrame
-) -> tuple[str, str]:
-    """The overview's two sentences: what random sampling needs, and the test's verdict."""
-    target = headline_target(doc)
-    key = str(target["key"])
-    reference = doc.get("settings", {}).get("reference", "random")
-    first = (
-        f"Trained on all {integer(baseline['n_train'])} pool images, the CNN reaches "
-        f"{pct(doc['baseline']['accuracy'])} test accuracy"
-    )
-    if reference not in doc["strategies"]:
-        return first + ".", "There are no random-sampling results to compare with yet."
-    ref = doc["strategies"][reference]
-    first += (
-        f"; picking images at random, it needs {labels_phrase(ref, key)} to reach "
-        f"{target_words(doc, target)} ({pct(target['accuracy'])})"
-    )
-    if _reached(ref["targets"][key]):
-        first += "."
-    else:
-        first += (
-            f": after {integer(ref['final_labels'])} labels it is at "
-            f"{pct(ref['final_accuracy']['mean'])}."
-        )
-    if doc.get("verdict", {}).get("text"):
-        # The verdict of the pre-declared test is data (metrics/analysis.json); quote it.
-        return first, str(doc["verdict"]["text"])
-    best = best_active_strategy(doc)
-    if best is None:
-        return first, "There are no active-learning results to compare with random sampling yet."
-    info = doc["strategies"][best]
-    ahead = float(info["aulc"]["mean"]) > float(ref["aulc"]["mean"])
-    needs = f"needs {labels_phrase(info, key)} ({saving_phrase(info, key)}); "
-    if ahead:
-        lead = f"The best active-learning strategy, {best}, {needs}"
-    else:
-        lead = (
-            "No active-learning strategy beat random sampling on average; "
-            f"the best of them, {best}, {needs}"
-        )
-    return first, lead + test_phrase(doc, best, winloss) + "."
-
-
 def ablation_gains(ablations: pd.DataFrame, reference: str = "random") -> pd.DataFrame:
     """``metrics/ablations.csv`` plus ``gain``, ``gain_low``/``gain_high`` and ``final_reference``.
 
@@ -531,22 +762,16 @@ def trend_word(values: Sequence[float], tolerance: float) -> str:
 SPLIT_NAMES = {"pool": "pool", "val": "validation", "test": "test"}
 
 
-def split_table(by_split: Mapping[str, Mapping[str, int]]) -> pd.DataFrame:
-    """One row per split (pool, validation, test, then any other) with fox, dog and fox share."""
+def split_table(by_split: Mapping[str, Mapping[str, int]], classes: Sequence[str]) -> pd.DataFrame:
+    """One row per split (pool, validation, test, then any other): images per class and in all."""
     order = [s for s in SPLIT_NAMES if s in by_split] + sorted(set(by_split) - set(SPLIT_NAMES))
-    frame = pd.DataFrame(
-        [
-            {
-                "split": SPLIT_NAMES.get(name, name),
-                "fox": int(by_split[name].get("fox", 0)),
-                "dog": int(by_split[name].get("dog", 0)),
-            }
-            for name in order
-        ],
-        columns=["split", "fox", "dog"],
-    )
-    frame["fox share"] = frame["fox"] / (frame["fox"] + frame["dog"]).clip(lower=1)
-    return frame
+    rows = []
+    for name in order:
+        row: dict[str, Any] = {"split": SPLIT_NAMES.get(name, name)}
+        row.update({str(c): int(by_split[name].get(c, 0)) for c in classes})
+        row["images"] = sum(int(v) for v in by_split[name].values())
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["split", *[str(c) for c in classes], "images"])
 
 
 def leakage_sentence(overlap: Mapping[str, Any]) -> str:
