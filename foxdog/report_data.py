@@ -788,7 +788,7 @@ def leakage_sentence(overlap: Mapping[str, Any]) -> str:
     return (
         f"Leakage check ({verdict}): the {bits}-bit perceptual hash of every one of the "
         f"{integer(overlap.get('corpus_images'))} corpus images was compared with every one "
-        f"of the {integer(overlap.get('foxdog_images'))} curated fox/dog images; "
+        f"of the {integer(overlap.get('foxdog_images'))} curated images of the study; "
         f"{plural(found, 'near-duplicate')} within the threshold of Hamming distance "
         f"≤ {overlap.get('max_hash_distance')} ({closest_words}). "
         + ("Those corpus images were dropped." if found else "")
