@@ -35,6 +35,7 @@ import io
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -755,6 +756,29 @@ def trend_word(values: Sequence[float], tolerance: float) -> str:
     if abs(change) <= tolerance:
         return "stays about the same"
     return "grows" if change > 0 else "shrinks"
+
+
+# --------------------------------------------------------------------------- method page
+
+_TTA = re.compile(r"(?i)(test-time augmentation|\bTTA\b)")
+_POINTS = re.compile(r"([+−-]\s?\d+(?:\.\d+)?)\s*(?:points?|pts?|pp)\b")
+
+
+def tta_measurement(readme: str) -> str | None:
+    """The flip test-time augmentation gain benchmarks/README.md records, e.g. ``+0.7 points``.
+
+    The first line that names test-time augmentation (or TTA) together with a signed
+    number of points; ``"... on the validation split"`` when that line says so. None when
+    the README states no such number (the page then stays qualitative).
+    """
+    for line in readme.splitlines():
+        if not _TTA.search(line):
+            continue
+        found = _POINTS.search(line)
+        if found:
+            gain = found.group(1).replace(" ", "").replace("-", "−") + " points"
+            return gain + (" on the validation split" if "validation" in line.lower() else "")
+    return None
 
 
 # --------------------------------------------------------------------------- dataset page

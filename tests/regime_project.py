@@ -104,8 +104,12 @@ def write_curated(
     up = np.repeat(np.repeat(coarse, -(-size // 4), axis=1), -(-size // 4), axis=2)
     images = np.clip(up[:, :size, :size] + rng.normal(0, 10, (n, size, size, 3)), 0, 255)
     images = images.astype(np.uint8)
-    ids = np.array([hashlib.sha256(img.tobytes() + bytes([i % 256])).hexdigest()[:16]
-                    for i, img in enumerate(images)])  # fmt: skip
+    ids = np.array(
+        [
+            hashlib.sha256(img.tobytes() + bytes([i % 256])).hexdigest()[:16]
+            for i, img in enumerate(images)
+        ]
+    )
     split = np.array(["pool"] * n_pool + ["val"] * n_val + ["test"] * n_test)
     rows = []
     for i in range(n):
@@ -145,11 +149,19 @@ def write_curated(
 def _datasheet(manifest: pd.DataFrame, classes: Sequence[str], size: int) -> dict[str, Any]:
     first = classes[0]
     dropped = [
-        {"path": f"{first}/alpha_src/truncated.jpg", "label": first, "source": "alpha_src",
-         "reason": "not a decodable image (JPEG: image file is truncated)"},
-        {"path": f"{classes[1]}/beta_src/tiny.jpg", "label": classes[1], "source": "beta_src",
-         "reason": "too small: 1x1"},
-    ]  # fmt: skip
+        {
+            "path": f"{first}/alpha_src/truncated.jpg",
+            "label": first,
+            "source": "alpha_src",
+            "reason": "not a decodable image (JPEG: image file is truncated)",
+        },
+        {
+            "path": f"{classes[1]}/beta_src/tiny.jpg",
+            "label": classes[1],
+            "source": "beta_src",
+            "reason": "too small: 1x1",
+        },
+    ]
     by_source = []
     for (label, source), part in manifest.groupby(["label_name", "source"]):
         by_source.append(
@@ -166,6 +178,7 @@ def _datasheet(manifest: pd.DataFrame, classes: Sequence[str], size: int) -> dic
     }
     return {
         "classes": list(classes),
+        "contact_sheets": [f"contact_{c}.png" for c in classes],
         "image_size": size,
         "counts": {
             "kept": count(manifest),
@@ -195,16 +208,30 @@ def _datasheet(manifest: pd.DataFrame, classes: Sequence[str], size: int) -> dic
 
 def _baseline(start: str, n_train: int, n_test: int, seeds: Sequence[int]) -> dict[str, Any]:
     rng = _rng("baseline", start)
-    out: dict[str, Any] = {"start": start, "n_train": n_train, "n_test": n_test,
-                           "seeds": list(seeds), "steps": 1500}  # fmt: skip
-    for name, centre in (("accuracy", BASELINE[start]), ("balanced_accuracy", BASELINE[start]),
-                         ("macro_f1", BASELINE[start]), ("log_loss", 0.4), ("ece", 0.04),
-                         ("train_seconds", 12.0)):  # fmt: skip
+    out: dict[str, Any] = {
+        "start": start,
+        "n_train": n_train,
+        "n_test": n_test,
+        "seeds": list(seeds),
+        "steps": 1500,
+    }
+    for name, centre in (
+        ("accuracy", BASELINE[start]),
+        ("balanced_accuracy", BASELINE[start]),
+        ("macro_f1", BASELINE[start]),
+        ("log_loss", 0.4),
+        ("ece", 0.04),
+        ("train_seconds", 12.0),
+    ):
         per_seed = np.round(centre + rng.normal(0, 0.004, len(seeds)), 6)
         per_seed = np.round(per_seed - per_seed.mean() + centre, 6)
         half = 2.0 * float(per_seed.std(ddof=1)) / math.sqrt(len(seeds))
-        out[name] = {"mean": centre, "low": round(centre - half, 6),
-                     "high": round(centre + half, 6), "per_seed": per_seed.tolist()}  # fmt: skip
+        out[name] = {
+            "mean": centre,
+            "low": round(centre - half, 6),
+            "high": round(centre + half, 6),
+            "per_seed": per_seed.tolist(),
+        }
     return out
 
 
@@ -222,8 +249,14 @@ def fake_run(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``rounds.csv`` and ``queries.csv`` rows of one (start, strategy, seed) run."""
     k_classes = len(classes)
-    protocol = {"start": start, "strategy": strategy, "initial_size": initial_size,
-                "query_size": query_size, "label_noise": label_noise, "seed": seed}  # fmt: skip
+    protocol = {
+        "start": start,
+        "strategy": strategy,
+        "initial_size": initial_size,
+        "query_size": query_size,
+        "label_noise": label_noise,
+        "seed": seed,
+    }
     shared = _rng("shared", start, seed, int(1000 * label_noise))
     offset = shared.normal(0, 0.005)
     order = shared.permutation(len(pool))
@@ -239,8 +272,9 @@ def fake_run(
     if strategy != "random" and speed == 1.0:
         acc = acc + 0.0025 * (-1) ** seed  # a tie with random, seed by seed
     acc = np.clip(acc, 0, 1)
-    kappa = np.minimum(1.0 - 0.5 * np.exp(-(effective - initial_size) / 40.0)
-                       + rng.normal(0, 0.004, len(r)), 1.0)  # fmt: skip
+    kappa = np.minimum(
+        1.0 - 0.5 * np.exp(-(effective - initial_size) / 40.0) + rng.normal(0, 0.004, len(r)), 1.0
+    )
     rest = order[initial_size:]
     if strategy != "random":
         rest = rest[rng.permutation(len(rest))]
@@ -250,16 +284,22 @@ def fake_run(
     round_rows, query_rows = [], []
     for k in r:
         round_rows.append(
-            {**protocol, "round": int(k), "n_labels": int(n_labels[k]), "accuracy": acc[k],
-             "balanced_accuracy": acc[k] - abs(rng.normal(0, 0.004)),
-             "macro_f1": np.clip(acc[k] + rng.normal(0, 0.01), 0, 1),
-             "log_loss": 1.1 - (acc[k] - floor) + abs(rng.normal(0, 0.01)),
-             "ece": 0.03 + abs(rng.normal(0, 0.02)),
-             "val_accuracy": acc[k] + rng.normal(0, 0.003),
-             "noisy_labels": int(flips[: initial_size + k * query_size].sum()),
-             "kappa_stop": kappa[k] if k else np.nan,
-             "fit_seconds": 1.5 + 0.01 * n_labels[k], "query_seconds": 0.0 if k == 0 else 0.05,
-             "machine": "cpu:x86_64:test"}  # fmt: skip
+            {
+                **protocol,
+                "round": int(k),
+                "n_labels": int(n_labels[k]),
+                "accuracy": acc[k],
+                "balanced_accuracy": acc[k] - abs(rng.normal(0, 0.004)),
+                "macro_f1": np.clip(acc[k] + rng.normal(0, 0.01), 0, 1),
+                "log_loss": 1.1 - (acc[k] - floor) + abs(rng.normal(0, 0.01)),
+                "ece": 0.03 + abs(rng.normal(0, 0.02)),
+                "val_accuracy": acc[k] + rng.normal(0, 0.003),
+                "noisy_labels": int(flips[: initial_size + k * query_size].sum()),
+                "kappa_stop": kappa[k] if k else np.nan,
+                "fit_seconds": 1.5 + 0.01 * n_labels[k],
+                "query_seconds": 0.0 if k == 0 else 0.05,
+                "machine": "cpu:x86_64:test",
+            }
         )
         if not k:
             continue
@@ -269,11 +309,17 @@ def fake_run(
             lo = 1.0 / k_classes
             confidence = rng.uniform(lo, 1.0) if strategy == "random" else rng.uniform(lo, 0.7)
             query_rows.append(
-                {**protocol, "round": int(k), "rank": rank, "id": ids[i],
-                 "score": 0.0 if strategy == "random" else 1.0 - rank / (2 * query_size),
-                 "predicted": int(rng.integers(k_classes)), "confidence": confidence,
-                 "true_label": true,
-                 "oracle_label": (true + 1) % k_classes if flip else true}  # fmt: skip
+                {
+                    **protocol,
+                    "round": int(k),
+                    "rank": rank,
+                    "id": ids[i],
+                    "score": 0.0 if strategy == "random" else 1.0 - rank / (2 * query_size),
+                    "predicted": int(rng.integers(k_classes)),
+                    "confidence": confidence,
+                    "true_label": true,
+                    "oracle_label": (true + 1) % k_classes if flip else true,
+                }
             )
     return (
         pd.DataFrame(round_rows, columns=list(ROUND_COLUMNS)),
@@ -312,31 +358,62 @@ def make_regime_project(
     params = Params(
         data=DataConfig(image_size=image_size, classes=tuple(classes)),
         baseline=BaselineConfig(seeds=(0, 1, 2)),
-        active=ActiveConfig(starts=tuple(starts), strategies=tuple(strategies),
-                            seeds=tuple(seeds), initial_size=initial_size,
-                            query_size=query_size, rounds=rounds),  # fmt: skip
-        ablations=AblationConfig(start="transfer" if "transfer" in starts else starts[0],
-                                 factors=("label_noise",), strategies=("random", "margin"),
-                                 seeds=tuple(seeds[:5])),  # fmt: skip
+        active=ActiveConfig(
+            starts=tuple(starts),
+            strategies=tuple(strategies),
+            seeds=tuple(seeds),
+            initial_size=initial_size,
+            query_size=query_size,
+            rounds=rounds,
+        ),
+        ablations=AblationConfig(
+            start="transfer" if "transfer" in starts else starts[0],
+            factors=("label_noise",),
+            strategies=("random", "margin"),
+            seeds=tuple(seeds[:5]),
+        ),
     )
     (root / "params.yaml").write_text(yaml.safe_dump(to_dict(params), sort_keys=False))
-    manifest = write_curated(root / "curated", classes, n_pool=n_pool, n_val=n_val,
-                             n_test=n_test, size=image_size)  # fmt: skip
+    manifest = write_curated(
+        root / "curated", classes, n_pool=n_pool, n_val=n_val, n_test=n_test, size=image_size
+    )
     pool = manifest[manifest["split"] == "pool"].reset_index(drop=True)
     (root / "metrics").mkdir(exist_ok=True)
     for start in starts:
         base = _baseline(start, n_pool, n_test, params.baseline.seeds)
         (root / "metrics" / f"baseline_{start}.json").write_text(json.dumps(base, indent=2))
         for s in strategies:
-            parts = [fake_run(start, s, seed, classes=classes, pool=pool,
-                              initial_size=initial_size, query_size=query_size, rounds=rounds)
-                     for seed in seeds]  # fmt: skip
+            parts = [
+                fake_run(
+                    start,
+                    s,
+                    seed,
+                    classes=classes,
+                    pool=pool,
+                    initial_size=initial_size,
+                    query_size=query_size,
+                    rounds=rounds,
+                )
+                for seed in seeds
+            ]
             _write_runs(root / "results" / start / s, parts)
     ab = params.ablations
     for s in ab.strategies:
-        parts = [fake_run(ab.start, s, seed, classes=classes, pool=pool, label_noise=noise,
-                          initial_size=initial_size, query_size=query_size, rounds=rounds)
-                 for noise in ab.label_noise for seed in ab.seeds]  # fmt: skip
+        parts = [
+            fake_run(
+                ab.start,
+                s,
+                seed,
+                classes=classes,
+                pool=pool,
+                label_noise=noise,
+                initial_size=initial_size,
+                query_size=query_size,
+                rounds=rounds,
+            )
+            for noise in ab.label_noise
+            for seed in ab.seeds
+        ]
         _write_runs(root / "results" / "ablations" / "label_noise" / s, parts)
     analyse(root)
     return root
@@ -353,8 +430,11 @@ def analyse(root: Path) -> None:
     if "regimes" in inspect.getsource(analysis):
         # The regime-aware analysis has landed: use it as the pipeline does.
         sig = inspect.signature(analysis.run_analysis)
-        kwargs = {"results_dir": root / "results", "metrics_dir": root / "metrics",
-                  "plots_dir": root / "plots"}  # fmt: skip
+        kwargs = {
+            "results_dir": root / "results",
+            "metrics_dir": root / "metrics",
+            "plots_dir": root / "plots",
+        }
         if "baseline_dir" in sig.parameters:
             kwargs["baseline_dir"] = root / "metrics"
         analysis.run_analysis(params, **{k: v for k, v in kwargs.items() if k in sig.parameters})
@@ -403,19 +483,20 @@ def _stand_in_analysis(root: Path, params: Params) -> None:
                 share = queries.groupby(["seed", "round"])["true_label"].apply(
                     lambda t: float((t == len(classes) - 1).mean())
                 )
-                frame["fox_fraction_queried"] = [
-                    share.get((s, r), np.nan) for s, r in zip(frame["seed"], frame["round"])
-                ]
+                keys = zip(frame["seed"], frame["round"], strict=True)
+                frame["fox_fraction_queried"] = [share.get(key, np.nan) for key in keys]
                 frame.to_csv(path, index=False)
-            p = replace(params, ablations=replace(
-                params.ablations, strategies=params.ablations.strategies if ablated else ()))  # fmt: skip
+            kept = params.ablations.strategies if ablated else ()
+            p = replace(params, ablations=replace(params.ablations, strategies=kept))
             analysis.ABLATION_FACTORS = ("label_noise",)
             try:
                 summary[start] = analysis.run_analysis(
-                    p, results_dir=work / "results",
+                    p,
+                    results_dir=work / "results",
                     baseline_path=root / "metrics" / f"baseline_{start}.json",
-                    metrics_dir=work / "metrics", plots_dir=work / "plots",
-                )  # fmt: skip
+                    metrics_dir=work / "metrics",
+                    plots_dir=work / "plots",
+                )
             finally:
                 analysis.ABLATION_FACTORS = saved
             doc = json.loads((work / "metrics" / "analysis.json").read_text())
@@ -438,11 +519,12 @@ def _stand_in_analysis(root: Path, params: Params) -> None:
             curves = pd.concat([curves, *share_rows], ignore_index=True)[list(curves.columns)]
             docs[start] = doc
             for key, frame in (
-                ("strategies", table), ("curves", curves),
+                ("strategies", table),
+                ("curves", curves),
                 ("winloss", pd.read_csv(work / "metrics" / "winloss.csv")),
                 ("learning", pd.read_csv(work / "plots" / "learning_curves.csv")),
                 ("diff", pd.read_csv(work / "plots" / "diff_vs_random.csv")),
-            ):  # fmt: skip
+            ):
                 tables[key].append(frame.assign(start=start))
             if ablated:
                 tables["ablations"].append(
@@ -509,16 +591,27 @@ def _overview(docs: dict[str, dict], params: Params) -> dict[str, Any]:
     if winners:
         s = winners[0]
         v = verdicts[s]
-        first = (f"Starting from {s}, {v['arm']} beats random sampling significantly "
-                 f"(AULC {100 * v['mean_difference']:+.2f} points).")  # fmt: skip
+        first = (
+            f"Starting from {s}, {v['arm']} beats random sampling significantly "
+            f"(AULC {100 * v['mean_difference']:+.2f} points)."
+        )
     else:
         first = "In no regime is any strategy significantly better than random sampling."
     others = [s for s in docs if s not in winners]
-    second = (f"With {', '.join(others)}, no strategy is distinguishable from random."
-              if others else "Every regime has a strategy that beats random.")  # fmt: skip
+    second = (
+        f"With {', '.join(others)}, no strategy is distinguishable from random."
+        if others
+        else "Every regime has a strategy that beats random."
+    )
     return {
         "sentences": [first, second],
         "any_significant": bool(winners),
-        "verdicts": {s: {"significant": bool(v.get("significant")), "arm": v.get("arm"),
-                         "text": v.get("text")} for s, v in verdicts.items()},  # fmt: skip
+        "verdicts": {
+            s: {
+                "significant": bool(v.get("significant")),
+                "arm": v.get("arm"),
+                "text": v.get("text"),
+            }
+            for s, v in verdicts.items()
+        },
     }

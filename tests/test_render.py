@@ -407,14 +407,63 @@ def test_charts_are_embedded_offline(site: Path) -> None:
         assert page.count('vegaEmbed("#fd-chart-') >= 1, name
 
 
-def test_numbers_in_the_narrative_come_from_metrics(site: Path) -> None:
-    """The overview's headline quotes the analysis outputs, not typed-in numbers."""
+def page_text(site: Path, name: str) -> str:
+    """The visible text of a rendered page: no scripts, styles, tags or entities."""
+    page = (site / name).read_text(encoding="utf-8")
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_overview_quotes_the_analysis_and_answers_per_regime(site: Path) -> None:
+    """The first two sentences are analysis.json's overview, verbatim; then one row per start."""
     import json
 
-    summary = json.loads((site.parent / "metrics" / "summary.json").read_text())
-    page = html.unescape((site / "index.html").read_text(encoding="utf-8"))
-    baseline = summary["baseline.accuracy"]
-    assert f"{100 * baseline:.1f}%" in page
+    doc = json.loads((site.parent / "metrics" / "analysis.json").read_text())
+    page = (site / "index.html").read_text(encoding="utf-8")
+    answer = re.search(r'<div class="fd-answer">(.*?)</div>', page, flags=re.S).group(1)
+    quoted = [html.unescape(p) for p in re.findall(r"<p>(.*?)</p>", answer, flags=re.S)]
+    assert quoted == doc["overview"]["sentences"]
+    text = page_text(site, "index.html")
+    for start in doc["starts"]:
+        regime = doc["regimes"][start]
+        assert f"{100 * regime['baseline']['accuracy']:.1f}%" in text, start
+        verdict = regime["verdict"]
+        assert f"{100 * verdict['mean_difference']:+.1f} pp" in text, start
+        random_final = regime["strategies"]["random"]["final_accuracy"]["mean"]
+        assert f"{100 * random_final:.1f}% at" in text, start
+    # The starting model's worth: the best start against scratch, with the paired difference.
+    sm = doc["starting_model"]
+    best = sm["best_start"]
+    assert f"the best starting model, {best}" in text
+    diff = (sm.get("difference_vs_scratch") or sm["difference_vs_reference"])[best]
+    assert f"paired difference of {100 * diff['mean']:+.1f} pp" in text
+
+
+def test_pages_name_the_projects_classes_and_no_others(site: Path) -> None:
+    """A three-class project: its class names on the pages, never a hard-coded fox or dog."""
+    for name in PAGES:
+        text = page_text(site, name)
+        assert not re.search(r"\b(fox|foxes|dog|dogs)\b", text, flags=re.I), name
+    for name in ("dataset.html", "gallery.html", "index.html", "method.html"):
+        text = page_text(site, name)
+        for c in SITE_CLASSES:
+            assert c in text, f"{name} does not name the class {c}"
+    dataset = (site / "dataset.html").read_text(encoding="utf-8")
+    for c in SITE_CLASSES:  # one contact sheet per class
+        assert f'alt="contact sheet of {c} photos"' in dataset
+    gallery = (site / "gallery.html").read_text(encoding="utf-8")
+    for k in range(len(SITE_CLASSES)):  # frames coloured by class index
+        assert f'class="fd-class-{k}"' in gallery
+    assert gallery.count('<details class="fd-regime"') == 3
+
+
+def test_experiments_page_has_every_regime(site: Path) -> None:
+    text = page_text(site, "experiments.html")
+    for start in ("scratch", "transfer", "selfsup"):
+        assert f"{start}: " in text  # the regime's verdict
+        assert f"Starting from {start}: labels to reach each share" in text
+    page = (site / "experiments.html").read_text(encoding="utf-8")
+    assert '"name": "regime"' in page  # the starting-model drop-down is in the specs
 
 
 def test_dataset_page_says_when_the_pretraining_corpus_is_absent(site: Path) -> None:
@@ -426,13 +475,17 @@ def test_dataset_page_says_when_the_pretraining_corpus_is_absent(site: Path) -> 
 
 
 def test_method_page_is_honest_about_what_the_validation_split_rechecked(site: Path) -> None:
-    text = re.sub(r"<[^>]+>", "", html.unescape((site / "method.html").read_text("utf-8")))
-    text = " ".join(text.split())
+    text = page_text(site, "method.html")
     assert "have not been re-checked on the validation split" in text
     assert "the settings they chose are the ones re-checked" not in text
-    # No pretraining metrics in the synthetic project: the page says so and names the start.
+    # No pretraining metrics in the synthetic project: the page says so for each encoder.
     assert "metrics/pretrain_supervised.json is absent" in text
-    assert "use model.start: scratch" in text
+    assert "metrics/pretrain_simclr.json is absent" in text
+    for start in ("scratch", "transfer", "selfsup"):
+        assert f"{start} — " in text
+    assert "model.trunk_lr 1.0" in text
+    # benchmarks/README.md is not in the synthetic project: the TTA sentence stays qualitative.
+    assert "Its effect is measured on the validation split in benchmarks/README.md" in text
 
 
 def test_insights_page_explains_ranked_batch_from_the_pool_and_params(site: Path) -> None:
@@ -466,76 +519,117 @@ def test_insights_page_says_when_the_probcover_table_is_absent(site: Path, tmp_p
 # --------------------------------------------------------------------------- page helpers
 
 
-def _doc(p_value: float, min_p: float, significant: bool, gain: float) -> dict:
-    """A minimal ``metrics/analysis.json`` with random and margin."""
+def _regime_doc() -> dict:
+    """A minimal regime-axis ``metrics/analysis.json``: scratch and transfer."""
 
-    def info(aulc: float, test: dict | None) -> dict:
-        target = {
-            "reached": True,
-            "labels": 80,
-            "saving_vs_random": {"labels": 60, "percent": 42.857, "status": "ok"},
-        }
+    def regime(accuracy: float, significant: bool, saving: dict) -> dict:
+        test = {"verdict": "better" if significant else "not distinguishable"}
+        target = {"labels": 80, "saving_vs_random": saving}
         return {
-            "aulc": {"mean": aulc},
-            "final_labels": 140,
-            "targets": {"95": target},
-            "test_vs_random": test,
+            "baseline": {"accuracy": accuracy, "low": accuracy - 0.01, "high": accuracy + 0.01},
+            "targets": [{"fraction": 0.95, "key": "95", "accuracy": 0.95 * accuracy}],
+            "verdict": {
+                "arm": "margin",
+                "members": ["margin"],
+                "significant": significant,
+                "mean_difference": 0.031 if significant else -0.002,
+                "low": 0.01,
+                "high": 0.05,
+                "p_adjusted": 0.0078,
+            },
+            "strategies": {
+                "random": {"final_accuracy": {"mean": accuracy - 0.05}, "final_labels": 910},
+                "margin": {"test_vs_random": test, "targets": {"95": target}},
+            },
+            "ranking": ["margin", "random"] if significant else ["random", "margin"],
         }
 
-    test = {
-        "p_value": p_value,
-        "min_p_value": min_p,
-        "significant": significant,
-        "n_nonzero": 5,
-        "mean_difference": gain,
-        "method": "wilcoxon signed-rank",
-    }
+    ok = {"status": "ok", "labels": 120, "low": 40, "high": 200, "n_pairs": 8}
     return {
-        "settings": {"reference": "random", "alpha": 0.05},
-        "ranking": ["margin", "random"],
-        "baseline": {"accuracy": 0.88},
-        "targets": [{"fraction": 0.95, "key": "95", "accuracy": 0.836}],
-        "strategies": {"random": info(0.75, None), "margin": info(0.75 + gain, test)},
+        "classes": ["cat", "cow", "eel"],
+        "starts": ["scratch", "transfer"],
+        "settings": {"reference": "random", "confidence": 0.95},
+        "regimes": {
+            "scratch": regime(0.80, False, {"status": "random_not_reached"}),
+            "transfer": regime(0.86, True, ok),
+        },
+        "starting_model": {
+            "best_start": "transfer",
+            "accuracy": {"transfer": {"mean": 0.86, "low": 0.85, "high": 0.87}},
+            "difference_vs_scratch": {
+                "transfer": {"mean": 0.06, "low": 0.05, "high": 0.07, "n_pairs": 3}
+            },
+        },
+        "overview": {"sentences": ["One.", "Two."]},
     }
 
 
-def test_narrative_says_what_the_test_can_and_cannot_show() -> None:
+def test_regime_summary_reads_every_number_from_the_analysis() -> None:
+    from foxdog import report_data as rd
+
+    doc = _regime_doc()
+    table = rd.regime_summary(doc).set_index("start")
+    assert list(table.index) == ["scratch", "transfer"]
+    assert table.loc["transfer", "full_pool"] == 0.86
+    assert table.loc["transfer", "random_final"] == pytest.approx(0.81)
+    assert table.loc["transfer", "verdict"] == "better" and table.loc["transfer", "significant"]
+    assert table.loc["transfer", "saving"] == "120 [40, 200] over 8 seeds"
+    assert table.loc["scratch", "saving"] == "random never got there"
+    assert table.loc["scratch", "target"] == "95%"
+    assert rd.overview_sentences(doc) == ["One.", "Two."]
+    assert rd.class_names(doc) == ["cat", "cow", "eel"]
+    assert rd.ranking_changes(doc)
+    assert rd.rankings(doc).set_index("strategy").loc["margin"].tolist() == [2, 1]
+
+
+def test_starting_model_sentence_compares_the_best_start_with_scratch() -> None:
+    from foxdog import report_data as rd
+
+    text = rd.starting_model_sentence(_regime_doc())
+    assert "the best starting model, **transfer** (supervised transfer)" in text
+    assert "reaches 86.0% [85.0%, 87.0%] test accuracy" in text
+    # scratch's accuracy falls back to its regime's full-pool baseline.
+    assert "against 80.0% [79.0%, 81.0%] from scratch" in text
+    assert "paired difference of +6.0 pp [+5.0 pp, +7.0 pp] (95% interval over 3 seeds)" in text
+
+
+def test_common_accuracy_is_the_weakest_regimes_final_accuracy() -> None:
     import pandas as pd
 
     from foxdog import report_data as rd
 
-    winloss = pd.DataFrame(
-        [{"strategy": "margin", "opponent": "random", "wins": 5, "ties": 0, "losses": 0}]
-    )
-    baseline = {"n_train": 300}
-    _, sig = rd.headline(_doc(0.01, 0.002, True, 0.05), baseline, winloss)
-    assert "significantly higher (p = 0.010" in sig and "60 labels fewer" in sig
-    _, weak = rd.headline(_doc(0.0625, 0.0625, False, 0.05), baseline, winloss)
-    assert "no paired test can reach significance" in weak and "not yet evidence" in weak
-    _, plain = rd.headline(_doc(0.3, 0.002, False, 0.05), baseline, winloss)
-    assert "not significantly better than random sampling (p = 0.300" in plain
-    _, behind = rd.headline(_doc(0.3, 0.002, False, -0.01), baseline, winloss)
-    assert behind.startswith("No active-learning strategy beat random sampling")
+    rows = []
+    for start, accs in (("scratch", [0.5, 0.6, 0.7]), ("transfer", [0.6, 0.75, 0.8])):
+        for n, a in zip((10, 110, 210), accs, strict=True):
+            rows.append({"start": start, "strategy": "random", "metric": "accuracy",
+                         "n_labels": n, "mean": a})  # fmt: skip
+    curves = pd.DataFrame(rows)
+    level, labels = rd.common_accuracy(_regime_doc(), curves)
+    assert level == 0.7
+    assert labels["scratch"] == 210 and labels["transfer"] == pytest.approx(110 - 100 / 3)
+    assert rd.is_missing(rd.labels_at_accuracy(curves[curves["start"] == "scratch"], 0.9))
 
 
-def test_headline_when_random_never_reaches_the_target() -> None:
-    import pandas as pd
+def test_tta_measurement_quotes_the_readme_or_nothing() -> None:
+    from foxdog import report_data as rd
+
+    assert rd.tta_measurement("## Not tried\nflip test-time augmentation: not measured") is None
+    line = "| flip test-time augmentation | +0.7 points on the validation split (3 seeds) |"
+    assert rd.tta_measurement("x\n" + line) == "+0.7 points on the validation split"
+    assert rd.tta_measurement("TTA changes accuracy by -0.2 pp") == "−0.2 points"
+
+
+def test_class_helpers_are_neutral() -> None:
+    import numpy as np
 
     from foxdog import report_data as rd
 
-    doc = _doc(0.3, 0.002, False, 0.01)
-    random = doc["strategies"]["random"]
-    random["targets"]["95"] = {"reached": False, "labels": None, "saving_vs_random": None}
-    random["final_accuracy"] = {"mean": 0.7123}
-    winloss = pd.DataFrame(
-        [{"strategy": "margin", "opponent": "random", "wins": 3, "ties": 0, "losses": 2}]
-    )
-    first, _ = rd.headline(doc, {"n_train": 300}, winloss)
-    assert "more than the 140 labels it was given to reach 95% of that (83.6%)" in first
-    assert first.endswith("after 140 labels it is at 71.2%.")
-    random["targets"]["95"] = {"reached": True, "labels": 120}
-    first, _ = rd.headline(doc, {"n_train": 300}, winloss)
-    assert first.endswith("needs 120 labels to reach 95% of that (83.6%).")
+    classes = ["ant", "bee", "cat"]
+    assert rd.class_of(2, classes) == "cat" and rd.class_of(5, classes) == "class 5"
+    assert rd.class_css(9) == "fd-class-1"
+    assert rd.pool_shares(np.array([0, 0, 1, 2]), classes) == {"ant": 0.5, "bee": 0.25, "cat": 0.25}
+    legend = rd.class_legend_html(["<b>", "bee"])
+    assert "&lt;b&gt;" in legend and 'class="fd-swatch fd-class-1"' in legend
 
 
 def test_final_agreement_reads_the_last_kappa_of_each_strategy() -> None:
@@ -638,18 +732,16 @@ def test_dvc_plots_show_writes_html_that_needs_no_network(tmp_path: Path) -> Non
     assert "vegaEmbed('#curve_csv'" in page  # ... that DVC's plot calls
 
 
-def test_split_table_orders_pool_validation_test_and_names_val() -> None:
+def test_split_table_orders_pool_validation_test_and_counts_every_class() -> None:
     from foxdog import report_data as rd
 
     table = rd.split_table(
-        {"test": {"fox": 1, "dog": 3}, "val": {"fox": 2, "dog": 2}, "pool": {"fox": 9, "dog": 1}}
+        {"test": {"ant": 1, "bee": 3}, "val": {"ant": 2, "cat": 2}, "pool": {"ant": 9, "bee": 1}},
+        ["ant", "bee", "cat"],
     )
     assert list(table["split"]) == ["pool", "validation", "test"]
-    assert list(table["fox share"]) == [0.9, 0.5, 0.25]
-    assert list(rd.split_table({"pool": {"dog": 4}, "test": {"fox": 1}})["split"]) == [
-        "pool",
-        "test",
-    ]
+    assert list(table.columns) == ["split", "ant", "bee", "cat", "images"]
+    assert table["cat"].tolist() == [0, 2, 0] and table["images"].tolist() == [10, 4, 4]
 
 
 def test_leakage_sentence_reports_count_closest_distance_and_threshold() -> None:
