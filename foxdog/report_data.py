@@ -13,11 +13,13 @@ pages read from the analysis (``metrics/analysis.json``):
 - ``classes``, ``starts``, ``settings``;
 - ``regimes[<start>]``: one regime's analysis (``baseline``, ``targets``,
   ``target_reference``, ``arms``, ``tests``, ``verdict``, ``strategies``, ``ranking``);
-- ``overview.sentences``: the site's first two sentences, quoted verbatim;
-- ``starting_model``: ``accuracy[<start>]`` {mean, low, high} (full pool), the best start
-  (``best_start``) and the paired difference from scratch per start
-  (``difference_vs_scratch``, or ``difference_vs_reference`` with ``reference``);
-  optionally ``common_accuracy`` {accuracy, labels {<start>: n}};
+- ``overview``: ``sentences`` (the site's first two sentences, quoted verbatim) and
+  ``per_start[<start>]`` (the arm each regime's verdict names, its AULC difference with
+  interval, adjusted p within the regime and over all regimes, and its paired saving);
+- ``starting_model``: ``reference_start``, ``best_start``, ``best_start_vs_reference``,
+  ``common_targets`` and ``starts[<start>]`` (``full_pool``, ``full_pool_vs_reference``,
+  ``common_targets[<k>]`` with each strategy's labels and random's saving against the
+  reference start);
 - ``ablations``: ``start``, ``strategies``, ``factors``.
 
 CSVs carry a leading ``start`` column (:func:`for_start` selects a regime); shares of
@@ -472,10 +474,12 @@ def regime_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
 
     Columns: ``start``, ``full_pool`` (+ ``_low``/``_high``), ``random_final``,
     ``final_labels``, ``arm`` (the significant best arm, else the one closest to
-    beating random, as the regime's verdict names it), ``significant``, ``verdict``,
-    ``difference`` (+ ``_low``/``_high``: its paired AULC difference from random),
-    ``p_adjusted``, ``target`` (headline target, e.g. ``95%``) and ``saving`` (words).
+    beating random: ``overview.per_start``, else the regime's verdict), ``significant``,
+    ``verdict``, ``difference`` (+ ``_low``/``_high``: its paired AULC difference from
+    random), ``p_adjusted`` (within the regime), ``p_adjusted_all`` (over every regime's
+    arms), ``target`` (the share and accuracy the saving is measured at) and ``saving``.
     """
+    per_start = (doc.get("overview") or {}).get("per_start") or {}
     rows = []
     for start in starts(doc):
         reg = regime(doc, start)
@@ -483,14 +487,19 @@ def regime_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
         info = reg.get("strategies", {})
         base = reg.get("baseline", {})
         ref = info.get(reference, {})
-        verdict = reg.get("verdict", {})
-        members = verdict.get("members") or []
-        member = members[0] if members else None
+        summary = per_start.get(start) or reg.get("verdict", {})
+        arm = summary.get("arm")
+        member = (arm or "").split(" = ")[0] or None
         test = (info.get(member) or {}).get("test_vs_random") or {}
-        target = headline_target(reg) if reg.get("targets") else None
-        saving = None
-        if member and target:
-            saving = info[member]["targets"][str(target["key"])].get("saving_vs_random")
+        saving = summary.get("saving") if start in per_start else None
+        if start in per_start:
+            target = f"{pct(saving['fraction'], 0)} ({pct(saving['accuracy'])})" if saving else "–"
+            saving_text = saving_cell(dict(saving, status="ok"), reference) if saving else "–"
+        else:  # no overview: the regime's headline target
+            key = str(headline_target(reg)["key"]) if reg.get("targets") and member else None
+            found = info[member]["targets"][key].get("saving_vs_random") if key else None
+            target = pct(headline_target(reg)["fraction"], 0) if key else "–"
+            saving_text = saving_cell(found, reference) if key else "–"
         rows.append(
             {
                 "start": start,
@@ -499,43 +508,55 @@ def regime_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
                 "full_pool_high": base.get("high"),
                 "random_final": (ref.get("final_accuracy") or {}).get("mean"),
                 "final_labels": ref.get("final_labels"),
-                "arm": verdict.get("arm"),
-                "significant": bool(verdict.get("significant")),
+                "arm": arm,
+                "significant": bool(summary.get("significant")),
                 "verdict": test.get("verdict", "–") if member else "–",
-                "difference": verdict.get("mean_difference"),
-                "difference_low": verdict.get("low"),
-                "difference_high": verdict.get("high"),
-                "p_adjusted": verdict.get("p_adjusted"),
-                "target": pct(target["fraction"], 0) if target else "–",
-                "saving": saving_cell(saving, reference) if member else "–",
+                "difference": summary.get("mean_difference"),
+                "difference_low": summary.get("low"),
+                "difference_high": summary.get("high"),
+                "p_adjusted": summary.get("p_adjusted"),
+                "p_adjusted_all": summary.get("p_adjusted_all"),
+                "target": target,
+                "saving": saving_text,
             }
         )
     return pd.DataFrame(rows)
 
 
 def starting_model(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """``starting_model`` with its names settled: reference, best, accuracy, difference.
+    """``starting_model`` in the shape the pages use.
 
-    ``accuracy[<start>]`` falls back to each regime's full-pool ``baseline``; the best
-    start and the paired differences are only what the analysis wrote (None if absent).
+    ``reference`` and ``best`` (start names), ``accuracy[<start>]`` {mean, low, high,
+    n_seeds} (full pool; each regime's ``baseline`` where the comparison is absent),
+    ``difference[<start>]`` (its paired full-pool difference from the reference start),
+    ``best_vs_reference`` and ``common_targets`` (a list; empty when absent).
     """
-    sm = dict(doc.get("starting_model") or {})
-    all_starts = starts(doc)
-    reference = sm.get("reference") or ("scratch" if "scratch" in all_starts else None)
-    accuracy = dict(sm.get("accuracy") or {})
-    for start in all_starts:
-        if start not in accuracy and "baseline" in doc["regimes"].get(start, {}):
-            base = doc["regimes"][start]["baseline"]
-            accuracy[start] = {k: base.get(k) for k in ("low", "high")} | {
-                "mean": base.get("accuracy")
+    sm = doc.get("starting_model") or {}
+    per_start = sm.get("starts") or {}
+    accuracy, difference = {}, {}
+    for start in starts(doc):
+        full = (per_start.get(start) or {}).get("full_pool")
+        if full is None and "baseline" in doc["regimes"].get(start, {}):
+            full = doc["regimes"][start]["baseline"]
+        if full is not None:
+            accuracy[start] = {
+                "mean": full.get("accuracy"),
+                "low": full.get("low"),
+                "high": full.get("high"),
+                "n_seeds": full.get("n_seeds"),
             }
-    difference = sm.get("difference_vs_scratch") or sm.get("difference_vs_reference") or {}
+        vs = (per_start.get(start) or {}).get("full_pool_vs_reference")
+        if vs:
+            difference[start] = vs
+    best = sm.get("best_start")
     return {
-        "reference": reference,
-        "best": sm.get("best_start") or sm.get("best"),
+        "reference": sm.get("reference_start") or doc.get("settings", {}).get("reference_start"),
+        "best": best,
         "accuracy": accuracy,
         "difference": difference,
-        "common_accuracy": sm.get("common_accuracy"),
+        "best_vs_reference": sm.get("best_start_vs_reference") or difference.get(best),
+        "common_targets": list(sm.get("common_targets") or []),
+        "starts": per_start,
     }
 
 
@@ -549,65 +570,75 @@ def interval_text(value: Mapping[str, Any] | None, fmt: Formatter = pct) -> str:
 
 
 def starting_model_sentence(doc: Mapping[str, Any]) -> str:
-    """What the best starting model is worth on the full pool against scratch (Markdown)."""
+    """What the best starting model is worth on the full pool against the reference (Markdown)."""
     sm = starting_model(doc)
     best, reference, acc = sm["best"], sm["reference"], sm["accuracy"]
     if not best or best not in acc:
         return ""
     level = pct(doc.get("settings", {}).get("confidence", 0.95), 0)
+    name = "" if start_name(best) == best else f" ({start_name(best)})"
     text = (
-        f"Trained on the whole pool, the best starting model, **{best}** "
-        f"({start_name(best)}), reaches {interval_text(acc[best])} test accuracy"
+        f"Trained on the whole pool, the best starting model, **{best}**{name}, reaches "
+        f"{interval_text(acc[best])} test accuracy"
     )
     if reference and reference != best and reference in acc:
         text += f", against {interval_text(acc[reference])} from {reference}"
-        diff = sm["difference"].get(best)
+        diff = sm["best_vs_reference"]
         if diff:
-            text += (
-                f": a paired difference of {interval_text(diff, pp)} "
-                f"({level} interval over {plural(diff.get('n_pairs', 0), 'seed')})"
-            )
+            text += f": a paired difference of {interval_text(diff, pp)}"
+            if not is_missing(diff.get("low")):
+                text += f" ({level} interval over {plural(diff.get('n_pairs', 0), 'seed')})"
     return text + "."
 
 
-def labels_at_accuracy(curve: pd.DataFrame, accuracy: float) -> float:
-    """Labels where a mean learning curve (``n_labels``, ``mean``) first reaches ``accuracy``.
+def common_targets(doc: Mapping[str, Any], strategy: str = "random") -> pd.DataFrame:
+    """Labels ``strategy`` needs from each start to reach accuracies common to all regimes.
 
-    Linear interpolation between rounds, as the analysis does for targets; NaN if the
-    curve never gets there.
+    One row per (common target, start) of ``starting_model``: ``key``, ``fraction``,
+    ``accuracy`` (shares of the reference start's full-pool accuracy), ``start``,
+    ``labels`` (median over seeds; NaN when half the seeds or more never get there),
+    ``seeds_reached`` and ``saving`` (for random: labels needed from the reference start
+    minus from this one, paired per seed, in words; ``–`` for the reference itself).
     """
-    points = curve.sort_values("n_labels")
-    x, y = points["n_labels"].to_numpy(float), points["mean"].to_numpy(float)
-    if len(x) == 0 or not np.any(y >= accuracy - 1e-9):
-        return math.nan
-    k = int(np.argmax(y >= accuracy - 1e-9))
-    if k == 0:
-        return float(x[0])
-    return float(x[k - 1] + (accuracy - y[k - 1]) * (x[k] - x[k - 1]) / (y[k] - y[k - 1]))
+    sm = starting_model(doc)
+    rows = []
+    for target in sm["common_targets"]:
+        key = str(target["key"])
+        for start in starts(doc):
+            entry = ((sm["starts"].get(start) or {}).get("common_targets") or {}).get(key) or {}
+            mine = (entry.get("strategies") or {}).get(strategy) or {}
+            saving = entry.get("random_saving_vs_reference")
+            rows.append(
+                {
+                    "key": key,
+                    "fraction": target["fraction"],
+                    "accuracy": target["accuracy"],
+                    "start": start,
+                    "labels": mine.get("labels"),
+                    "seeds_reached": mine.get("seeds_reached"),
+                    "saving": _start_saving(saving, sm["reference"]) if saving else "–",
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["key", "fraction", "accuracy", "start", "labels", "seeds_reached", "saving"],
+    )
 
 
-def common_accuracy(
-    doc: Mapping[str, Any], curves_frame: pd.DataFrame, strategy: str = "random"
-) -> tuple[float, dict[str, float]]:
-    """An accuracy every regime's ``strategy`` reaches, and the labels each start needs.
-
-    The analysis's ``starting_model.common_accuracy`` when it wrote one; else the lowest
-    final mean accuracy of ``strategy`` over the regimes (so every regime gets there),
-    read off the mean curves of ``plots/curves.csv``.
-    """
-    given = starting_model(doc)["common_accuracy"]
-    if given:
-        return float(given["accuracy"]), {k: float(v) for k, v in given["labels"].items()}
-    acc = curves_frame[(curves_frame["metric"] == "accuracy")]
-    acc = acc[acc["strategy"] == strategy]
-    curves_by_start = {s: for_start(acc, s) for s in starts(doc)}
-    finals = [
-        c.sort_values("n_labels")["mean"].iloc[-1] for c in curves_by_start.values() if len(c)
-    ]
-    if not finals:
-        return math.nan, {}
-    level = float(min(finals))
-    return level, {s: labels_at_accuracy(c, level) for s, c in curves_by_start.items() if len(c)}
+def _start_saving(saving: Mapping[str, Any], reference: str | None) -> str:
+    """Random's paired saving against the reference start, in a few words."""
+    status = saving.get("status")
+    if status == "ok":
+        return (
+            f"{integer(saving['labels'])} [{integer(saving.get('low'))}, "
+            f"{integer(saving.get('high'))}] fewer than from {reference}, over "
+            f"{plural(saving.get('n_pairs', 0), 'seed')}"
+        )
+    return {
+        "reference_not_reached": f"{reference} never got there",
+        "start_not_reached": f"never got there ({reference} did)",
+        "neither_reached": "neither got there",
+    }.get(str(status), "–")
 
 
 def rankings(doc: Mapping[str, Any]) -> pd.DataFrame:

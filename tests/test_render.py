@@ -435,8 +435,11 @@ def test_overview_quotes_the_analysis_and_answers_per_regime(site: Path) -> None
     sm = doc["starting_model"]
     best = sm["best_start"]
     assert f"the best starting model, {best}" in text
-    diff = (sm.get("difference_vs_scratch") or sm["difference_vs_reference"])[best]
-    assert f"paired difference of {100 * diff['mean']:+.1f} pp" in text
+    diff = sm["best_start_vs_reference"]
+    assert f"paired difference of {100 * diff['mean_difference']:+.1f} pp" in text
+    for start, row in doc["overview"]["per_start"].items():
+        if row.get("saving"):
+            assert f"{round(row['saving']['labels']):,} [" in text, start
 
 
 def test_pages_name_the_projects_classes_and_no_others(site: Path) -> None:
@@ -520,47 +523,79 @@ def test_insights_page_says_when_the_probcover_table_is_absent(site: Path, tmp_p
 
 
 def _regime_doc() -> dict:
-    """A minimal regime-axis ``metrics/analysis.json``: scratch and transfer."""
+    """A minimal regime-axis ``metrics/analysis.json`` (docs/formats.md): scratch and transfer."""
 
-    def regime(accuracy: float, significant: bool, saving: dict) -> dict:
+    def regime(accuracy: float, significant: bool) -> dict:
         test = {"verdict": "better" if significant else "not distinguishable"}
-        target = {"labels": 80, "saving_vs_random": saving}
         return {
             "baseline": {"accuracy": accuracy, "low": accuracy - 0.01, "high": accuracy + 0.01},
             "targets": [{"fraction": 0.95, "key": "95", "accuracy": 0.95 * accuracy}],
-            "verdict": {
-                "arm": "margin",
-                "members": ["margin"],
-                "significant": significant,
-                "mean_difference": 0.031 if significant else -0.002,
-                "low": 0.01,
-                "high": 0.05,
-                "p_adjusted": 0.0078,
-            },
+            "verdict": {"arm": "margin", "members": ["margin"], "significant": significant},
             "strategies": {
                 "random": {"final_accuracy": {"mean": accuracy - 0.05}, "final_labels": 910},
-                "margin": {"test_vs_random": test, "targets": {"95": target}},
+                "margin": {"test_vs_random": test},
             },
             "ranking": ["margin", "random"] if significant else ["random", "margin"],
         }
 
-    ok = {"status": "ok", "labels": 120, "low": 40, "high": 200, "n_pairs": 8}
+    def per_start(significant: bool, saving: dict | None) -> dict:
+        return {
+            "arm": "margin",
+            "significant": significant,
+            "mean_difference": 0.031 if significant else -0.002,
+            "low": 0.01,
+            "high": 0.05,
+            "p_adjusted": 0.0078,
+            "p_adjusted_all": 0.0156,
+            "saving": saving,
+        }
+
+    def full(mean: float) -> dict:
+        return {"accuracy": mean, "low": mean - 0.01, "high": mean + 0.01, "n_seeds": 3}
+
+    def common(labels: float | None, saving: dict | None) -> dict:
+        return {
+            "95": {
+                "strategies": {
+                    "random": {"labels": labels, "seeds_reached": 1.0 if labels else 0.25}
+                },
+                "random_saving_vs_reference": saving,
+            }
+        }
+
+    diff = {"mean_difference": 0.06, "low": 0.05, "high": 0.07, "n_pairs": 3}
+    saving = {"labels": 120.4, "low": 40, "high": 200, "n_pairs": 8, "fraction": 0.95,
+              "accuracy": 0.817, "key": "95"}  # fmt: skip
     return {
         "classes": ["cat", "cow", "eel"],
         "starts": ["scratch", "transfer"],
-        "settings": {"reference": "random", "confidence": 0.95},
-        "regimes": {
-            "scratch": regime(0.80, False, {"status": "random_not_reached"}),
-            "transfer": regime(0.86, True, ok),
-        },
+        "settings": {"reference": "random", "confidence": 0.95, "reference_start": "scratch"},
+        "regimes": {"scratch": regime(0.80, False), "transfer": regime(0.86, True)},
         "starting_model": {
+            "reference_start": "scratch",
             "best_start": "transfer",
-            "accuracy": {"transfer": {"mean": 0.86, "low": 0.85, "high": 0.87}},
-            "difference_vs_scratch": {
-                "transfer": {"mean": 0.06, "low": 0.05, "high": 0.07, "n_pairs": 3}
-            },
+            "best_start_vs_reference": diff,
+            "common_targets": [{"fraction": 0.95, "key": "95", "accuracy": 0.76}],
+            "starts": {
+                "scratch": {
+                    "full_pool": full(0.80),
+                    "full_pool_vs_reference": None,
+                    "common_targets": common(None, None),
+                },
+                "transfer": {
+                    "full_pool": full(0.86),
+                    "full_pool_vs_reference": diff,
+                    "common_targets": common(
+                        300.0,
+                        {"status": "ok", "labels": 410, "low": 300, "high": 520, "n_pairs": 2},
+                    ),
+                },
+            },  # fmt: skip
         },
-        "overview": {"sentences": ["One.", "Two."]},
+        "overview": {
+            "sentences": ["One.", "Two."],
+            "per_start": {"scratch": per_start(False, None), "transfer": per_start(True, saving)},
+        },
     }
 
 
@@ -573,9 +608,10 @@ def test_regime_summary_reads_every_number_from_the_analysis() -> None:
     assert table.loc["transfer", "full_pool"] == 0.86
     assert table.loc["transfer", "random_final"] == pytest.approx(0.81)
     assert table.loc["transfer", "verdict"] == "better" and table.loc["transfer", "significant"]
+    assert table.loc["transfer", "p_adjusted_all"] == 0.0156
     assert table.loc["transfer", "saving"] == "120 [40, 200] over 8 seeds"
-    assert table.loc["scratch", "saving"] == "random never got there"
-    assert table.loc["scratch", "target"] == "95%"
+    assert table.loc["transfer", "target"] == "95% (81.7%)"
+    assert table.loc["scratch", "saving"] == "–" and table.loc["scratch", "difference"] == -0.002
     assert rd.overview_sentences(doc) == ["One.", "Two."]
     assert rd.class_names(doc) == ["cat", "cow", "eel"]
     assert rd.ranking_changes(doc)
@@ -588,26 +624,18 @@ def test_starting_model_sentence_compares_the_best_start_with_scratch() -> None:
     text = rd.starting_model_sentence(_regime_doc())
     assert "the best starting model, **transfer** (supervised transfer)" in text
     assert "reaches 86.0% [85.0%, 87.0%] test accuracy" in text
-    # scratch's accuracy falls back to its regime's full-pool baseline.
     assert "against 80.0% [79.0%, 81.0%] from scratch" in text
     assert "paired difference of +6.0 pp [+5.0 pp, +7.0 pp] (95% interval over 3 seeds)" in text
 
 
-def test_common_accuracy_is_the_weakest_regimes_final_accuracy() -> None:
-    import pandas as pd
-
+def test_common_targets_give_labels_per_start_and_the_saving_against_scratch() -> None:
     from foxdog import report_data as rd
 
-    rows = []
-    for start, accs in (("scratch", [0.5, 0.6, 0.7]), ("transfer", [0.6, 0.75, 0.8])):
-        for n, a in zip((10, 110, 210), accs, strict=True):
-            rows.append({"start": start, "strategy": "random", "metric": "accuracy",
-                         "n_labels": n, "mean": a})  # fmt: skip
-    curves = pd.DataFrame(rows)
-    level, labels = rd.common_accuracy(_regime_doc(), curves)
-    assert level == 0.7
-    assert labels["scratch"] == 210 and labels["transfer"] == pytest.approx(110 - 100 / 3)
-    assert rd.is_missing(rd.labels_at_accuracy(curves[curves["start"] == "scratch"], 0.9))
+    table = rd.common_targets(_regime_doc()).set_index("start")
+    assert rd.is_missing(table.loc["scratch", "labels"]) and table.loc["scratch", "saving"] == "–"
+    assert table.loc["transfer", "labels"] == 300.0
+    assert table.loc["transfer", "saving"] == "410 [300, 520] fewer than from scratch, over 2 seeds"
+    assert table["accuracy"].tolist() == [0.76, 0.76]
 
 
 def test_tta_measurement_quotes_the_readme_or_nothing() -> None:
