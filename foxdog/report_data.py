@@ -110,11 +110,6 @@ def available_strategies(start: str, names: Iterable[str]) -> list[str]:
     return [n for n in names if path("results", start, n, "rounds.csv").is_file()]
 
 
-def baseline_of(start: str) -> dict[str, Any] | None:
-    """``metrics/baseline_<start>.json`` (the full-pool run of that regime), or None."""
-    return optional_json("metrics", f"baseline_{start}.json")
-
-
 # --------------------------------------------------------------------------- formatting
 
 
@@ -333,16 +328,6 @@ def wins_against(winloss: pd.DataFrame, strategy: str, opponent: str = "random")
     if row.empty:
         return {"wins": 0, "ties": 0, "losses": 0}
     return {k: int(row.iloc[0][k]) for k in ("wins", "ties", "losses")}
-
-
-def accuracy_at(curves_frame: pd.DataFrame, strategy: str, n_labels: float) -> float:
-    """Mean test accuracy of ``strategy`` at ``n_labels`` (NaN if not a point of its curve)."""
-    rows = curves_frame[
-        (curves_frame["strategy"] == strategy)
-        & (curves_frame["metric"] == "accuracy")
-        & (curves_frame["n_labels"] == n_labels)
-    ]
-    return float(rows["mean"].iloc[0]) if len(rows) else math.nan
 
 
 def same_choices(queries: Mapping[str, pd.DataFrame]) -> list[list[str]]:
@@ -676,13 +661,6 @@ def headline_target(doc: Mapping[str, Any]) -> dict[str, Any]:
     return sorted(targets, key=lambda t: t["fraction"])[len(targets) // 2]
 
 
-def best_active_strategy(doc: Mapping[str, Any]) -> str | None:
-    """The strategy other than random with the largest mean AULC (``doc["ranking"]`` order)."""
-    reference = doc.get("settings", {}).get("reference", "random")
-    others = [s for s in doc.get("ranking", []) if s != reference]
-    return others[0] if others else None
-
-
 def labels_phrase(info: Mapping[str, Any], key: str) -> str:
     """``"140 labels"`` or ``"more than the 520 labels it was given"`` for one target."""
     target = info["targets"][key]
@@ -697,67 +675,6 @@ def labels_phrase(info: Mapping[str, Any], key: str) -> str:
 def _reached(target: Mapping[str, Any]) -> bool:
     """The (median) curve reached the target within the budget."""
     return bool(target.get("reached", True)) and not is_missing(target.get("labels"))
-
-
-def target_words(doc: Mapping[str, Any], target: Mapping[str, Any]) -> str:
-    """``"95% of that"`` or ``"95% of margin's final accuracy"``: what a target is a share of."""
-    ref = doc.get("target_reference") or {}
-    share = pct(target["fraction"], 0)
-    if ref.get("reference") == "best_final_accuracy":
-        return f"{share} of {ref.get('strategy')}'s final accuracy, {pct(ref.get('accuracy'))}"
-    return f"{share} of that"
-
-
-def saving_phrase(info: Mapping[str, Any], key: str) -> str:
-    """How many labels ``info``'s strategy saves against random at target ``key``, in words."""
-    saving = info["targets"][key].get("saving_vs_random") or {}
-    status = saving.get("status")
-    if status == "ok":
-        saved = float(saving["labels"])
-        if saved > 0:
-            share = pct(float(saving["percent"]) / 100, 0)
-            return f"{plural(saved, 'label')} fewer than random sampling, {share}"
-        if saved < 0:
-            return f"{plural(-saved, 'label')} more than random sampling"
-        return "as many labels as random sampling"
-    if status == "random_not_reached":
-        bound = saving.get("lower_bound")
-        return (
-            f"random sampling never got there, so the saving is more than {plural(bound, 'label')}"
-        )
-    if status == "strategy_not_reached":
-        return "it never got there, while random sampling did"
-    if status == "neither_reached":
-        return "neither it nor random sampling got there"
-    return "no comparison with random sampling is possible"
-
-
-def test_phrase(doc: Mapping[str, Any], strategy: str, winloss: pd.DataFrame) -> str:
-    """The paired comparison with random, phrased by what the test can and does show."""
-    info = doc["strategies"][strategy]
-    test = info.get("test_vs_random") or {}
-    alpha = doc.get("settings", {}).get("alpha", 0.05)
-    wtl = wins_against(winloss, strategy)
-    n = wtl["wins"] + wtl["ties"] + wtl["losses"]
-    record = (
-        f"by area under the learning curve it beat random sampling on {wtl['wins']} of "
-        f"{plural(n, 'seed')} (tied {wtl['ties']}, lost {wtl['losses']})"
-    )
-    if test.get("significant"):
-        direction = "higher" if float(test.get("mean_difference", 0)) > 0 else "lower"
-        method = test.get("method")
-        return f"{record}, and it is significantly {direction} ({paired_pvalues(test)}, {method})"
-    min_p = test.get("min_p_value")
-    if not is_missing(min_p) and float(min_p) >= alpha:
-        return (
-            f"{record}, but with {plural(test.get('n_nonzero', n), 'differing seed')} no paired "
-            f"test can reach significance at α = {alpha} (smallest possible p = "
-            f"{num(min_p, 3)}): not yet evidence that it is better"
-        )
-    return (
-        f"{record}, but it is not significantly better than random sampling "
-        f"({paired_pvalues(test)}, α = {alpha})"
-    )
 
 
 def ablation_gains(ablations: pd.DataFrame, reference: str = "random") -> pd.DataFrame:

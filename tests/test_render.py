@@ -460,6 +460,38 @@ def test_pages_name_the_projects_classes_and_no_others(site: Path) -> None:
     assert gallery.count('<details class="fd-regime"') == 3
 
 
+def test_a_two_class_project_names_its_classes_where_the_data_says_so(tmp_path: Path) -> None:
+    """Fox and dog appear on the data pages when they are the project's classes."""
+    from regime_project import make_regime_project
+
+    root = make_regime_project(
+        tmp_path / "p", classes=("dog", "fox"), starts=("scratch", "transfer"),
+        strategies=("random", "margin"), seeds=(0, 1, 2), rounds=3,
+    )  # fmt: skip
+    copy_report_sources(root)
+    config = yaml.safe_load((root / "_quarto.yml").read_text(encoding="utf-8"))
+    keep = {"report/gallery.qmd", "report/dataset.qmd"}
+    config["website"]["navbar"]["left"] = [
+        {"href": "report/index.qmd", "text": "Gallery"},
+        {"href": "report/dataset.qmd", "text": "Dataset"},
+    ]
+    (root / "_quarto.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    for page in (root / "report").glob("*.qmd"):
+        if f"report/{page.name}" not in keep:
+            page.unlink()
+    (root / "report" / "gallery.qmd").rename(root / "report" / "index.qmd")
+    site = render_site(root, engine="jupyter")
+    gallery, dataset = page_text(site, "index.html"), page_text(site, "dataset.html")
+    assert "■ dog, ■ fox" in gallery and "confidence near 1/2" in gallery
+    assert "Starting model: transfer (supervised transfer)" in gallery
+    assert re.search(r"\b(dog|fox) 0\.\d\d\b", gallery)  # predicted class and confidence
+    assert "*dog*" not in dataset and " dog (" in dataset and " fox (" in dataset
+    page = (site / "dataset.html").read_text(encoding="utf-8")
+    assert (
+        'alt="contact sheet of dog photos"' in page and 'alt="contact sheet of fox photos"' in page
+    )
+
+
 def test_experiments_page_has_every_regime(site: Path) -> None:
     text = page_text(site, "experiments.html")
     for start in ("scratch", "transfer", "selfsup"):
