@@ -520,7 +520,7 @@ def test_method_page_is_honest_about_what_the_validation_split_rechecked(site: P
         assert f"{start} — " in text
     assert "model.trunk_lr 1.0" in text
     # benchmarks/README.md is not in the synthetic project: the TTA sentence stays qualitative.
-    assert "Its effect is measured on the validation split in benchmarks/README.md" in text
+    assert "benchmarks/README.md states no measured effect of it yet" in text
 
 
 def test_insights_page_explains_ranked_batch_from_the_pool_and_params(site: Path) -> None:
