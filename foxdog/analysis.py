@@ -1632,9 +1632,9 @@ def strategy_sentence(
             f"{per_start[s]['arm']}{where(s)}, AULC {_aulc_numbers(per_start[s], cfg, study)}"
             for s in compared
         )
+        arms = f"the arm{'s' if len(compared) > 1 else ''} closest to beating it"
         text = (
-            f"No strategy beats random sampling significantly {scope} ({family}); "
-            f"closest to it: {closest}"
+            f"No strategy beats random sampling significantly {scope} ({family}); {arms}: {closest}"
         )
     worse = [f"{arm}{where(s)}" for s in starts for arm in per_start[s]["worse"]]
     if worse:

@@ -940,8 +940,8 @@ def test_overview_when_no_strategy_wins(tmp_path: Path) -> None:
     first = view["sentences"][0]
     assert first.startswith(
         "No strategy beats random sampling significantly in any of the 3 regimes "
-        "(Benjamini–Hochberg over the distinct arms of each regime, α = 0.05); closest to it: "
-        "margin in scratch, AULC +"
+        "(Benjamini–Hochberg over the distinct arms of each regime, α = 0.05); the arms closest "
+        "to beating it: margin in scratch, AULC +"
     )
     assert "margin in transfer, AULC +" in first and "margin in selfsup, AULC +" in first
     assert "adjusted p = 0.125 within the regime" in first
