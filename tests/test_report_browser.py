@@ -251,6 +251,11 @@ def test_page_renders_offline_without_errors(
     page: str, served_site: tuple[str, Path], browser: DevTools
 ) -> None:
     base_url, site = served_site
+    check_page(browser, base_url, site, page)
+
+
+def check_page(browser: DevTools, base_url: str, site: Path, page: str) -> None:
+    """Open ``page`` of ``site`` served at ``base_url``: every chart drawn, nothing else loaded."""
     target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
         "sessionId"
