@@ -24,7 +24,8 @@ from foxdog.config import (
 from foxdog.errors import CurationError, FetchError, RenderError
 
 DESCRIPTION = """\
-Active learning on Fox-vs-Dog photos. The stages, in pipeline order
+Active learning on a folder of labelled photos (the fox/dog study by default).
+The stages, in pipeline order
 (`dvc repro` runs them; each can also be run by hand):
 
   data fetch     materialise data/ from ../shared/foxdog-raw through DVC, verified

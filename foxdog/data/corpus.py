@@ -164,9 +164,7 @@ def curate_corpus(
     classes = sorted({d.candidate.label for d in kept})
     index = {c: i for i, c in enumerate(classes)}
     overlap = {
-        # Worded for the shipped study: this file is part of curated_pretrain/, whose
-        # hash the pretrain stages depend on (rewording it would retrain both encoders).
-        "check": "perceptual hash of every corpus image vs every curated fox/dog image",
+        "check": "perceptual hash of every corpus image vs every curated image",
         "hash_size": cfg.hash_size,
         "max_hash_distance": cfg.max_hash_distance,
         "corpus_images": len(decoded),
