@@ -444,14 +444,21 @@ def saving_cell(saving: Mapping[str, Any] | None, reference: str = "random") -> 
     status = saving.get("status")
     if status == "ok":
         return (
-            f"{integer(saving['labels'])} [{integer(saving.get('low'))}, "
-            f"{integer(saving.get('high'))}] over {plural(saving.get('n_pairs', 0), 'seed')}"
+            f"{integer(saving['labels'])}{_bracket(saving)} over "
+            f"{plural(saving.get('n_pairs', 0), 'seed')}"
         )
     return {
         "random_not_reached": f"{reference} never got there",
         "strategy_not_reached": f"never got there ({reference} did)",
         "neither_reached": "neither got there",
     }.get(str(status), "–")
+
+
+def _bracket(value: Mapping[str, Any], fmt: Formatter = integer) -> str:
+    """`` [low, high]`` of an interval; nothing when it is missing (too few seeds)."""
+    if is_missing(value.get("low")) or is_missing(value.get("high")):
+        return ""
+    return f" [{fmt(value['low'])}, {fmt(value['high'])}]"
 
 
 def regime_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
@@ -615,8 +622,7 @@ def _start_saving(saving: Mapping[str, Any], reference: str | None) -> str:
     status = saving.get("status")
     if status == "ok":
         return (
-            f"{integer(saving['labels'])} [{integer(saving.get('low'))}, "
-            f"{integer(saving.get('high'))}] fewer than from {reference}, over "
+            f"{integer(saving['labels'])}{_bracket(saving)} fewer than from {reference}, over "
             f"{plural(saving.get('n_pairs', 0), 'seed')}"
         )
     return {

@@ -668,6 +668,9 @@ def test_common_targets_give_labels_per_start_and_the_saving_against_scratch() -
     assert table.loc["transfer", "labels"] == 300.0
     assert table.loc["transfer", "saving"] == "410 [300, 520] fewer than from scratch, over 2 seeds"
     assert table["accuracy"].tolist() == [0.76, 0.76]
+    # One paired seed: no interval, and no empty brackets either.
+    one = {"status": "ok", "labels": 26, "low": None, "high": None, "n_pairs": 1}
+    assert rd.saving_cell(one) == "26 over 1 seed"
 
 
 def test_tta_measurement_quotes_the_readme_or_nothing() -> None:
