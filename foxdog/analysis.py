@@ -1,16 +1,23 @@
 """Stage ``analyze``: learning curves, AULC, labels to a target, stopping, plateaus, tests.
 
-Reads ``results/<strategy>/rounds.csv`` (and ``queries.csv``, to find identical
-arms) for every ``active.strategies``, ``results/ablations/<factor>/<strategy>/rounds.csv``
-for every factor and ``ablations.strategies``, and ``metrics/baseline.json``; writes
-the files below, each atomically, with deterministic bytes (floats to 6 significant
-digits, JSON keys sorted, NaN written as an empty CSV cell or JSON ``null``). Every
-constant that drives a conclusion is in ``params.yaml`` ``analysis:``.
+The study has regimes (``active.starts``: where the network starts — from scratch or a
+pretrained trunk) and runs the same strategies and seeds in each. For every regime
+``<start>`` it reads ``results/<start>/<strategy>/rounds.csv`` (and ``queries.csv``:
+identical arms and class shares of the picks) for every ``active.strategies`` and
+``metrics/baseline/<start>.json``, and analyses the regime on its own — exactly what a
+one-regime study would get. Ablations (``results/ablations/<factor>/<strategy>/rounds.csv``
+for every ``ablations.factors`` and ``ablations.strategies``) belong to the regime
+``ablations.start``. A cross-regime layer then compares the starting models and writes
+the overview's first two sentences as data. Every output is written atomically, with
+deterministic bytes (floats to 6 significant digits, JSON keys sorted, NaN written as
+an empty CSV cell or JSON ``null``). Every constant that drives a conclusion is in
+``params.yaml`` ``analysis:``; class names come from ``data.classes`` (label i =
+``classes[i]``), any number of them.
 
-Definitions
------------
-- **Intervals** (one function, :func:`t_interval`, everywhere: curves, baseline,
-  AULC, fox share, paired differences): mean over seeds ± the Student-t quantile at
+Definitions (per regime)
+------------------------
+- **Intervals** (one function, :func:`t_interval`, everywhere: curves, baselines,
+  AULC, class shares, paired differences): mean over seeds ± the Student-t quantile at
   ``analysis.confidence`` times the standard error; none (NaN) below
   ``analysis.min_seeds`` seeds.
 - **AULC**: trapezoid area under accuracy-vs-``n_labels`` divided by the label
@@ -23,14 +30,15 @@ Definitions
   ``2**n`` sign patterns (``scipy.stats.permutation_test``) for
   ``n <= analysis.max_exact_seeds``, above that ``2**max_exact_seeds`` random sign
   patterns (seeded; a Monte Carlo p-value). Reported with the mean difference and its
-  t-interval. Benjamini–Hochberg over the distinct arms; ``significant`` = adjusted
-  p < ``analysis.alpha``. With ``n`` non-zero differences no p-value is below ``2/2**n``.
+  t-interval. Benjamini–Hochberg over the distinct arms of the regime; ``significant`` =
+  adjusted p < ``analysis.alpha``. With ``n`` non-zero differences no p-value is below
+  ``2/2**n``.
 - **Verdict**: a strategy is named best only if its arm is significantly better than
   random (largest mean difference among those); otherwise the verdict says no
   strategy is distinguishable from random and quotes the arm closest to beating it.
-- **Targets**: ``analysis.targets`` shares of the full-pool baseline accuracy when the
-  best arm's mean final accuracy reaches the largest of them, else of that best final
-  accuracy (``target_reference`` says which).
+- **Targets**: ``analysis.targets`` shares of the regime's full-pool baseline accuracy
+  when the regime's best arm's mean final accuracy reaches the largest of them, else of
+  that best final accuracy (``target_reference`` says which).
 - **labels_to_<k>**: per seed, the labels at which the learning curve first crosses
   the target, linearly interpolated between rounds; reported as the median over seeds
   (a seed that never reaches it counts as +inf, so the median is empty when half the
@@ -38,6 +46,9 @@ Definitions
 - **saving_vs_random_<k>**: per seed, random's labels minus the strategy's, over the
   seeds where both reached the target (others are censored and counted in
   ``n_strategy_only``/``n_random_only``/``n_neither``); mean and t-interval.
+- **Class shares**: per seed, the share of each class (``true_label`` of
+  ``queries.csv``) among all images the strategy queried; mean and t-interval (clipped
+  to [0, 1]). Per round, ``share_<class>`` of that round's batch is a curve metric.
 - **Stopping rule** (Bloodgood & Vijay-Shanker 2009): per seed, the first round at
   which the mean of ``kappa_stop`` over ``analysis.stop_window`` consecutive rounds is
   at least ``analysis.stop_kappa``; labels at stop (median, censored as above), share
@@ -53,6 +64,34 @@ Definitions
 - **Win/tie/loss**: per seed, strategy vs opponent AULC difference; a tie when
   ``|difference| <= analysis.tie_tolerance``.
 
+Across regimes (``starting_model``, ``overview``)
+-------------------------------------------------
+- **Reference start**: ``scratch`` when it is one of ``active.starts``, else the first
+  of them. Seeds pair across regimes: baseline seeds (``baseline.seeds``) and AL seeds
+  (``active.seeds``) are the same in every regime.
+- **Full-pool value of a start**: its baseline accuracy (t-interval over seeds) and the
+  paired-by-seed difference from the reference start; ``best_start`` has the highest
+  mean full-pool accuracy.
+- **Value for a random-labelling user**: per regime the random arm's AULC and final
+  accuracy, and their paired-by-seed differences from the reference start's random arm.
+- **Common targets** (comparable across regimes): ``analysis.targets`` shares of the
+  *reference start's* full-pool accuracy, the same absolute accuracies in every regime;
+  labels to reach them per start and strategy (median, censored as above) and random's
+  paired saving against the reference start's random arm. No new constant: the shares
+  are the pre-declared ``analysis.targets``.
+- **Study-wide adjustment**: Benjamini–Hochberg over every regime's distinct tested arms
+  together (``p_adjusted_all``), reported next to the per-regime verdict; the verdicts
+  themselves use the per-regime family.
+- **Overview sentences**: (1) in which regimes a strategy is significantly better than
+  random (per-regime verdict) and its paired saving at the highest per-regime target
+  that it and random both reach in at least half the seeds (and at least
+  ``analysis.min_seeds``); else that none is, with each
+  regime's closest arm, its interval and adjusted p. (2) the full-pool accuracy per
+  start (difference from the reference start) and the labels random sampling needs in
+  each regime to reach the highest common target whose median the reference start's
+  random arm reaches (the lowest common target if none), with the best start's paired
+  saving. Never names a best strategy without significance.
+
 Outputs: see the ``metrics/`` and ``plots/`` section of ``docs/formats.md``.
 """
 
@@ -62,6 +101,7 @@ import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +110,17 @@ import pandas as pd
 from scipy import stats
 
 from foxdog import io
-from foxdog.config import ABLATION_FACTORS, AnalysisConfig, Params
+from foxdog.config import AnalysisConfig, Params
 from foxdog.metrics import METRICS
 
 # Columns every rounds.csv has; the stop-set columns come with the newer loop.
-REQUIRED_COLUMNS = ("strategy", "seed", "round", "n_labels", *METRICS, "fox_fraction_queried")
+REQUIRED_COLUMNS = ("strategy", "seed", "round", "n_labels", *METRICS)
 OPTIONAL_CURVE_METRICS = ("val_accuracy", "kappa_stop")
-CURVE_METRICS = (*METRICS, "fox_fraction_queried", *OPTIONAL_CURVE_METRICS)
+# Per-round class shares of the queried batch are curve metrics ``share_<class>``.
+SHARE_PREFIX = "share_"
+CURVE_METRICS = (*METRICS, *OPTIONAL_CURVE_METRICS)
 REFERENCE = "random"
+REFERENCE_START = "scratch"  # the starting model the others are compared with, when run
 PERMUTATION_SEED = 0  # Monte Carlo sign patterns above analysis.max_exact_seeds
 # Significant digits written: enough for accuracies stored with 6 decimals, and
 # unlike fixed decimals it keeps small p-values (2/2**8 = 0.0078125) exact.
@@ -85,6 +128,16 @@ SIGNIFICANT = 6
 # Accuracies are stored with 6 decimals; a curve that equals the target up to
 # that rounding counts as reaching it.
 REACH_TOLERANCE = 1e-9
+
+
+def curve_metrics(classes: Sequence[str]) -> tuple[str, ...]:
+    """Metrics of ``plots/curves.csv``: the test metrics, one share per class, the stop set."""
+    return (*METRICS, *(SHARE_PREFIX + c for c in classes), *OPTIONAL_CURVE_METRICS)
+
+
+def reference_start(starts: Sequence[str]) -> str:
+    """``scratch`` when it is a regime of the study, else the first regime."""
+    return REFERENCE_START if REFERENCE_START in starts else starts[0]
 
 
 # --------------------------------------------------------------------------- reading
@@ -110,41 +163,117 @@ def read_rounds(path: Path, stage: str) -> pd.DataFrame:
     return frame
 
 
-def load_strategy_rounds(params: Params, results_dir: Path) -> pd.DataFrame:
-    """All ``results/<strategy>/rounds.csv`` of ``active.strategies``, concatenated."""
+def _check_start(frame: pd.DataFrame, start: str, path: Path, stage: str) -> None:
+    """A ``start`` column, when present, must name the regime of the folder."""
+    if "start" in frame.columns:
+        found = sorted(set(frame["start"].astype(str)) - {start})
+        if found:
+            raise ValueError(
+                f"{path}: start {found} in a file of regime {start!r}; re-run `dvc repro {stage}`"
+            )
+
+
+def load_strategy_rounds(params: Params, results_dir: Path, start: str) -> pd.DataFrame:
+    """All ``results/<start>/<strategy>/rounds.csv`` of ``active.strategies``, concatenated."""
     frames = []
     for strategy in params.active.strategies:
-        frame = read_rounds(Path(results_dir) / strategy / "rounds.csv", f"al@{strategy}")
-        frames.append(frame.assign(strategy=strategy))
+        path = Path(results_dir) / start / strategy / "rounds.csv"
+        stage = f"al@{start}-{strategy}"
+        frame = read_rounds(path, stage)
+        _check_start(frame, start, path, stage)
+        frames.append(frame.assign(start=start, strategy=strategy))
     return pd.concat(frames, ignore_index=True)
 
 
 def load_ablation_rounds(params: Params, results_dir: Path) -> pd.DataFrame:
     """Every ablation ``rounds.csv``, with ``factor`` and ``level`` columns added."""
     frames = []
-    for factor in ABLATION_FACTORS:
+    start = params.ablations.start
+    for factor in params.ablations.factors:
         for strategy in params.ablations.strategies:
             path = Path(results_dir) / "ablations" / factor / strategy / "rounds.csv"
-            frame = read_rounds(path, f"ablate@{factor}-{strategy}")
+            stage = f"ablate@{factor}-{strategy}"
+            frame = read_rounds(path, stage)
             if factor not in frame.columns:
                 raise ValueError(f"{path}: missing column {factor!r}")
-            frames.append(frame.assign(strategy=strategy, factor=factor, level=frame[factor]))
+            _check_start(frame, start, path, stage)
+            frames.append(
+                frame.assign(start=start, strategy=strategy, factor=factor, level=frame[factor])
+            )
     if not frames:
-        return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "factor", "level"])
+        return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "start", "factor", "level"])
     return pd.concat(frames, ignore_index=True)
 
 
-def load_baseline(path: Path) -> dict[str, Any]:
-    """``metrics/baseline.json``; its ``accuracy.mean`` defines the targets."""
+def load_baseline(path: Path, start: str = REFERENCE_START) -> dict[str, Any]:
+    """``metrics/baseline/<start>.json``; its ``accuracy.mean`` defines the regime's targets."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found — produced by `dvc repro baseline`")
+        raise FileNotFoundError(f"{path}: not found — produced by `dvc repro baseline@{start}`")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         float(data["accuracy"]["mean"])
     except (ValueError, KeyError, TypeError) as err:
         raise ValueError(f"{path}: no readable accuracy.mean ({err})") from None
     return data
+
+
+def load_queries(params: Params, results_dir: Path, start: str) -> dict[str, pd.DataFrame | None]:
+    """``results/<start>/<strategy>/queries.csv`` per strategy (``None`` when absent or unreadable).
+
+    ``true_label`` must be a class index of ``data.classes``.
+    """
+    out: dict[str, pd.DataFrame | None] = {}
+    n_classes = len(params.data.classes)
+    for strategy in params.active.strategies:
+        path = Path(results_dir) / start / strategy / "queries.csv"
+        try:
+            frame = pd.read_csv(path) if path.is_file() else None
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            frame = None
+        if frame is not None and "true_label" in frame.columns:
+            labels = pd.to_numeric(frame["true_label"], errors="coerce")
+            bad = frame["true_label"][~labels.isin(range(n_classes))]
+            if len(bad):
+                raise ValueError(
+                    f"{path}: true_label {str(bad.iloc[0])!r} is not a class index of "
+                    f"data.classes={list(params.data.classes)!r} (0 … {n_classes - 1})"
+                )
+        out[strategy] = frame
+    return out
+
+
+def query_shares(queries: pd.DataFrame | None, classes: Sequence[str]) -> pd.DataFrame:
+    """``seed, round, n_queried, share_<class>…``: each class's share of a round's batch."""
+    columns = ["seed", "round", "n_queried", *(SHARE_PREFIX + c for c in classes)]
+    needed = {"seed", "round", "true_label"}
+    if queries is None or queries.empty or not needed <= set(queries.columns):
+        return pd.DataFrame(columns=columns)
+    counts = pd.crosstab([queries["seed"], queries["round"]], queries["true_label"].astype(int))
+    counts = counts.reindex(columns=range(len(classes)), fill_value=0)
+    n = counts.sum(axis=1)
+    shares = counts.div(n, axis=0)
+    shares.columns = [SHARE_PREFIX + c for c in classes]
+    out = shares.assign(n_queried=n).reset_index()
+    return out[columns]
+
+
+def with_shares(
+    rounds: pd.DataFrame, queries: Mapping[str, pd.DataFrame | None], classes: Sequence[str]
+) -> pd.DataFrame:
+    """``rounds`` with ``n_queried`` and ``share_<class>`` per (strategy, seed, round) added.
+
+    Empty (NaN) at round 0 and for a strategy without ``queries.csv``.
+    """
+    parts = []
+    for strategy, part in rounds.groupby("strategy", sort=False):
+        shares = query_shares(queries.get(strategy), classes)
+        shares = shares.astype({"seed": "int64", "round": "int64"})
+        keys = part[["seed", "round"]].astype("int64")
+        merged = keys.merge(shares, on=["seed", "round"], how="left")
+        merged.index = part.index
+        parts.append(pd.concat([part, merged.drop(columns=["seed", "round"])], axis=1))
+    return pd.concat(parts) if parts else rounds
 
 
 # --------------------------------------------------------------------------- statistics
@@ -369,7 +498,7 @@ def curve_bands(
     for strategy, runs in rounds.groupby("strategy", sort=False):
         by_round = list(runs.groupby("round", sort=True))
         for metric in metrics:
-            bounds = (0.0, 1.0) if metric == "fox_fraction_queried" else None
+            bounds = (0.0, 1.0) if metric.startswith(SHARE_PREFIX) else None
             for rnd, part in by_round:
                 values = pd.to_numeric(part[metric], errors="coerce")
                 mean, low, high = t_interval(values, cfg.confidence, cfg.min_seeds, bounds=bounds)
@@ -391,9 +520,10 @@ def curve_bands(
 
 
 def learning_curves(curves: pd.DataFrame) -> pd.DataFrame:
-    """``strategy,n_labels,accuracy`` (mean) from :func:`curve_bands` output."""
+    """``[start,]strategy,n_labels,accuracy`` (mean) from :func:`curve_bands` output."""
     acc = curves[curves["metric"] == "accuracy"]
-    out = acc[["strategy", "n_labels", "mean"]].rename(columns={"mean": "accuracy"})
+    keys = [c for c in ("start", "strategy") if c in acc.columns]
+    out = acc[[*keys, "n_labels", "mean"]].rename(columns={"mean": "accuracy"})
     return out.reset_index(drop=True)
 
 
@@ -564,12 +694,39 @@ def plateau(
     }
 
 
+def class_shares(
+    rounds: pd.DataFrame, classes: Sequence[str], cfg: AnalysisConfig
+) -> dict[str, dict[str, float]]:
+    """Per class, its share among all images queried in a seed: mean and t-interval over seeds.
+
+    Reads the ``n_queried`` and ``share_<class>`` columns of :func:`with_shares`; a
+    class without them gets an empty interval.
+    """
+    out = {}
+    queried = rounds[rounds["round"] >= 1]
+    for c in classes:
+        column = SHARE_PREFIX + c
+        if column not in queried.columns or "n_queried" not in queried.columns:
+            out[c] = {"mean": math.nan, "low": math.nan, "high": math.nan}
+            continue
+        share = pd.to_numeric(queried[column], errors="coerce")
+        weight = pd.to_numeric(queried["n_queried"], errors="coerce").where(share.notna())
+        picked = (share * weight).groupby(queried["seed"]).sum(min_count=1)
+        per_seed = picked / weight.groupby(queried["seed"]).sum(min_count=1)
+        out[c] = interval_dict(per_seed, cfg, bounds=(0.0, 1.0))
+    return out
+
+
 def analyse_group(
-    rounds: pd.DataFrame, targets: Sequence[Mapping[str, Any]], cfg: AnalysisConfig
+    rounds: pd.DataFrame,
+    targets: Sequence[Mapping[str, Any]],
+    cfg: AnalysisConfig,
+    classes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Everything about one strategy's runs (one protocol) that needs no other strategy.
 
-    ``targets``: ``[{fraction, key, accuracy}]`` (see :func:`target_reference`).
+    ``targets``: ``[{fraction, key, accuracy}]`` (see :func:`target_reference`);
+    ``classes``: the names whose query shares are reported (see :func:`class_shares`).
     """
     rounds = rounds.sort_values(["seed", "round"], kind="stable")
     by_seed = {int(s): part for s, part in rounds.groupby("seed", sort=True)}
@@ -590,7 +747,6 @@ def analyse_group(
             "seeds_reached": float(np.mean([not math.isnan(v) for v in seed_labels.values()])),
             "per_seed_labels": pd.Series(seed_labels, dtype=np.float64),
         }
-    fox = rounds[rounds["round"] >= 1].groupby("seed")["fox_fraction_queried"].mean()
     seconds = rounds.groupby("seed")[["fit_seconds", "query_seconds"]].sum(min_count=1)
     return {
         "n_seeds": len(by_seed),
@@ -599,12 +755,13 @@ def analyse_group(
         "label_range": [as_count(curve_labels[0]), as_count(curve_labels[-1])],
         "aulc": interval_dict(aulcs, cfg) | {"per_seed": {str(s): v for s, v in aulcs.items()}},
         "per_seed_aulc": aulcs,  # removed before writing JSON
+        "per_seed_final": final,  # removed before writing JSON
         "final_accuracy": interval_dict(final, cfg),
         "final_balanced_accuracy": interval_dict(per_seed_final(rounds, "balanced_accuracy"), cfg),
         "targets": target_info,
         "stop": stopping(by_seed, cfg),
         "plateau": plateau(by_seed, curve_labels, cfg),
-        "fox_share": interval_dict(fox, cfg, bounds=(0.0, 1.0)),
+        "class_shares": class_shares(rounds, classes, cfg),
         "fit_seconds": float(seconds["fit_seconds"].mean()),
         "query_seconds": float(seconds["query_seconds"].mean()),
     }
@@ -827,7 +984,11 @@ def strategies_table(groups: Mapping[str, dict[str, Any]], keys: Sequence[str]) 
                 "plateau_labels": flat["n_labels"],
                 "final_slope": flat["final_slope"]["mean"],
                 "final_slope_high": flat["final_slope"]["high"],
-                **_interval_columns("fox_share", g["fox_share"]),
+                **{
+                    k: v
+                    for c, share in g.get("class_shares", {}).items()
+                    for k, v in _interval_columns(SHARE_PREFIX + c, share).items()
+                },
                 "fit_seconds": g["fit_seconds"],
                 "query_seconds": g["query_seconds"],
             }
@@ -870,12 +1031,14 @@ def ablation_groups(
 ) -> list[tuple[str, float, bool, dict[str, dict[str, Any]]]]:
     """``(factor, level, is_default, {strategy: group})`` for every ablated factor and level.
 
-    Each group also gets ``budget`` (the smallest final label count common to all
-    levels of the factor), ``accuracy_at_budget`` and ``gain_at_budget`` (paired vs random).
+    ``main_rounds`` are the rounds of the regime ``ablations.start`` (its default level),
+    ``targets`` that regime's. Each group also gets ``budget`` (the smallest final label
+    count common to all levels of the factor), ``accuracy_at_budget`` and
+    ``gain_at_budget`` (paired vs random).
     """
     out = []
     cfg = params.analysis
-    for factor in ABLATION_FACTORS:
+    for factor in params.ablations.factors:
         default = getattr(params.active, factor)
         levels = sorted({float(v) for v in getattr(params.ablations, factor)} | {float(default)})
         sources = {}
@@ -916,15 +1079,16 @@ def ablation_groups(
 
 
 def ablations_table(
-    ablated: Sequence[tuple[str, float, bool, dict[str, dict[str, Any]]]],
+    ablated: Sequence[tuple[str, float, bool, dict[str, dict[str, Any]]]], start: str
 ) -> pd.DataFrame:
-    """``metrics/ablations.csv``: one row per (factor, level, strategy)."""
+    """``metrics/ablations.csv``: one row per (factor, level, strategy) of regime ``start``."""
     rows = []
     for factor, level, is_default, groups in ablated:
         for name, g in groups.items():
             test = g.get("test_vs_random") or {}
             rows.append(
                 {
+                    "start": start,
                     "factor": factor,
                     "level": level,
                     "is_default": is_default,
@@ -939,7 +1103,7 @@ def ablations_table(
                     **_interval_columns("gain_at_budget", g["gain_at_budget"]),
                 }
             )
-    columns = ["factor", "level", "is_default", "strategy", "n_seeds", "final_labels"]
+    columns = ["start", "factor", "level", "is_default", "strategy", "n_seeds", "final_labels"]
     columns += ["final_accuracy", "aulc", "aulc_low", "aulc_high", "aulc_difference_vs_random"]
     columns += ["budget", "accuracy_at_budget", "accuracy_at_budget_low", "accuracy_at_budget_high"]
     columns += ["gain_at_budget", "gain_at_budget_low", "gain_at_budget_high"]
@@ -1060,12 +1224,12 @@ def analysis_document(
     arms: Sequence[Sequence[str]],
     decided: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The nested ``metrics/analysis.json`` (keys in docs/formats.md)."""
+    """One regime's part of ``metrics/analysis.json`` (keys in docs/formats.md)."""
     cfg = params.analysis
     acc = baseline["accuracy"]
     tests = [g["test_vs_random"] for g in groups.values() if g.get("test_vs_random")]
     min_p = min((t["min_p_value"] for t in tests), default=math.nan)
-    hidden = ("per_seed_aulc", "per_seed_at_budget")
+    hidden = ("per_seed_aulc", "per_seed_final", "per_seed_at_budget")
     strategies = {
         name: {k: v for k, v in g.items() if k not in hidden} for name, g in groups.items()
     }
@@ -1099,74 +1263,620 @@ def analysis_document(
         "strategies": strategies,
         "ranking": ranking(groups),
         "best_strategy": decided["best_strategy"],
-        "ablations": {
-            "strategies": list(params.ablations.strategies),
-            "factors": {
-                f: {
-                    "default": getattr(params.active, f),
-                    "levels": list(getattr(params.ablations, f)),
-                }
-                for f in ABLATION_FACTORS
-            },
+    }
+
+
+def ablations_document(params: Params) -> dict[str, Any]:
+    """``ablations`` of ``metrics/analysis.json``: what was ablated, in which regime."""
+    return {
+        "start": params.ablations.start,
+        "strategies": list(params.ablations.strategies),
+        "factors": {
+            f: {"default": getattr(params.active, f), "levels": list(getattr(params.ablations, f))}
+            for f in params.ablations.factors
         },
     }
 
 
-# --------------------------------------------------------------------------- stage
+# --------------------------------------------------------------------------- one regime
 
 
-def load_queries(params: Params, results_dir: Path) -> dict[str, pd.DataFrame | None]:
-    """``results/<strategy>/queries.csv`` per strategy (``None`` when absent or unreadable)."""
-    out: dict[str, pd.DataFrame | None] = {}
-    for strategy in params.active.strategies:
-        path = Path(results_dir) / strategy / "queries.csv"
-        try:
-            out[strategy] = pd.read_csv(path) if path.is_file() else None
-        except (pd.errors.EmptyDataError, pd.errors.ParserError):
-            out[strategy] = None
-    return out
+@dataclass
+class Regime:
+    """One regime's analysis: its part of every output, and what the cross-regime layer uses."""
+
+    start: str
+    rounds: pd.DataFrame  # with n_queried and share_<class> columns
+    baseline: Mapping[str, Any]
+    groups: dict[str, dict[str, Any]]
+    targets: list[dict[str, Any]]
+    arms: list[list[str]]
+    document: dict[str, Any]
+    summary: dict[str, Any]
+    curves: pd.DataFrame
+    differences: pd.DataFrame
+    winloss: pd.DataFrame
+    strategies: pd.DataFrame
 
 
-def run_analysis(
+def analyse_regime(
     params: Params,
-    results_dir: Path = Path("results"),
-    baseline_path: Path = Path("metrics/baseline.json"),
-    metrics_dir: Path = Path("metrics"),
-    plots_dir: Path = Path("plots"),
-) -> dict[str, Any]:
-    """Stage ``analyze``: read results, write metrics/ and plots/, return the summary."""
+    start: str,
+    rounds: pd.DataFrame,
+    queries: Mapping[str, pd.DataFrame | None],
+    baseline: Mapping[str, Any],
+) -> Regime:
+    """Everything about one regime that needs no other regime (today's per-study analysis)."""
     cfg = params.analysis
-    baseline = load_baseline(baseline_path)
-    main = load_strategy_rounds(params, results_dir)
-    ablation = load_ablation_rounds(params, results_dir)
+    classes = params.data.classes
+    rounds = with_shares(rounds, queries, classes)
     baseline_accuracy = float(baseline["accuracy"]["mean"])
-    reference = target_reference(main, baseline_accuracy, cfg.targets)
+    reference = target_reference(rounds, baseline_accuracy, cfg.targets)
     targets = [
         {"fraction": f, "key": target_key(f), "accuracy": f * reference["accuracy"]}
         for f in cfg.targets
     ]
     keys = [t["key"] for t in targets]
-    arms = identical_arms(load_queries(params, results_dir))
-
-    curves = curve_bands(main, cfg)
+    arms = identical_arms(queries)
     groups = {
-        s: analyse_group(main[main["strategy"] == s], targets, cfg)
+        s: analyse_group(rounds[rounds["strategy"] == s], targets, cfg, classes)
         for s in params.active.strategies
     }
     compare_to_reference(groups, cfg, arms)
     decided = verdict(groups, cfg)
     per_seed = pd.DataFrame({s: g["per_seed_aulc"] for s, g in groups.items()})
-    ablated = ablation_groups(ablation, main, params, targets)
+    return Regime(
+        start=start,
+        rounds=rounds,
+        baseline=baseline,
+        groups=groups,
+        targets=targets,
+        arms=arms,
+        document=analysis_document(groups, baseline, params, reference, targets, arms, decided),
+        summary=summary_metrics(groups, baseline_accuracy, reference, decided, keys),
+        curves=curve_bands(rounds, cfg, curve_metrics(classes)),
+        differences=difference_curves(rounds, arms, cfg),
+        winloss=win_tie_loss(per_seed, cfg.tie_tolerance),
+        strategies=strategies_table(groups, keys),
+    )
 
-    summary = clean_json(summary_metrics(groups, baseline_accuracy, reference, decided, keys))
-    document = analysis_document(groups, baseline, params, reference, targets, arms, decided)
-    metrics_dir, plots_dir = Path(metrics_dir), Path(plots_dir)
+
+# --------------------------------------------------------------------------- across regimes
+
+
+def baseline_seeds(baseline: Mapping[str, Any]) -> pd.Series:
+    """Per-seed full-pool accuracy, indexed by baseline seed (position if seeds are missing)."""
+    per = [float(v) for v in (baseline["accuracy"].get("per_seed") or [])]
+    seeds = baseline.get("seeds") or []
+    index = [int(s) for s in seeds] if len(seeds) == len(per) else list(range(len(per)))
+    return pd.Series(per, index=index, dtype=np.float64)
+
+
+def seed_crossings(rounds: pd.DataFrame, accuracy: float) -> pd.Series:
+    """Per seed, the labels at which the accuracy curve first reaches ``accuracy``."""
+    return pd.Series(
+        {
+            int(s): crossing_labels(p["n_labels"], p["accuracy"], accuracy)
+            for s, p in rounds.sort_values(["seed", "round"]).groupby("seed", sort=True)
+        },
+        dtype=np.float64,
+    )
+
+
+# paired_saving's statuses, read with the reference start in random's place.
+START_SAVING_STATUS = {
+    "ok": "ok",
+    "random_not_reached": "reference_not_reached",
+    "strategy_not_reached": "start_not_reached",
+    "neither_reached": "neither_reached",
+}
+
+
+def starting_model(regimes: Mapping[str, Regime], params: Params) -> dict[str, Any]:
+    """``starting_model`` of ``metrics/analysis.json``: what each start is worth (module doc)."""
+    cfg = params.analysis
+    starts = list(regimes)
+    ref = reference_start(starts)
+    ref_regime = regimes[ref]
+    ref_base = baseline_seeds(ref_regime.baseline)
+    ref_random = ref_regime.groups.get(REFERENCE)
+    ref_accuracy = float(ref_regime.baseline["accuracy"]["mean"])
+    levels = [
+        {"fraction": f, "key": target_key(f), "accuracy": f * ref_accuracy} for f in cfg.targets
+    ]
+    out_starts: dict[str, Any] = {}
+    for start, regime in regimes.items():
+        base = baseline_seeds(regime.baseline)
+        band = interval_dict(base, cfg)
+        entry: dict[str, Any] = {
+            "full_pool": {
+                "accuracy": float(regime.baseline["accuracy"]["mean"]),
+                "low": band["low"],
+                "high": band["high"],
+                "n_seeds": len(base),
+                "per_seed": {str(k): v for k, v in base.items()},
+            },
+            "full_pool_vs_reference": None
+            if start == ref
+            else paired_difference(base, ref_base, cfg),
+            "random": None,
+        }
+        rnd = regime.groups.get(REFERENCE)
+        if rnd is not None:
+            compared = start != ref and ref_random is not None
+            entry["random"] = {
+                "aulc": {k: rnd["aulc"][k] for k in ("mean", "low", "high")},
+                "final_accuracy": dict(rnd["final_accuracy"]),
+                "final_labels": rnd["final_labels"],
+                "aulc_vs_reference": paired_difference(
+                    rnd["per_seed_aulc"], ref_random["per_seed_aulc"], cfg
+                )
+                if compared
+                else None,
+                "final_accuracy_vs_reference": paired_difference(
+                    rnd["per_seed_final"], ref_random["per_seed_final"], cfg
+                )
+                if compared
+                else None,
+            }
+        common = {}
+        for level in levels:
+            labels = {
+                s: seed_crossings(regime.rounds[regime.rounds["strategy"] == s], level["accuracy"])
+                for s in regime.groups
+            }
+            saving = None
+            if rnd is not None and ref_random is not None and start != ref:
+                ref_labels = seed_crossings(
+                    ref_regime.rounds[ref_regime.rounds["strategy"] == REFERENCE],
+                    level["accuracy"],
+                )
+                saving = paired_saving(labels[REFERENCE], ref_labels, cfg)
+                saving["status"] = START_SAVING_STATUS[saving["status"]]
+                saving["n_start_only"] = saving.pop("n_strategy_only")
+                saving["n_reference_only"] = saving.pop("n_random_only")
+            common[level["key"]] = {
+                "fraction": level["fraction"],
+                "accuracy": level["accuracy"],
+                "strategies": {
+                    s: {
+                        "labels": as_count(censored_median(v)),
+                        "seeds_reached": float(v.notna().mean()) if len(v) else math.nan,
+                        "per_seed_labels": v,
+                    }
+                    for s, v in labels.items()
+                },
+                "random_saving_vs_reference": saving,
+            }
+        entry["common_targets"] = common
+        out_starts[start] = entry
+    best = max(starts, key=lambda s: _finite(out_starts[s]["full_pool"]["accuracy"]))
+    return {
+        "reference_start": ref,
+        "best_start": best,
+        "best_start_vs_reference": out_starts[best]["full_pool_vs_reference"],
+        "common_targets": levels,
+        "starts": out_starts,
+    }
+
+
+def study_tests(regimes: Mapping[str, Regime], cfg: AnalysisConfig) -> list[dict[str, Any]]:
+    """Every regime's distinct tested arm, with BH over all of them (``p_adjusted_all``)."""
+    rows = []
+    for start, regime in regimes.items():
+        for members in regime.arms:
+            if REFERENCE in members or members[0] not in regime.groups:
+                continue
+            test = regime.groups[members[0]].get("test_vs_random")
+            if not test or "n_comparisons" not in test:
+                continue
+            rows.append(
+                {
+                    "start": start,
+                    "arm": arm_name(members),
+                    "strategy": members[0],
+                    **{
+                        k: test.get(k, math.nan)
+                        for k in ("mean_difference", "low", "high", "p_value", "p_adjusted")
+                    },
+                    "n_pairs": test["n_pairs"],
+                    "significant": bool(test["significant"]),
+                    "verdict": test["verdict"],
+                }
+            )
+    finite = [r for r in rows if not math.isnan(r["p_value"])]
+    adjusted = (
+        stats.false_discovery_control([r["p_value"] for r in finite], method="bh") if finite else []
+    )
+    for row, p in zip(finite, adjusted, strict=True):
+        row["p_adjusted_all"] = float(p)
+    for row in rows:
+        row.setdefault("p_adjusted_all", math.nan)
+        row["n_comparisons_all"] = len(finite)
+        row["significant_all"] = bool(row["p_adjusted_all"] < cfg.alpha)
+    return rows
+
+
+def headline_saving(regime: Regime, strategy: str, cfg: AnalysisConfig) -> dict[str, Any] | None:
+    """The strategy's paired saving at the highest regime target with enough paired seeds.
+
+    Enough: both it and random reach the target in at least half the seeds, and in at
+    least ``analysis.min_seeds`` (a saving over 2 of 8 seeds would say little).
+    """
+    group = regime.groups.get(strategy)
+    if group is None:
+        return None
+    need = max(cfg.min_seeds, math.ceil(group["n_seeds"] / 2))
+    for target in sorted(regime.targets, key=lambda t: -t["fraction"]):
+        saving = group["targets"][target["key"]].get("saving_vs_random") or {}
+        if saving.get("n_pairs", 0) >= need and math.isfinite(saving["labels"]):
+            return {
+                "key": target["key"],
+                "fraction": target["fraction"],
+                "accuracy": target["accuracy"],
+                "target_reference": regime.document["target_reference"]["reference"],
+                **{k: saving[k] for k in ("labels", "low", "high", "percent", "n_pairs")},
+            }
+    return None
+
+
+def headline_level(model: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The common target the overview quotes: the highest the reference's random arm reaches.
+
+    The highest common target whose median over seeds the reference start's random arm
+    reaches; the lowest if it reaches none; ``None`` without a random arm there.
+    """
+    ref = model["starts"][model["reference_start"]]
+    if ref["random"] is None or not model["common_targets"]:
+        return None
+    levels = sorted(model["common_targets"], key=lambda t: -t["fraction"])
+    for level in levels:
+        if math.isfinite(
+            _nan(ref["common_targets"][level["key"]]["strategies"][REFERENCE]["labels"])
+        ):
+            return dict(level)
+    return dict(levels[-1])
+
+
+def _and(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _pct(value: float) -> str:
+    return "–" if value is None or math.isnan(value) else f"{100 * value:.1f}%"
+
+
+def _labels(value: float) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.0f}"
+
+
+def _aulc_numbers(entry: Mapping[str, Any], cfg: AnalysisConfig, n_all: int | None) -> str:
+    """``+0.80 points (95% interval -0.20 to +1.80; adjusted p = 0.094[ within ...])``."""
+    level = f"{round(100 * cfg.confidence)}%"
+    if math.isnan(_nan(entry["p_adjusted"])) and math.isnan(_nan(entry["low"])):
+        return (
+            f"{_points(entry['mean_difference'])} points (no interval and no test with "
+            f"fewer than {cfg.min_seeds} seeds)"
+        )
+    text = (
+        f"{_points(entry['mean_difference'])} points ({level} interval "
+        f"{_points(entry['low'])} to {_points(entry['high'])}; adjusted p = "
+        f"{_p(entry['p_adjusted'])}"
+    )
+    if n_all:
+        study = _p(entry["p_adjusted_all"])
+        text += f" within the regime, {study} over all {n_all} regime × arm tests"
+    return text + ")"
+
+
+def strategy_sentence(
+    per_start: Mapping[str, Mapping[str, Any]], cfg: AnalysisConfig, n_all: int
+) -> str:
+    """The overview's first sentence: where a strategy beats random, by how many labels."""
+    starts = list(per_start)
+    several = len(starts) > 1
+    study = n_all if several else None
+    compared = [s for s in starts if per_start[s]["arm"]]
+    if not compared:
+        return "There is no strategy to compare with random sampling in any regime."
+    level = f"{round(100 * cfg.confidence)}%"
+    family = f"Benjamini–Hochberg over the distinct arms of each regime, α = {cfg.alpha:g}"
+    significant = [s for s in starts if per_start[s]["significant"]]
+
+    def where(s: str) -> str:
+        return f" in {s}" if several else ""
+
+    if significant:
+        clauses = []
+        for s in significant:
+            e = per_start[s]
+            saving = e["saving"]
+            clause = f"{e['arm']} "
+            if saving:
+                more = saving["labels"] < 0
+                reference = (
+                    "the regime's full-pool accuracy"
+                    if saving["target_reference"] == "full_pool_baseline"
+                    else "the best arm's final accuracy in the regime"
+                )
+                clause += (
+                    f"needs {_labels(abs(saving['labels']))} {'more' if more else 'fewer'} "
+                    f"labels than random sampling to reach {_pct(saving['accuracy'])} test "
+                    f"accuracy ({100 * saving['fraction']:g}% of {reference}; {level} interval "
+                    f"{_labels(saving['low'])} to {_labels(saving['high'])} labels saved over "
+                    f"{saving['n_pairs']} paired seeds) and gains "
+                )
+            else:
+                clause += "gains "
+            clause += f"AULC {_aulc_numbers(e, cfg, study)}"
+            if e["also_better"]:
+                clause += f", also significantly better: {', '.join(e['also_better'])}"
+            clauses.append(f"in {s}, {clause}" if len(significant) > 1 else clause)
+        regimes = "regimes" if len(significant) > 1 else "regime"
+        text = (
+            f"Active learning beats random sampling significantly ({family}) in the "
+            f"{_and(significant)} {regimes}: {'; '.join(clauses)}"
+        )
+        others = [s for s in compared if s not in significant]
+        if others:
+            closest = "; ".join(
+                f"{per_start[s]['arm']} in {s}, AULC {_aulc_numbers(per_start[s], cfg, study)}"
+                for s in others
+            )
+            text += f"; in {_and(others)} no strategy does (closest: {closest})"
+    else:
+        scope = f"in any of the {len(starts)} regimes" if several else f"in the {starts[0]} regime"
+        closest = "; ".join(
+            f"{per_start[s]['arm']}{where(s)}, AULC {_aulc_numbers(per_start[s], cfg, study)}"
+            for s in compared
+        )
+        arms = f"the arm{'s' if len(compared) > 1 else ''} closest to beating it"
+        text = (
+            f"No strategy beats random sampling significantly {scope} ({family}); {arms}: {closest}"
+        )
+    worse = [f"{arm}{where(s)}" for s in starts for arm in per_start[s]["worse"]]
+    if worse:
+        text += f"; significantly worse than random: {', '.join(worse)}"
+    return text + "."
+
+
+def model_sentence(
+    model: Mapping[str, Any], level: Mapping[str, Any] | None, cfg: AnalysisConfig
+) -> str:
+    """The overview's second sentence: the full-pool accuracy per start, random's labels."""
+    ref = model["reference_start"]
+    starts = model["starts"]
+    pct_level = f"{round(100 * cfg.confidence)}%"
+    parts = []
+    for s, e in starts.items():
+        fp, d = e["full_pool"], e["full_pool_vs_reference"]
+        text = f"{_pct(fp['accuracy'])} from {s}"
+        if d:
+            text += (
+                f" ({_points(d['mean_difference'])} points vs {ref}, {pct_level} interval "
+                f"{_points(d['low'])} to {_points(d['high'])})"
+            )
+        elif len(starts) == 1 and math.isfinite(_nan(fp["low"])):
+            text += f" ({pct_level} interval {_pct(fp['low'])}–{_pct(fp['high'])})"
+        parts.append(text)
+    text = f"Trained on the full pool, the CNN's test accuracy is {_and(parts)}"
+    if level is not None:
+        key = level["key"]
+        needs = []
+        for s, e in starts.items():
+            if e["random"] is None:
+                continue
+            labels = _nan(e["common_targets"][key]["strategies"][REFERENCE]["labels"])
+            if math.isfinite(labels):
+                needs.append(f"{_labels(labels)} labels from {s}")
+            else:  # half the seeds or more never get there within the budget
+                final = _labels(_nan(e["random"]["final_labels"]))
+                needs.append(f"more than {final} labels from {s}")
+        text += (
+            f"; to reach {_pct(level['accuracy'])} ({100 * level['fraction']:g}% of the {ref} "
+            f"full-pool accuracy), random sampling needs a median of {_and(needs)}"
+        )
+        best = model["best_start"]
+        saving = starts[best]["common_targets"][key]["random_saving_vs_reference"]
+        if (
+            best != ref
+            and saving
+            and saving["status"] == "ok"
+            and saving["n_pairs"] >= cfg.min_seeds
+        ):
+            text += (
+                f" ({best} saves {_labels(saving['labels'])} labels, {pct_level} interval "
+                f"{_labels(saving['low'])} to {_labels(saving['high'])}, over "
+                f"{saving['n_pairs']} paired seeds)"
+            )
+    return text + "."
+
+
+def overview(
+    regimes: Mapping[str, Regime],
+    model: Mapping[str, Any],
+    tests: Sequence[Mapping[str, Any]],
+    cfg: AnalysisConfig,
+) -> dict[str, Any]:
+    """``overview`` of ``metrics/analysis.json``: the report's first two sentences, as data."""
+    per_start = {}
+    n_all = tests[0]["n_comparisons_all"] if tests else 0
+    for start, regime in regimes.items():
+        decided = regime.document["verdict"]
+        arm = decided.get("arm")
+        row = next((t for t in tests if t["start"] == start and t["arm"] == arm), {})
+        strategy = (decided.get("members") or [None])[0]
+        per_start[start] = {
+            "significant": bool(decided["significant"]),
+            "best_strategy": decided["best_strategy"],
+            "arm": arm,
+            "mean_difference": decided.get("mean_difference", math.nan),
+            "low": decided.get("low", math.nan),
+            "high": decided.get("high", math.nan),
+            "p_adjusted": decided.get("p_adjusted", math.nan),
+            "p_adjusted_all": row.get("p_adjusted_all", math.nan),
+            "significant_all": bool(row.get("significant_all", False)),
+            "saving": headline_saving(regime, strategy, cfg) if strategy else None,
+            "also_better": [
+                t["arm"]
+                for t in tests
+                if t["start"] == start and t["arm"] != arm and t["verdict"] == "better"
+            ],
+            "worse": list(decided.get("worse", [])),
+            "text": decided["text"],
+        }
+    level = headline_level(model)
+    significant = [s for s, e in per_start.items() if e["significant"]]
+    return {
+        "any_significant": bool(significant),
+        "significant_starts": significant,
+        "n_comparisons_all": n_all,
+        "per_start": per_start,
+        "tests": list(tests),
+        "level": level,
+        "sentences": [strategy_sentence(per_start, cfg, n_all), model_sentence(model, level, cfg)],
+    }
+
+
+def starting_model_summary(model: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat keys of ``starting_model`` for ``dvc metrics diff``."""
+    ref = model["reference_start"]
+    out: dict[str, Any] = {"reference_start": ref, "best_start": model["best_start"]}
+    for level in model["common_targets"]:
+        out[f"common_target_{level['key']}"] = level["accuracy"]
+
+    def put(name: str, value: Mapping[str, Any] | None, mean: str = "mean") -> None:
+        if value is not None:
+            out[name] = value[mean]
+            out[f"{name}_low"] = value["low"]
+            out[f"{name}_high"] = value["high"]
+
+    for s, e in model["starts"].items():
+        put(f"{s}.full_pool_accuracy", e["full_pool"], "accuracy")
+        put(f"{s}.full_pool_vs_{ref}", e["full_pool_vs_reference"], "mean_difference")
+        rnd = e["random"]
+        if rnd is not None:
+            out[f"{s}.random_aulc"] = rnd["aulc"]["mean"]
+            out[f"{s}.random_final_accuracy"] = rnd["final_accuracy"]["mean"]
+            put(f"{s}.random_aulc_vs_{ref}", rnd["aulc_vs_reference"], "mean_difference")
+            put(
+                f"{s}.random_final_accuracy_vs_{ref}",
+                rnd["final_accuracy_vs_reference"],
+                "mean_difference",
+            )
+        for key, common in e["common_targets"].items():
+            if REFERENCE in common["strategies"]:
+                out[f"{s}.random_labels_to_common_{key}"] = common["strategies"][REFERENCE][
+                    "labels"
+                ]
+            put(
+                f"{s}.random_saving_vs_{ref}_common_{key}",
+                common["random_saving_vs_reference"],
+                "labels",
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- stage
+
+
+def _with_start(frame: pd.DataFrame, start: str) -> pd.DataFrame:
+    out = frame.copy()
+    out.insert(0, "start", start)
+    return out
+
+
+def _series(frame: pd.DataFrame, name: str, after: str) -> pd.DataFrame:
+    """Add ``series`` = ``"<start> / <name>"`` after column ``after`` (one line per regime)."""
+    out = frame.copy()
+    out.insert(out.columns.get_loc(after) + 1, "series", out["start"] + " / " + out[name])
+    return out
+
+
+def _stack(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    frames = list(frames)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def run_analysis(
+    params: Params,
+    results_dir: Path = Path("results"),
+    metrics_dir: Path = Path("metrics"),
+    plots_dir: Path = Path("plots"),
+    baseline_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Stage ``analyze``: read results, write metrics/ and plots/, return the summary.
+
+    Baselines are read from ``baseline_dir`` (default: ``<metrics_dir>/baseline``) as
+    ``<start>.json``, one per start of ``active.starts``.
+    """
+    cfg = params.analysis
+    results_dir, metrics_dir, plots_dir = Path(results_dir), Path(metrics_dir), Path(plots_dir)
+    baseline_dir = metrics_dir / "baseline" if baseline_dir is None else Path(baseline_dir)
+    starts = list(params.active.starts)
+    # Every input is read before anything is written: a missing one changes no output.
+    inputs = {
+        s: (
+            load_strategy_rounds(params, results_dir, s),
+            load_queries(params, results_dir, s),
+            load_baseline(baseline_dir / f"{s}.json", s),
+        )
+        for s in starts
+    }
+    ablation = load_ablation_rounds(params, results_dir)
+    regimes = {s: analyse_regime(params, s, *inputs[s]) for s in starts}
+
+    ablated: list[tuple[str, float, bool, dict[str, dict[str, Any]]]] = []
+    if params.ablations.strategies and params.ablations.factors:
+        home = regimes.get(params.ablations.start)
+        if home is None:
+            raise ValueError(
+                f"params.yaml: ablations.start={params.ablations.start!r} must be one of "
+                f"active.starts={starts!r}"
+            )
+        ablated = ablation_groups(ablation, home.rounds, params, home.targets)
+    model = starting_model(regimes, params)
+    tests = study_tests(regimes, cfg)
+    view = overview(regimes, model, tests, cfg)
+
+    document = {
+        "classes": list(params.data.classes),
+        "starts": starts,
+        "regimes": {s: r.document for s, r in regimes.items()},
+        "ablations": ablations_document(params),
+        "starting_model": model,
+        "overview": view,
+        "settings": settings(cfg) | {"reference_start": model["reference_start"]},
+    }
+    summary = clean_json(
+        {
+            **{s: r.summary for s, r in regimes.items()},
+            "starting_model": starting_model_summary(model),
+            "overview": {
+                "any_significant": view["any_significant"],
+                "n_significant_starts": len(view["significant_starts"]),
+            },
+        }
+    )
+    curves = _stack(_with_start(r.curves, s) for s, r in regimes.items())
+    learning = _series(learning_curves(curves), "strategy", "strategy")
+    differences = _stack(_with_start(r.differences, s) for s, r in regimes.items())
+    differences = _series(differences, "arm", "arm")
     io.write_csv(plots_dir / "curves.csv", _rounded(curves))
-    io.write_csv(plots_dir / "learning_curves.csv", _rounded(learning_curves(curves)))
-    io.write_csv(plots_dir / "diff_vs_random.csv", _rounded(difference_curves(main, arms, cfg)))
-    io.write_csv(metrics_dir / "winloss.csv", win_tie_loss(per_seed, cfg.tie_tolerance))
-    io.write_csv(metrics_dir / "strategies.csv", _rounded(strategies_table(groups, keys)))
-    io.write_csv(metrics_dir / "ablations.csv", _rounded(ablations_table(ablated)))
+    io.write_csv(plots_dir / "learning_curves.csv", _rounded(learning))
+    io.write_csv(plots_dir / "diff_vs_random.csv", _rounded(differences))
+    io.write_csv(
+        metrics_dir / "winloss.csv", _stack(_with_start(r.winloss, s) for s, r in regimes.items())
+    )
+    io.write_csv(
+        metrics_dir / "strategies.csv",
+        _rounded(_stack(_with_start(r.strategies, s) for s, r in regimes.items())),
+    )
+    io.write_csv(
+        metrics_dir / "ablations.csv", _rounded(ablations_table(ablated, params.ablations.start))
+    )
     io.write_json(metrics_dir / "analysis.json", clean_json(document))
     io.write_json(metrics_dir / "summary.json", summary)
     return summary

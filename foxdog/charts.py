@@ -10,14 +10,17 @@ page, so the site works without a network.
 Interaction conventions, the same on every chart that has strategies:
 clicking a legend entry toggles that strategy (a point selection bound to the
 legend; with nothing selected every strategy is shown), hovering a point shows
-its numbers.
+its numbers. Data with a ``start`` column holding several regimes (the starting
+model: ``scratch``, ``transfer``, ``selfsup``) gets a "starting model" drop-down
+under the chart (a parameter bound to a select element that filters every layer),
+or one panel per regime where comparing them side by side is the point.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import altair as alt
@@ -43,10 +46,9 @@ _PALETTE = [
 METRIC_TITLES = {
     "accuracy": "test accuracy",
     "balanced_accuracy": "balanced accuracy",
-    "f1": "F1 (fox)",
+    "macro_f1": "macro-averaged F1",
     "log_loss": "log-loss",
     "ece": "expected calibration error",
-    "fox_fraction_queried": "share of foxes among queried images",
     "kappa_prev": "agreement with the previous round (κ)",
     "kappa_stop": "agreement with the previous round on the stop set (κ)",
     "val_accuracy": "validation accuracy",
@@ -59,6 +61,9 @@ EMBED_OPTIONS = {
     "actions": {"export": True, "source": False, "compiled": False, "editor": False},
 }
 RENDERER_NAME = "foxdog-offline"
+# The regimes' colours where a chart compares starting models (not strategies).
+START_COLOURS = {"scratch": "#495057", "transfer": "#e8590c", "selfsup": "#1c7ed6"}
+REGIME_PARAM = "regime"
 
 
 # --------------------------------------------------------------------------- colours
@@ -113,6 +118,40 @@ def _x_axis(x: str) -> alt.X:
     return alt.X(f"{x}:Q", title=X_TITLES[x], axis=axis)
 
 
+def start_order(starts: Sequence[str], order: Sequence[str] | None = None) -> list[str]:
+    """``starts`` in ``order`` (e.g. ``active.starts``), then any others as they come."""
+    present = list(dict.fromkeys(str(s) for s in starts))
+    known = [s for s in (order or []) if s in present]
+    return known + [s for s in present if s not in known]
+
+
+def start_scale(starts: Sequence[str]) -> alt.Scale:
+    """Colour scale of the starting models (a stable colour per regime name)."""
+    fallback = [c for c in _PALETTE if c not in START_COLOURS.values()]
+    colours = [
+        START_COLOURS.get(s)
+        or fallback[int(hashlib.sha1(s.encode("utf-8")).hexdigest(), 16) % len(fallback)]
+        for s in starts
+    ]
+    return alt.Scale(domain=list(starts), range=colours)
+
+
+def regimes_of(frame: pd.DataFrame, order: Sequence[str] | None = None) -> list[str]:
+    """The regimes (``start`` values) in ``frame``, in ``order``; [] without a ``start`` column."""
+    if "start" not in frame.columns:
+        return []
+    return start_order(frame["start"].dropna().astype(str).unique().tolist(), order)
+
+
+def regime_selector(starts: Sequence[str], name: str = REGIME_PARAM) -> alt.Parameter:
+    """A "starting model" drop-down (a parameter bound to a select element)."""
+    return alt.param(
+        name=name,
+        value=starts[0],
+        bind=alt.binding_select(options=list(starts), name="starting model "),
+    )
+
+
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -127,16 +166,19 @@ def learning_curves(
     *,
     x: str = "n_labels",
     metric: str = "accuracy",
-    baseline: float | None = None,
-    baseline_label: str = "full pool",
+    baseline: float | Mapping[str, float] | None = None,
+    baseline_label: str | Mapping[str, str] = "full pool",
     strategies: Sequence[str] | None = None,
+    starts: Sequence[str] | None = None,
     title: str | None = None,
 ) -> alt.LayerChart:
     """Mean learning curve per strategy with its confidence band.
 
-    ``curves`` is ``plots/curves.csv``: ``strategy, round, n_labels, metric, mean,
-    low, high``. ``x`` is ``"n_labels"`` or ``"round"``. ``baseline`` draws a
-    dashed rule (e.g. the full-pool accuracy). Clicking the legend toggles strategies.
+    ``curves`` is ``plots/curves.csv``: ``[start,] strategy, round, n_labels, metric,
+    mean, low, high``. ``x`` is ``"n_labels"`` or ``"round"``. ``baseline`` draws a
+    dashed rule (e.g. the full-pool accuracy): one value, or one per start. With
+    several starts in ``curves`` a drop-down picks the regime shown (``starts`` gives
+    their order, first shown first). Clicking the legend toggles strategies.
     """
     _require(curves, ["strategy", "round", "n_labels", "metric", "mean", "low", "high"], "curves")
     if x not in X_TITLES:
@@ -146,12 +188,15 @@ def learning_curves(
         data = data[data["strategy"].isin(list(strategies))]
     if data.empty:
         raise ValueError(f"curves: no rows for metric {metric!r}")
-    data = data[["strategy", "round", "n_labels", "mean", "low", "high"]].copy()
+    regimes = regimes_of(data, starts)
+    keep = ["start"] if regimes else []
+    data = data[[*keep, "strategy", "round", "n_labels", "mean", "low", "high"]].copy()
     names = strategy_order(data["strategy"].unique().tolist())
     pick = _legend_selection("pick")
+    choice = regime_selector(regimes) if len(regimes) > 1 else None
     y_title = METRIC_TITLES.get(metric, metric)
     colour = _strategy_colour(names)
-    base = alt.Chart(data).encode(x=_x_axis(x), color=colour)
+    base = _by_regime(alt.Chart(data), choice).encode(x=_x_axis(x), color=colour)
     band = base.mark_area(opacity=0.15).encode(
         y=alt.Y("low:Q"),
         y2="high:Q",
@@ -161,10 +206,12 @@ def learning_curves(
         y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
     )
+    tooltip = [alt.Tooltip("start:N", title="starting model")] if regimes else []
     points = base.mark_point(filled=True, size=36).encode(
         y="mean:Q",
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
         tooltip=[
+            *tooltip,
             alt.Tooltip("strategy:N"),
             alt.Tooltip("round:Q"),
             alt.Tooltip("n_labels:Q", title="labels"),
@@ -175,45 +222,186 @@ def learning_curves(
     )
     layers: list[alt.Chart] = [band, line.add_params(pick), points]
     if baseline is not None:
-        ref = pd.DataFrame({"value": [float(baseline)], "label": [baseline_label]})
-        rule = (
-            alt.Chart(ref)
-            .mark_rule(**_REFERENCE_RULE)
-            .encode(
-                y="value:Q",
-                tooltip=[
-                    alt.Tooltip("label:N", title="reference"),
-                    alt.Tooltip("value:Q", format=".3f"),
-                ],
-            )
-        )
-        text = (
-            alt.Chart(ref)
-            .mark_text(align="right", baseline="bottom", dy=-3, color="#495057")
-            .encode(y="value:Q", x=alt.value(WIDTH - 4), text="label:N")
-        )
-        layers += [rule, text]
+        layers += _reference_layers(baseline, baseline_label, regimes, choice)
     chart = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+    if choice is not None:
+        chart = chart.add_params(choice)
     if title:
         chart = chart.properties(title=title)
     return chart
 
 
-def difference_curves(diff: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+def _by_regime(chart: alt.Chart, choice: alt.Parameter | None) -> alt.Chart:
+    """``chart`` filtered to the regime the drop-down shows (unchanged without one)."""
+    return chart if choice is None else chart.transform_filter(alt.datum.start == choice)
+
+
+def _reference_layers(
+    value: float | Mapping[str, float],
+    label: str | Mapping[str, str],
+    regimes: Sequence[str],
+    choice: alt.Parameter | None,
+) -> list[alt.Chart]:
+    """A dashed horizontal rule with its label: one value, or one per regime (filtered)."""
+    if isinstance(value, Mapping):
+        shown = [s for s in (regimes or list(value)) if s in value]
+        labels = label if isinstance(label, Mapping) else {s: label for s in shown}
+        ref = pd.DataFrame(
+            {
+                "start": shown,
+                "value": [float(value[s]) for s in shown],
+                "label": [str(labels.get(s, "")) for s in shown],
+            }
+        )
+        if choice is None and len(ref) > 1:
+            raise ValueError("one reference value per regime needs a regime drop-down")
+    else:
+        text = label if isinstance(label, str) else next(iter(label.values()), "")
+        ref = pd.DataFrame({"value": [float(value)], "label": [text]})
+        choice = None  # the same rule whatever the regime
+    base = _by_regime(alt.Chart(ref), choice)
+    rule = base.mark_rule(**_REFERENCE_RULE).encode(
+        y="value:Q",
+        tooltip=[alt.Tooltip("label:N", title="reference"), alt.Tooltip("value:Q", format=".3f")],
+    )
+    text = base.mark_text(align="right", baseline="bottom", dy=-3, color="#495057").encode(
+        y="value:Q", x=alt.value(WIDTH - 4), text="label:N"
+    )
+    return [rule, text]
+
+
+def difference_curves(
+    diff: pd.DataFrame, *, starts: Sequence[str] | None = None, title: str | None = None
+) -> alt.LayerChart | alt.FacetChart:
     """Each arm's paired accuracy difference from random per round, with its t-interval.
 
-    ``diff`` is ``plots/diff_vs_random.csv`` (``strategy, arm, round, n_labels,
-    mean_difference, low, high``); the dashed zero line is random itself.
+    ``diff`` is ``plots/diff_vs_random.csv`` (``[start,] strategy, arm, round, n_labels,
+    mean_difference, low, high``); the dashed zero line is random itself. With several
+    starts there is one panel per regime, side by side (``starts`` gives their order),
+    so the gain can be compared across starting models at a glance.
     """
     _require(diff, ["strategy", "round", "n_labels", "mean_difference", "low", "high"], "diff")
     data = diff.rename(columns={"mean_difference": "mean"}).assign(metric="accuracy_difference")
-    return learning_curves(
-        data,
-        metric="accuracy_difference",
-        baseline=0.0,
-        baseline_label="random (no difference)",
-        title=title,
+    regimes = regimes_of(data, starts)
+    if len(regimes) <= 1:
+        return learning_curves(
+            data.drop(columns=["start"], errors="ignore"),
+            metric="accuracy_difference",
+            baseline=0.0,
+            baseline_label="random (no difference)",
+            title=title,
+        )
+    data = data[["start", "strategy", "round", "n_labels", "mean", "low", "high"]]
+    names = strategy_order(data["strategy"].unique().tolist())
+    pick = _legend_selection("pick_diff")
+    base = alt.Chart().encode(x=_x_axis("n_labels"), color=_strategy_colour(names))
+    zero = alt.Chart().mark_rule(**_REFERENCE_RULE).encode(y=alt.datum(0.0))
+    band = base.mark_area().encode(
+        y=alt.Y("low:Q"),
+        y2="high:Q",
+        opacity=alt.condition(pick, alt.value(0.16), alt.value(0.02)),
     )
+    line = base.mark_line(strokeWidth=2).encode(
+        y=alt.Y("mean:Q", title=METRIC_TITLES["accuracy_difference"]),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+    )
+    points = base.mark_point(filled=True, size=30).encode(
+        y="mean:Q",
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
+        tooltip=[
+            alt.Tooltip("start:N", title="starting model"),
+            alt.Tooltip("strategy:N"),
+            alt.Tooltip("n_labels:Q", title="labels"),
+            alt.Tooltip("mean:Q", title="mean difference", format="+.3f"),
+            alt.Tooltip("low:Q", title="95% CI low", format="+.3f"),
+            alt.Tooltip("high:Q", title="95% CI high", format="+.3f"),
+        ],
+    )
+    width = max(200, (WIDTH + 120) // len(regimes) - 40)
+    chart = (
+        alt.layer(zero, band, line.add_params(pick), points, data=data)
+        .properties(width=width, height=240)
+        .facet(column=alt.Column("start:N", sort=regimes, title="starting model"))
+    )
+    if title:
+        chart = chart.properties(title=title)
+    return chart
+
+
+def regime_curves(
+    curves: pd.DataFrame,
+    *,
+    strategy: str = RANDOM,
+    metric: str = "accuracy",
+    baselines: Mapping[str, float] | None = None,
+    starts: Sequence[str] | None = None,
+    title: str | None = None,
+) -> alt.LayerChart:
+    """One strategy's learning curve per starting model, coloured by regime.
+
+    ``curves`` is ``plots/curves.csv`` with its ``start`` column; ``baselines`` maps a
+    start to its full-pool accuracy, drawn as a dashed rule in the regime's colour.
+    Clicking the legend toggles regimes.
+    """
+    _require(curves, ["start", "strategy", "n_labels", "metric", "mean", "low", "high"], "curves")
+    data = curves[(curves["metric"] == metric) & (curves["strategy"] == strategy)]
+    if data.empty:
+        raise ValueError(f"curves: no rows for {strategy!r} and metric {metric!r}")
+    data = data[["start", "round", "n_labels", "mean", "low", "high"]].copy()
+    regimes = regimes_of(data, starts)
+    pick = alt.selection_point(name="pick_start", fields=["start"], bind="legend", toggle="true")
+    colour = alt.Color(
+        "start:N",
+        scale=start_scale(regimes),
+        sort=regimes,
+        legend=alt.Legend(
+            title="starting model (click to toggle)",
+            symbolType="stroke",
+            symbolOpacity=1,
+            symbolStrokeWidth=3,
+        ),
+    )
+    y_title = METRIC_TITLES.get(metric, metric)
+    base = alt.Chart(data).encode(x=_x_axis("n_labels"), color=colour)
+    band = base.mark_area().encode(
+        y="low:Q", y2="high:Q", opacity=alt.condition(pick, alt.value(0.16), alt.value(0.02))
+    )
+    line = base.mark_line(strokeWidth=2).encode(
+        y=alt.Y("mean:Q", title=f"{y_title} ({strategy})", scale=alt.Scale(zero=False)),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+    )
+    points = base.mark_point(filled=True, size=36).encode(
+        y="mean:Q",
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
+        tooltip=[
+            alt.Tooltip("start:N", title="starting model"),
+            alt.Tooltip("n_labels:Q", title="labels"),
+            alt.Tooltip("mean:Q", title=f"mean {y_title}", format=".3f"),
+            alt.Tooltip("low:Q", title="95% CI low", format=".3f"),
+            alt.Tooltip("high:Q", title="95% CI high", format=".3f"),
+        ],
+    )
+    layers: list[alt.Chart] = [band, line.add_params(pick), points]
+    if baselines:
+        shown = [s for s in regimes if s in baselines]
+        ref = pd.DataFrame({"start": shown, "value": [float(baselines[s]) for s in shown]})
+        layers.append(
+            alt.Chart(ref)
+            .mark_rule(strokeDash=[6, 4])
+            .encode(
+                y="value:Q",
+                color=alt.Color("start:N", scale=start_scale(regimes), legend=None),
+                opacity=alt.condition(pick, alt.value(0.9), alt.value(0.1)),
+                tooltip=[
+                    alt.Tooltip("start:N", title="full pool, starting model"),
+                    alt.Tooltip("value:Q", title="accuracy", format=".3f"),
+                ],
+            )
+        )
+    chart = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+    if title:
+        chart = chart.properties(title=title)
+    return chart
 
 
 def metric_explorer(
@@ -221,12 +409,14 @@ def metric_explorer(
     metrics: Sequence[str],
     *,
     x: str = "n_labels",
+    starts: Sequence[str] | None = None,
     title: str | None = None,
 ) -> alt.LayerChart:
     """Learning curves of any of ``metrics``, picked from a drop-down under the chart.
 
     Same data and interactions as :func:`learning_curves` (bands, tooltips,
-    legend toggle); the drop-down filters the long-form ``curves`` by metric.
+    legend toggle, the starting-model drop-down when ``curves`` has several starts);
+    the metric drop-down filters the long-form ``curves`` by metric.
     """
     _require(curves, ["strategy", "round", "n_labels", "metric", "mean", "low", "high"], "curves")
     data = curves[curves["metric"].isin(list(metrics))]
@@ -269,48 +459,74 @@ def metric_explorer(
         alt.layer(band, line.add_params(pick), points)
         .transform_filter(alt.datum.metric == choice)
         .add_params(choice)
-        .properties(width=WIDTH, height=HEIGHT)
     )
+    regimes = regimes_of(data, starts)
+    if len(regimes) > 1:
+        regime = regime_selector(regimes)
+        chart = chart.transform_filter(alt.datum.start == regime).add_params(regime)
+    chart = chart.properties(width=WIDTH, height=HEIGHT)
     if title:
         chart = chart.properties(title=title)
     return chart
 
 
-def share_by_round(
-    share: pd.DataFrame,
+def class_shares(
+    curves: pd.DataFrame,
+    classes: Sequence[str],
     *,
-    reference: float | None = None,
-    reference_label: str = "share of foxes in the pool",
+    pool_shares: Mapping[str, float] | None = None,
+    starts: Sequence[str] | None = None,
     title: str | None = None,
 ) -> alt.LayerChart:
-    """Share of foxes among each round's queries, per strategy (mean and band over seeds).
+    """Share of each class among each round's queries, per strategy (mean and band over seeds).
 
-    ``share`` has ``strategy, round, mean`` and optionally ``low, high``
-    (:func:`foxdog.report_data.fox_share` builds it from ``rounds.csv``).
+    ``curves`` is ``plots/curves.csv``; its ``share_<class>`` metrics are read for every
+    class of ``classes``. A drop-down picks the class (and one the starting model, when
+    there are several); ``pool_shares`` maps a class to its share of the pool, drawn as
+    the dashed reference.
     """
-    _require(share, ["strategy", "round", "mean"], "share")
-    data = share.copy()
+    _require(curves, ["strategy", "round", "metric", "mean"], "curves")
+    metric = {f"share_{c}": str(c) for c in classes}
+    data = curves[curves["metric"].isin(list(metric))].copy()
+    if data.empty:
+        raise ValueError(f"curves: no share_<class> rows for the classes {list(classes)}")
+    data["class"] = data["metric"].map(metric)
+    present = [str(c) for c in classes if str(c) in set(data["class"])]
+    regimes = regimes_of(data, starts)
+    keep = [c for c in ("start", "class", "strategy", "round", "mean", "low", "high") if c in data]
+    data = data[keep]
     names = strategy_order(data["strategy"].unique().tolist())
     pick = _legend_selection("pick_share")
+    which = alt.param(
+        name="share_class",
+        value=present[0],
+        bind=alt.binding_select(options=present, name="class "),
+    )
+    regime = regime_selector(regimes) if len(regimes) > 1 else None
     colour = _strategy_colour(names)
-    base = alt.Chart(data).encode(
+    base = _by_regime(alt.Chart(data).transform_filter(alt.datum["class"] == which), regime)
+    base = base.encode(
         x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1)), color=colour
     )
     line = base.mark_line(strokeWidth=2).encode(
         y=alt.Y(
-            "mean:Q", title="share of foxes among queried images", scale=alt.Scale(domain=[0, 1])
+            "mean:Q",
+            title="share of the class among queried images",
+            scale=alt.Scale(domain=[0, 1]),
         ),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
     )
-    tooltip = [
+    tooltip = [alt.Tooltip("start:N", title="starting model")] if regimes else []
+    tooltip += [
+        alt.Tooltip("class:N"),
         alt.Tooltip("strategy:N"),
         alt.Tooltip("round:Q"),
-        alt.Tooltip("mean:Q", title="fox share", format=".2f"),
+        alt.Tooltip("mean:Q", title="share", format=".2f"),
     ]
     layers: list[alt.Chart] = []
     if {"low", "high"} <= set(data.columns):
         layers.append(
-            base.mark_area(opacity=0.12).encode(
+            base.mark_area().encode(
                 y="low:Q",
                 y2="high:Q",
                 opacity=alt.condition(pick, alt.value(0.14), alt.value(0.02)),
@@ -321,29 +537,42 @@ def share_by_round(
         y="mean:Q", opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)), tooltip=tooltip
     )
     layers += [line.add_params(pick), points]
-    if reference is not None:
-        ref = pd.DataFrame({"value": [float(reference)], "label": [reference_label]})
-        layers.append(
+    if pool_shares:
+        ref = pd.DataFrame(
+            {
+                "class": [c for c in present if c in pool_shares],
+                "value": [float(pool_shares[c]) for c in present if c in pool_shares],
+            }
+        )
+        rule = (
             alt.Chart(ref)
+            .transform_filter(alt.datum["class"] == which)
             .mark_rule(**_REFERENCE_RULE)
             .encode(
                 y="value:Q",
                 tooltip=[
-                    alt.Tooltip("label:N", title="reference"),
+                    alt.Tooltip("class:N", title="share in the pool of"),
                     alt.Tooltip("value:Q", format=".2f"),
                 ],
             )
         )
-    chart = alt.layer(*layers).properties(width=WIDTH, height=260)
+        layers.append(rule)
+    chart = alt.layer(*layers).add_params(which)
+    if regime is not None:
+        chart = chart.add_params(regime)
+    chart = chart.properties(width=WIDTH, height=260)
     if title:
         chart = chart.properties(title=title)
     return chart
 
 
-def winloss_heatmap(winloss: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+def winloss_heatmap(
+    winloss: pd.DataFrame, *, starts: Sequence[str] | None = None, title: str | None = None
+) -> alt.LayerChart | alt.FacetChart:
     """Row strategy vs column opponent: wins − losses over paired seeds, with W/T/L as text.
 
-    ``winloss`` is ``metrics/winloss.csv``: ``strategy, opponent, wins, ties, losses``.
+    ``winloss`` is ``metrics/winloss.csv``: ``[start,] strategy, opponent, wins, ties,
+    losses``; with several starts, one panel per regime.
     """
     _require(winloss, ["strategy", "opponent", "wins", "ties", "losses"], "winloss")
     data = winloss.copy()
@@ -355,10 +584,11 @@ def winloss_heatmap(winloss: pd.DataFrame, *, title: str | None = None) -> alt.L
         + "/"
         + data["losses"].astype(int).astype(str)
     )
+    regimes = regimes_of(data, starts)
     names = strategy_order(pd.concat([data["strategy"], data["opponent"]]).unique().tolist())
     games = (data["wins"] + data["ties"] + data["losses"]).max()
     limit = max(int(games) if pd.notna(games) else 1, 1)
-    base = alt.Chart(data).encode(
+    base = alt.Chart().encode(
         x=alt.X("opponent:N", sort=names, title="against", axis=alt.Axis(labelAngle=-35)),
         y=alt.Y("strategy:N", sort=names, title="strategy"),
     )
@@ -369,6 +599,7 @@ def winloss_heatmap(winloss: pd.DataFrame, *, title: str | None = None) -> alt.L
             scale=alt.Scale(scheme="redblue", domain=[-limit, limit]),
         ),
         tooltip=[
+            *([alt.Tooltip("start:N", title="starting model")] if regimes else []),
             alt.Tooltip("strategy:N"),
             alt.Tooltip("opponent:N", title="against"),
             alt.Tooltip("wins:Q"),
@@ -383,7 +614,9 @@ def winloss_heatmap(winloss: pd.DataFrame, *, title: str | None = None) -> alt.L
         ),
     )
     side = max(60 * len(names), 160)
-    chart = alt.layer(cells, text).properties(width=side, height=side)
+    chart = alt.layer(cells, text, data=data).properties(width=side, height=side)
+    if len(regimes) > 1:
+        chart = chart.facet(column=alt.Column("start:N", sort=regimes, title="starting model"))
     if title:
         chart = chart.properties(title=title)
     return chart
@@ -398,17 +631,24 @@ def interval_dots(
     title: str | None = None,
     axis_title: str | None = None,
     reference: float | None = None,
-) -> alt.LayerChart:
-    """One dot per row with an optional interval (e.g. AULC with its 95% CI), best on top."""
+    starts: Sequence[str] | None = None,
+) -> alt.LayerChart | alt.FacetChart:
+    """One dot per row with an optional interval (e.g. AULC with its 95% CI), best on top.
+
+    With a ``start`` column holding several regimes: one row of panels per regime
+    (``reference`` then has to be one value for all, e.g. 0 for a difference).
+    """
+    regimes = regimes_of(frame, starts)
     needed = ["strategy", value] + [c for c in (low, high) if c]
     _require(frame, needed, "interval_dots")
-    data = frame[needed].dropna(subset=[value]).copy()
-    order = data.sort_values(value, ascending=False)["strategy"].tolist()
+    keep = ["start"] if len(regimes) > 1 else []
+    data = frame[keep + needed].dropna(subset=[value]).copy()
+    order = data.groupby("strategy")[value].mean().sort_values(ascending=False).index.tolist()
     colour_names = strategy_order(data["strategy"].unique().tolist())
     y = alt.Y("strategy:N", sort=order, title=None)
     tooltip = [alt.Tooltip(f"{c}:Q", format=".3f") for c in needed[1:]]
     dots = (
-        alt.Chart(data)
+        alt.Chart()
         .mark_point(filled=True, size=90)
         .encode(
             x=alt.X(
@@ -419,24 +659,26 @@ def interval_dots(
             ),
             y=y,
             color=alt.Color("strategy:N", scale=strategy_scale(colour_names), legend=None),
-            tooltip=[alt.Tooltip("strategy:N")] + tooltip,
+            tooltip=[*(alt.Tooltip(f"{c}:N") for c in keep), alt.Tooltip("strategy:N"), *tooltip],
         )
     )
     layers: list[alt.Chart] = []
     if low and high:
         layers.append(
-            alt.Chart(data)
+            alt.Chart()
             .mark_rule(strokeWidth=2, color="#868e96")
             .encode(x=f"{low}:Q", x2=f"{high}:Q", y=y)
         )
     layers.append(dots)
     if reference is not None:
         layers.append(
-            alt.Chart(pd.DataFrame({"value": [float(reference)]}))
-            .mark_rule(**_REFERENCE_RULE)
-            .encode(x="value:Q")
+            alt.Chart().mark_rule(**_REFERENCE_RULE).encode(x=alt.datum(float(reference)))
         )
-    chart = alt.layer(*layers).properties(width=WIDTH - 120, height=max(28 * len(order), 80))
+    chart = alt.layer(*layers, data=data).properties(
+        width=WIDTH - 120, height=max(28 * len(order), 80)
+    )
+    if keep:
+        chart = chart.facet(row=alt.Row("start:N", sort=regimes, title="starting model"))
     if title:
         chart = chart.properties(title=title)
     return chart

@@ -24,16 +24,18 @@ from foxdog.config import (
 from foxdog.errors import CurationError, FetchError, RenderError
 
 DESCRIPTION = """\
-Active learning on Fox-vs-Dog photos. The stages, in pipeline order
+Active learning on a folder of labelled photos (the fox/dog study by default).
+The stages, in pipeline order
 (`dvc repro` runs them; each can also be run by hand):
 
   data fetch     materialise data/ from ../shared/foxdog-raw through DVC, verified
   data download  rebuild the raw collection from its origins in SOURCES.csv
   data index     write SOURCES.csv for your own DIR/<class>/**/<image> folder
+  data regroup   new classes from a collection's breed_or_species, as symbolic links
   curate         data/ -> curated/ (checked, deduplicated, split, resized arrays)
   pretrain-data  pretraining corpus -> curated_pretrain/ (+ near-duplicate check)
   pretrain       one encoder (supervised | simclr) -> models/<method>.msgpack
-  baseline       full-pool training over seeds, one start -> metrics/baseline_<start>.json
+  baseline       full-pool training over seeds, one start -> metrics/baseline/<start>.json
   al             one start x one query strategy, all seeds -> results/<start>/<strategy>/
   ablate         one ablation factor for one strategy -> results/ablations/...
   probcover-delta  ProbCover δ purity/coverage table -> metrics/probcover_delta.csv
@@ -59,7 +61,7 @@ def _check_pool(params: Params, args: argparse.Namespace) -> None:
 
 
 def format_interval(entry: dict) -> str:
-    """``[low, high]`` of a metrics/baseline.json entry; ``–`` when one seed gives no interval."""
+    """``[low, high]`` of a ``metrics/baseline/<start>.json`` entry; ``–`` for one seed."""
     if entry.get("low") is None or entry.get("high") is None:
         return "–"
     return f"[{entry['low']:.3f}, {entry['high']:.3f}]"
@@ -107,6 +109,21 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_regroup(args: argparse.Namespace) -> int:
+    from foxdog.data.index import write_index
+    from foxdog.data.regroup import carry_breeds, read_class_map, regroup
+
+    out = Path(args.out)
+    counts = regroup(Path(args.origin), read_class_map(Path(args.map)), out, force=args.force)
+    index, written = write_index(out, workers=args.workers, force=True)
+    carry_breeds(out)
+    for path, reason in index.skipped:
+        print(f"foxdog: warning: {path}: {reason} — skipped, not listed", file=sys.stderr)
+    per_class = ", ".join(f"{n} {name}" for name, n in counts.items())
+    print(f"linked {sum(counts.values())} images ({per_class}) -> {out}/, indexed -> {written}")
+    return 0
+
+
 def cmd_curate(args: argparse.Namespace) -> int:
     params = _params(args)
     from foxdog.data.curate import curate, write_curated
@@ -119,9 +136,10 @@ def cmd_curate(args: argparse.Namespace) -> int:
         print(f"foxdog: warning: {path}: listed in SOURCES.csv but missing", file=sys.stderr)
     write_curated(result, raw_dir, out_dir, params.data)
     counts = result.kept["label_name"].value_counts().to_dict()
+    per_class = ", ".join(f"{counts.get(name, 0)} {name}" for name in params.data.classes)
     print(
-        f"curated {len(result.kept)} images ({counts.get('fox', 0)} fox, "
-        f"{counts.get('dog', 0)} dog), dropped {len(result.dropped)} -> {out_dir}/"
+        f"curated {len(result.kept)} images ({per_class}), "
+        f"dropped {len(result.dropped)} -> {out_dir}/"
     )
     return 0
 
@@ -131,7 +149,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     _check_pool(params, args)
     from foxdog.model.baseline import run_baseline
 
-    out = Path(args.out or f"metrics/baseline_{args.start}.json")
+    out = Path(args.out or f"metrics/baseline/{args.start}.json")
     summary = run_baseline(params, Path(params.data.out_dir), out, args.start)
     acc = summary["accuracy"]
     print(f"baseline ({args.start}) accuracy {acc['mean']:.3f} {format_interval(acc)} -> {out}")
@@ -262,6 +280,21 @@ def build_parser() -> argparse.ArgumentParser:
     idx.add_argument("--force", action="store_true", help="replace an existing --out file")
     idx.add_argument("--workers", type=int, default=None, help="hashing threads (default: ≤ 8)")
     idx.set_defaults(func=cmd_index)
+    reg = data_sub.add_parser(
+        "regroup",
+        help="new class folders of symbolic links from a collection's breed_or_species",
+    )
+    reg.add_argument("--map", required=True, help="CSV with columns breed_or_species,class")
+    reg.add_argument(
+        "--from",
+        dest="origin",
+        default="data",
+        help="collection with a SOURCES.csv (default: %(default)s)",
+    )
+    reg.add_argument("--out", required=True, help="folder to write the class folders into")
+    reg.add_argument("--force", action="store_true", help="replace an earlier regroup in --out")
+    reg.add_argument("--workers", type=int, default=None, help="hashing threads (default: ≤ 8)")
+    reg.set_defaults(func=cmd_regroup)
 
     add("curate", cmd_curate, "raw photos -> curated arrays, manifest, datasheet")
     add("pretrain-data", cmd_pretrain_data, "curate the pretraining corpus, check for leaks")
@@ -269,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--method", choices=("supervised", "simclr"))
     pre.add_argument("--metrics", help="default: metrics/pretrain_<method>.json")
     base = add("baseline", cmd_baseline, "train on the full pool over seeds (the upper bound)")
-    base.add_argument("--out", help="default: metrics/baseline_<start>.json")
+    base.add_argument("--out", help="default: metrics/baseline/<start>.json")
     al = add("al", cmd_al, "run one query strategy for every seed (resumable)")
     for command in (base, al):
         command.add_argument(

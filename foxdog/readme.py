@@ -3,6 +3,11 @@
 ``foxdog readme`` (run by ``make report``) replaces the text between the
 ``<!-- numbers:start -->`` and ``<!-- numbers:end -->`` markers; a test checks the
 committed README against the committed files, so a typed number cannot drift.
+
+The block has, per regime of ``active.starts``, the full-pool accuracy
+(``metrics/baseline/<start>.json``) and the verdict of the pre-declared test
+(``metrics/summary.json``), the overview's two sentences (``metrics/analysis.json``,
+written by the analysis: the README only quotes them) and the compute time.
 """
 
 from __future__ import annotations
@@ -43,13 +48,37 @@ def _points(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:+.2f}"
 
 
-def _strategy_lines(summary: dict, params: Params) -> list[str]:
-    """The verdict of the pre-declared test, from ``metrics/summary.json``."""
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _baseline_line(start: str, root: Path, params: Params) -> str:
+    """The full-pool accuracy of one starting model, from ``metrics/baseline/<start>.json``."""
+    name = f"metrics/baseline/{start}.json"
+    base = _read_json(root / name)
+    if base is None:
+        return (
+            f"- Full-pool baseline from {start}: not computed yet (`dvc repro baseline@{start}`)."
+        )
+    acc = base["accuracy"]
+    # The same t-interval over seeds as every other band (none for one seed).
+    _, low, high = t_interval(acc.get("per_seed") or [], params.analysis.confidence)
+    low, high = (None, None) if math.isnan(low) else (low, high)
+    level = f"{round(100 * params.analysis.confidence)}%"
+    return (
+        f"- Full-pool baseline from {start} (`{name}`): test accuracy "
+        f"**{_pct(acc['mean'])}** ({level} interval {_interval(low, high)}, "
+        f"{len(base['seeds'])} seeds, {base['n_train']:,} training / "
+        f"{base['n_test']:,} test images)."
+    )
+
+
+def _strategy_line(start: str, summary: dict, params: Params) -> str | None:
+    """One regime's verdict of the pre-declared test, from ``metrics/summary.json``."""
     if summary.get("random.aulc") is None:
-        return []
+        return None
     alpha = params.analysis.alpha
     level = f"{round(100 * params.analysis.confidence)}%"
-    lines = []
     arm = summary.get("best_arm")
     first = (arm or "").split(" = ")[0]
     diff = summary.get(f"{first}.aulc_difference_vs_random")
@@ -61,16 +90,19 @@ def _strategy_lines(summary: dict, params: Params) -> list[str]:
         f"{_points(low)} to {_points(high)}; exact paired sign-flip test, "
         f"Benjamini–Hochberg adjusted p = {'–' if p is None else f'{p:.3g}'})"
     )
+    line = f"- From {start} (`metrics/summary.json` `{start}`): "
     if summary.get("best_strategy"):
-        lines.append(
-            f"- Best strategy (`metrics/summary.json`): **{arm}**, significantly better than "
-            f"random at α = {alpha:g}: {numbers}."
+        line += (
+            f"best strategy **{arm}**, significantly better than random at α = {alpha:g}: "
+            f"{numbers}."
         )
     elif arm:
-        lines.append(
-            f"- No strategy is significantly better than random sampling at α = {alpha:g} "
-            f"(`metrics/summary.json`); the arm closest to beating it, **{arm}**: {numbers}."
+        line += (
+            f"no strategy is significantly better than random sampling at α = {alpha:g}; "
+            f"the arm closest to beating it, **{arm}**: {numbers}."
         )
+    else:
+        line += "only random sampling was run."
     others = [n for n in params.active.strategies if n != "random" and f"{n}.aulc" in summary]
     if others:
 
@@ -81,53 +113,53 @@ def _strategy_lines(summary: dict, params: Params) -> list[str]:
 
         winners = [n for n in others if significant(n, +1)]
         losers = [n for n in others if significant(n, -1)]
-        lines.append(
-            f"- Strategies significantly better than random by AULC (Benjamini–Hochberg "
-            f"adjusted p < {alpha:g}): **{', '.join(winners) if winners else 'none'}** "
-            f"of {len(others)}; significantly worse: "
-            f"**{', '.join(losers) if losers else 'none'}**."
+        line += (
+            f" Significantly better than random by AULC (Benjamini–Hochberg adjusted "
+            f"p < {alpha:g}): **{', '.join(winners) if winners else 'none'}** of "
+            f"{len(others)}; significantly worse: **{', '.join(losers) if losers else 'none'}**."
         )
-    return lines
+    return line
 
 
 def numbers_block(params: Params, root: Path = Path(".")) -> str:
     """Markdown with the headline numbers, computed from metrics/ and results/."""
-    lines = []
-    baseline_path = root / "metrics" / "baseline.json"
-    if baseline_path.is_file():
-        base = json.loads(baseline_path.read_text(encoding="utf-8"))
-        acc = base["accuracy"]
-        # The same t-interval over seeds as every other band (none for one seed).
-        _, low, high = t_interval(acc.get("per_seed") or [], params.analysis.confidence)
-        low, high = (None, None) if math.isnan(low) else (low, high)
-        level = f"{round(100 * params.analysis.confidence)}%"
-        lines.append(
-            f"- Full-pool baseline (`metrics/baseline.json`): test accuracy "
-            f"**{_pct(acc['mean'])}** ({level} interval {_interval(low, high)}, "
-            f"{len(base['seeds'])} seeds, {base['n_train']:,} training / "
-            f"{base['n_test']:,} test images)."
-        )
-    else:
-        lines.append("- Full-pool baseline: not computed yet (`dvc repro baseline`).")
-    summary_path = root / "metrics" / "summary.json"
-    if summary_path.is_file():
-        lines += _strategy_lines(json.loads(summary_path.read_text(encoding="utf-8")), params)
+    starts = params.active.starts
+    lines = [_baseline_line(start, root, params) for start in starts]
+    analysis = _read_json(root / "metrics" / "analysis.json") or {}
+    sentences = (analysis.get("overview") or {}).get("sentences")
+    if sentences:
+        lines.append(f"- Overview (`metrics/analysis.json`): {' '.join(sentences)}")
+    summary = _read_json(root / "metrics" / "summary.json") or {}
+    for start in starts:
+        part = summary.get(start)
+        line = _strategy_line(start, part, params) if isinstance(part, dict) else None
+        if line:
+            lines.append(line)
     times = [
-        (strategy, _seconds(path))
-        for strategy in params.active.strategies
-        if (path := root / "results" / strategy / "rounds.csv").is_file()
+        (start, sum(_seconds(p) for p in paths))
+        for start in starts
+        if (
+            paths := [
+                path
+                for strategy in params.active.strategies
+                if (path := root / "results" / start / strategy / "rounds.csv").is_file()
+            ]
+        )
     ]
     if times:
         total = sum(t for _, t in times)
         per = ", ".join(f"{s} {_minutes(t)}" for s, t in times)
         lines.append(
             f"- Training + query time of the main experiments, summed from "
-            f"`results/*/rounds.csv`: **{_minutes(total)}** ({per})."
+            f"`results/<start>/*/rounds.csv`: **{_minutes(total)}** ({per})."
         )
     abl = sorted((root / "results" / "ablations").glob("*/*/rounds.csv"))
     if abl:
         seconds = sum(_seconds(p) for p in abl)
-        lines.append(f"- Ablations ({len(abl)} stages): **{_minutes(seconds)}**.")
+        lines.append(
+            f"- Ablations ({len(abl)} stages, from {params.ablations.start}): "
+            f"**{_minutes(seconds)}**."
+        )
     return "\n".join(lines)
 
 

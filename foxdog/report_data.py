@@ -5,6 +5,28 @@ reading in one place so the pages stay short: paths relative to the project
 root (``$FOXDOG_PROJECT`` when the renderer sets it, else the working
 directory), number formatting, and HTML snippets in which every piece of text
 that comes from data (file names, breeds, sources, ids) is HTML-escaped.
+
+The study has a regime axis, the starting model (``active.starts``: ``scratch``,
+``transfer``, ``selfsup``), and any number of classes (``data.classes``). What the
+pages read from the analysis (``metrics/analysis.json``):
+
+- ``classes``, ``starts``, ``settings``;
+- ``regimes[<start>]``: one regime's analysis (``baseline``, ``targets``,
+  ``target_reference``, ``arms``, ``tests``, ``verdict``, ``strategies``, ``ranking``);
+- ``overview``: ``sentences`` (the site's first two sentences, quoted verbatim) and
+  ``per_start[<start>]`` (the arm each regime's verdict names, its AULC difference with
+  interval, adjusted p within the regime and over all regimes, and its paired saving);
+- ``starting_model``: ``reference_start``, ``best_start``, ``best_start_vs_reference``,
+  ``common_targets`` and ``starts[<start>]`` (``full_pool``, ``full_pool_vs_reference``,
+  ``common_targets[<k>]`` with each strategy's labels and random's saving against the
+  reference start);
+- ``ablations``: ``start``, ``strategies``, ``factors``.
+
+CSVs carry a leading ``start`` column (:func:`for_start` selects a regime); shares of
+the queried images per class are ``share_<class>`` columns (strategies.csv) and curve
+metrics (curves.csv). Class names come from analysis.json ``classes``, else
+``curated/datasheet.json`` ``classes``, else ``params.yaml`` ``data.classes``
+(:func:`class_names`); nothing here assumes two classes or their names.
 """
 
 from __future__ import annotations
@@ -15,6 +37,7 @@ import io
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -72,19 +95,19 @@ def params() -> Params:
     return load_params(path("params.yaml"))
 
 
-def strategy_rounds(strategy: str) -> pd.DataFrame:
-    """``results/<strategy>/rounds.csv``."""
-    return read_csv("results", strategy, "rounds.csv")
+def strategy_rounds(start: str, strategy: str) -> pd.DataFrame:
+    """``results/<start>/<strategy>/rounds.csv``."""
+    return read_csv("results", start, strategy, "rounds.csv")
 
 
-def strategy_queries(strategy: str) -> pd.DataFrame:
-    """``results/<strategy>/queries.csv``."""
-    return read_csv("results", strategy, "queries.csv")
+def strategy_queries(start: str, strategy: str) -> pd.DataFrame:
+    """``results/<start>/<strategy>/queries.csv``."""
+    return read_csv("results", start, strategy, "queries.csv")
 
 
-def available_strategies(names: Iterable[str]) -> list[str]:
-    """Those of ``names`` whose ``results/<name>/rounds.csv`` exists, in the given order."""
-    return [n for n in names if path("results", n, "rounds.csv").is_file()]
+def available_strategies(start: str, names: Iterable[str]) -> list[str]:
+    """Those of ``names`` whose ``results/<start>/<name>/rounds.csv`` exists, in the given order."""
+    return [n for n in names if path("results", start, n, "rounds.csv").is_file()]
 
 
 # --------------------------------------------------------------------------- formatting
@@ -233,7 +256,10 @@ def thumbnails_html(
     classes: Sequence[str],
     titles: Sequence[str],
 ) -> str:
-    """A grid of small images with captions; ``classes`` colour the frame (``fox``/``dog``)."""
+    """A grid of small images with captions; ``classes`` are CSS classes colouring the frame.
+
+    Use :func:`class_css` for them: one colour per class index, whatever the class names.
+    """
     figures = []
     for image, caption, cls, title in zip(images, captions, classes, titles, strict=True):
         figures.append(
@@ -245,34 +271,6 @@ def thumbnails_html(
 
 
 # --------------------------------------------------------------------------- derived tables
-
-
-def fox_share(rounds: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean share of foxes among each round's queries per strategy, with its t-interval.
-
-    ``rounds`` is the concatenation of ``results/<strategy>/rounds.csv``; round 0
-    (no query) is dropped. The interval is :func:`foxdog.analysis.t_interval`, as
-    everywhere else.
-    """
-    from foxdog.analysis import t_interval
-
-    data = rounds.dropna(subset=["fox_fraction_queried"])
-    data = data[data["round"] >= 1]
-    rows = []
-    for (strategy, rnd), part in data.groupby(["strategy", "round"], sort=True):
-        values = part["fox_fraction_queried"].to_numpy(float)
-        mean, low, high = t_interval(values, confidence, bounds=(0.0, 1.0))
-        rows.append(
-            {
-                "strategy": strategy,
-                "round": int(rnd),
-                "mean": mean,
-                "low": low,
-                "high": high,
-                "seeds": len(values),
-            }
-        )
-    return pd.DataFrame(rows, columns=["strategy", "round", "mean", "low", "high", "seeds"])
 
 
 def queried_examples(
@@ -313,9 +311,14 @@ def curves() -> pd.DataFrame:
     return read_csv("plots", "curves.csv")
 
 
-def all_rounds(strategies: Iterable[str]) -> pd.DataFrame:
-    """``rounds.csv`` of every strategy that has one, concatenated."""
-    frames = [strategy_rounds(s) for s in available_strategies(strategies)]
+def all_queries(starts: Iterable[str], strategies: Iterable[str]) -> pd.DataFrame:
+    """``queries.csv`` of every (start, strategy) that has one, concatenated with ``start``."""
+    strategies = list(strategies)
+    frames = [
+        strategy_queries(start, s).assign(start=start)
+        for start in starts
+        for s in available_strategies(start, strategies)
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -325,16 +328,6 @@ def wins_against(winloss: pd.DataFrame, strategy: str, opponent: str = "random")
     if row.empty:
         return {"wins": 0, "ties": 0, "losses": 0}
     return {k: int(row.iloc[0][k]) for k in ("wins", "ties", "losses")}
-
-
-def accuracy_at(curves_frame: pd.DataFrame, strategy: str, n_labels: float) -> float:
-    """Mean test accuracy of ``strategy`` at ``n_labels`` (NaN if not a point of its curve)."""
-    rows = curves_frame[
-        (curves_frame["strategy"] == strategy)
-        & (curves_frame["metric"] == "accuracy")
-        & (curves_frame["n_labels"] == n_labels)
-    ]
-    return float(rows["mean"].iloc[0]) if len(rows) else math.nan
 
 
 def same_choices(queries: Mapping[str, pd.DataFrame]) -> list[list[str]]:
@@ -357,6 +350,311 @@ def final_agreement(curves_frame: pd.DataFrame) -> pd.Series:
     return last.set_index("strategy")["mean"].astype(float)
 
 
+# --------------------------------------------------------------------------- regimes and classes
+
+#: What each starting model is (``foxdog.config.START_METHOD``: the encoder it loads).
+START_WORDS = {
+    "scratch": "from scratch: every weight starts from the seed's random initialisation",
+    "transfer": (
+        "supervised transfer: the convolutional trunk of a classifier pretrained on the "
+        "pretraining corpus's classes (`pretrain@supervised`)"
+    ),
+    "selfsup": (
+        "self-supervised: the trunk of a SimCLR encoder pretrained without labels on the "
+        "corpus plus the pool's pixels (`pretrain@simclr`)"
+    ),
+}
+#: Short names for tables and chart titles.
+START_NAMES = {"scratch": "scratch", "transfer": "supervised transfer", "selfsup": "SimCLR"}
+
+
+def start_name(start: str) -> str:
+    """``"supervised transfer"`` for ``transfer``; unknown starts by their own name."""
+    return START_NAMES.get(start, start)
+
+
+def class_names(doc: Mapping[str, Any] | None = None) -> list[str]:
+    """The class names in label order: analysis.json, else the datasheet, else params.yaml."""
+    if doc and doc.get("classes"):
+        return [str(c) for c in doc["classes"]]
+    sheet = optional_json("curated", "datasheet.json")
+    if sheet and sheet.get("classes"):
+        return [str(c) for c in sheet["classes"]]
+    return [str(c) for c in params().data.classes]
+
+
+def starts(doc: Mapping[str, Any]) -> list[str]:
+    """The regimes analysed, in ``active.starts`` order."""
+    return [str(s) for s in (doc.get("starts") or list(doc.get("regimes", {})))]
+
+
+def regime(doc: Mapping[str, Any], start: str) -> dict[str, Any]:
+    """One regime's analysis; its ``settings`` default to the document's."""
+    out = dict(doc["regimes"][start])
+    out.setdefault("settings", doc.get("settings", {}))
+    return out
+
+
+def for_start(frame: pd.DataFrame, start: str) -> pd.DataFrame:
+    """The rows of ``frame`` that belong to ``start`` (all rows when it has no ``start``)."""
+    if "start" not in frame.columns:
+        return frame
+    return frame[frame["start"].astype(str) == start].reset_index(drop=True)
+
+
+def overview_sentences(doc: Mapping[str, Any]) -> list[str]:
+    """The site's opening sentences as the analysis wrote them."""
+    return [str(s) for s in (doc.get("overview") or {}).get("sentences") or []]
+
+
+def class_css(index: int) -> str:
+    """CSS class that colours class ``index`` (``report/styles.css`` has eight colours)."""
+    return f"fd-class-{int(index) % 8}"
+
+
+def class_legend_html(classes: Sequence[str]) -> str:
+    """``■ name`` per class, each square in its class colour."""
+    items = [
+        f'<span class="fd-swatch {class_css(k)}">■</span> {esc(name)}'
+        for k, name in enumerate(classes)
+    ]
+    return '<span class="fd-legend">' + ", ".join(items) + "</span>"
+
+
+def class_of(label: Any, classes: Sequence[str]) -> str:
+    """The name of integer label ``label`` (``label i = classes[i]``)."""
+    k = int(label)
+    return str(classes[k]) if 0 <= k < len(classes) else f"class {k}"
+
+
+def pool_shares(labels: np.ndarray, classes: Sequence[str]) -> dict[str, float]:
+    """Share of each class among ``labels`` (integer labels)."""
+    labels = np.asarray(labels)
+    n = max(len(labels), 1)
+    return {str(c): float((labels == k).sum()) / n for k, c in enumerate(classes)}
+
+
+def _reference(doc: Mapping[str, Any]) -> str:
+    return str(doc.get("settings", {}).get("reference", "random"))
+
+
+def saving_cell(saving: Mapping[str, Any] | None, reference: str = "random") -> str:
+    """A paired saving against random in a few words: ``"60 [20, 100] over 8 seeds"``."""
+    saving = saving or {}
+    status = saving.get("status")
+    if status == "ok":
+        return (
+            f"{integer(saving['labels'])}{_bracket(saving)} over "
+            f"{plural(saving.get('n_pairs', 0), 'seed')}"
+        )
+    return {
+        "random_not_reached": f"{reference} never got there",
+        "strategy_not_reached": f"never got there ({reference} did)",
+        "neither_reached": "neither got there",
+    }.get(str(status), "–")
+
+
+def _bracket(value: Mapping[str, Any], fmt: Formatter = integer) -> str:
+    """`` [low, high]`` of an interval; nothing when it is missing (too few seeds)."""
+    if is_missing(value.get("low")) or is_missing(value.get("high")):
+        return ""
+    return f" [{fmt(value['low'])}, {fmt(value['high'])}]"
+
+
+def regime_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per start: what the overview table shows, all read from the analysis.
+
+    Columns: ``start``, ``full_pool`` (+ ``_low``/``_high``), ``random_final``,
+    ``final_labels``, ``arm`` (the significant best arm, else the one closest to
+    beating random: ``overview.per_start``, else the regime's verdict), ``significant``,
+    ``verdict``, ``difference`` (+ ``_low``/``_high``: its paired AULC difference from
+    random), ``p_adjusted`` (within the regime), ``p_adjusted_all`` (over every regime's
+    arms), ``target`` (the share and accuracy the saving is measured at) and ``saving``.
+    """
+    per_start = (doc.get("overview") or {}).get("per_start") or {}
+    rows = []
+    for start in starts(doc):
+        reg = regime(doc, start)
+        reference = _reference(reg)
+        info = reg.get("strategies", {})
+        base = reg.get("baseline", {})
+        ref = info.get(reference, {})
+        summary = per_start.get(start) or reg.get("verdict", {})
+        arm = summary.get("arm")
+        member = (arm or "").split(" = ")[0] or None
+        test = (info.get(member) or {}).get("test_vs_random") or {}
+        saving = summary.get("saving") if start in per_start else None
+        if start in per_start:
+            target = f"{pct(saving['fraction'], 0)} ({pct(saving['accuracy'])})" if saving else "–"
+            saving_text = saving_cell(dict(saving, status="ok"), reference) if saving else "–"
+        else:  # no overview: the regime's headline target
+            key = str(headline_target(reg)["key"]) if reg.get("targets") and member else None
+            found = info[member]["targets"][key].get("saving_vs_random") if key else None
+            target = pct(headline_target(reg)["fraction"], 0) if key else "–"
+            saving_text = saving_cell(found, reference) if key else "–"
+        rows.append(
+            {
+                "start": start,
+                "full_pool": base.get("accuracy"),
+                "full_pool_low": base.get("low"),
+                "full_pool_high": base.get("high"),
+                "random_final": (ref.get("final_accuracy") or {}).get("mean"),
+                "final_labels": ref.get("final_labels"),
+                "arm": arm,
+                "significant": bool(summary.get("significant")),
+                "verdict": test.get("verdict", "–") if member else "–",
+                "difference": summary.get("mean_difference"),
+                "difference_low": summary.get("low"),
+                "difference_high": summary.get("high"),
+                "p_adjusted": summary.get("p_adjusted"),
+                "p_adjusted_all": summary.get("p_adjusted_all"),
+                "target": target,
+                "saving": saving_text,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def starting_model(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """``starting_model`` in the shape the pages use.
+
+    ``reference`` and ``best`` (start names), ``accuracy[<start>]`` {mean, low, high,
+    n_seeds} (full pool; each regime's ``baseline`` where the comparison is absent),
+    ``difference[<start>]`` (its paired full-pool difference from the reference start),
+    ``best_vs_reference`` and ``common_targets`` (a list; empty when absent).
+    """
+    sm = doc.get("starting_model") or {}
+    per_start = sm.get("starts") or {}
+    accuracy, difference = {}, {}
+    for start in starts(doc):
+        full = (per_start.get(start) or {}).get("full_pool")
+        if full is None and "baseline" in doc["regimes"].get(start, {}):
+            full = doc["regimes"][start]["baseline"]
+        if full is not None:
+            accuracy[start] = {
+                "mean": full.get("accuracy"),
+                "low": full.get("low"),
+                "high": full.get("high"),
+                "n_seeds": full.get("n_seeds"),
+            }
+        vs = (per_start.get(start) or {}).get("full_pool_vs_reference")
+        if vs:
+            difference[start] = vs
+    best = sm.get("best_start")
+    return {
+        "reference": sm.get("reference_start") or doc.get("settings", {}).get("reference_start"),
+        "best": best,
+        "accuracy": accuracy,
+        "difference": difference,
+        "best_vs_reference": sm.get("best_start_vs_reference") or difference.get(best),
+        "common_targets": list(sm.get("common_targets") or []),
+        "starts": per_start,
+    }
+
+
+def interval_text(value: Mapping[str, Any] | None, fmt: Formatter = pct) -> str:
+    """``"81.2% [79.0%, 83.4%]"`` from ``{mean, low, high}``; no bracket without an interval."""
+    value = value or {}
+    mean = value.get("mean", value.get("mean_difference"))
+    if is_missing(value.get("low")) or is_missing(value.get("high")):
+        return fmt(mean)
+    return f"{fmt(mean)} [{fmt(value['low'])}, {fmt(value['high'])}]"
+
+
+def starting_model_sentence(doc: Mapping[str, Any]) -> str:
+    """What the best starting model is worth on the full pool against the reference (Markdown)."""
+    sm = starting_model(doc)
+    best, reference, acc = sm["best"], sm["reference"], sm["accuracy"]
+    if not best or best not in acc:
+        return ""
+    level = pct(doc.get("settings", {}).get("confidence", 0.95), 0)
+    name = "" if start_name(best) == best else f" ({start_name(best)})"
+    text = (
+        f"Trained on the whole pool, the best starting model, **{best}**{name}, reaches "
+        f"{interval_text(acc[best])} test accuracy"
+    )
+    if reference and reference != best and reference in acc:
+        text += f", against {interval_text(acc[reference])} from {reference}"
+        diff = sm["best_vs_reference"]
+        if diff:
+            text += f": a paired difference of {interval_text(diff, pp)}"
+            if not is_missing(diff.get("low")):
+                text += f" ({level} interval over {plural(diff.get('n_pairs', 0), 'seed')})"
+    return text + "."
+
+
+def common_targets(doc: Mapping[str, Any], strategy: str = "random") -> pd.DataFrame:
+    """Labels ``strategy`` needs from each start to reach accuracies common to all regimes.
+
+    One row per (common target, start) of ``starting_model``: ``key``, ``fraction``,
+    ``accuracy`` (shares of the reference start's full-pool accuracy), ``start``,
+    ``labels`` (median over seeds; NaN when half the seeds or more never get there),
+    ``seeds_reached`` and ``saving`` (for random: labels needed from the reference start
+    minus from this one, paired per seed, in words; ``–`` for the reference itself).
+    """
+    sm = starting_model(doc)
+    rows = []
+    for target in sm["common_targets"]:
+        key = str(target["key"])
+        for start in starts(doc):
+            entry = ((sm["starts"].get(start) or {}).get("common_targets") or {}).get(key) or {}
+            mine = (entry.get("strategies") or {}).get(strategy) or {}
+            saving = entry.get("random_saving_vs_reference")
+            rows.append(
+                {
+                    "key": key,
+                    "fraction": target["fraction"],
+                    "accuracy": target["accuracy"],
+                    "start": start,
+                    "labels": mine.get("labels"),
+                    "seeds_reached": mine.get("seeds_reached"),
+                    "saving": _start_saving(saving, sm["reference"]) if saving else "–",
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["key", "fraction", "accuracy", "start", "labels", "seeds_reached", "saving"],
+    )
+
+
+def _start_saving(saving: Mapping[str, Any], reference: str | None) -> str:
+    """Random's paired saving against the reference start, in a few words."""
+    status = saving.get("status")
+    if status == "ok":
+        return (
+            f"{integer(saving['labels'])}{_bracket(saving)} fewer than from {reference}, over "
+            f"{plural(saving.get('n_pairs', 0), 'seed')}"
+        )
+    return {
+        "reference_not_reached": f"{reference} never got there",
+        "start_not_reached": f"never got there ({reference} did)",
+        "neither_reached": "neither got there",
+    }.get(str(status), "–")
+
+
+def rankings(doc: Mapping[str, Any]) -> pd.DataFrame:
+    """Rank (1 = largest mean AULC) of every strategy in every regime: one column per start."""
+    ranks: dict[str, dict[str, int]] = {}
+    for start in starts(doc):
+        for k, s in enumerate(regime(doc, start).get("ranking", []), start=1):
+            ranks.setdefault(s, {})[start] = k
+    rows = [{"strategy": s, **r} for s, r in ranks.items()]
+    return pd.DataFrame(rows, columns=["strategy", *starts(doc)])
+
+
+def ranking_changes(doc: Mapping[str, Any]) -> bool:
+    """Whether the order of the strategies by mean AULC differs between regimes.
+
+    The analysis's ``overview.ranking_changes`` when given. It is an order of means, not
+    a test: the pages say so and quote each regime's verdict for what is significant.
+    """
+    given = (doc.get("overview") or {}).get("ranking_changes")
+    if given is not None:
+        return bool(given)
+    orders = {tuple(regime(doc, s).get("ranking", [])) for s in starts(doc)}
+    return len(orders) > 1
+
+
 # --------------------------------------------------------------------------- narrative
 
 
@@ -367,13 +665,6 @@ def headline_target(doc: Mapping[str, Any]) -> dict[str, Any]:
         if abs(float(t["fraction"]) - 0.95) < 1e-9:
             return t
     return sorted(targets, key=lambda t: t["fraction"])[len(targets) // 2]
-
-
-def best_active_strategy(doc: Mapping[str, Any]) -> str | None:
-    """The strategy other than random with the largest mean AULC (``doc["ranking"]`` order)."""
-    reference = doc.get("settings", {}).get("reference", "random")
-    others = [s for s in doc.get("ranking", []) if s != reference]
-    return others[0] if others else None
 
 
 def labels_phrase(info: Mapping[str, Any], key: str) -> str:
@@ -390,111 +681,6 @@ def labels_phrase(info: Mapping[str, Any], key: str) -> str:
 def _reached(target: Mapping[str, Any]) -> bool:
     """The (median) curve reached the target within the budget."""
     return bool(target.get("reached", True)) and not is_missing(target.get("labels"))
-
-
-def target_words(doc: Mapping[str, Any], target: Mapping[str, Any]) -> str:
-    """``"95% of that"`` or ``"95% of margin's final accuracy"``: what a target is a share of."""
-    ref = doc.get("target_reference") or {}
-    share = pct(target["fraction"], 0)
-    if ref.get("reference") == "best_final_accuracy":
-        return f"{share} of {ref.get('strategy')}'s final accuracy, {pct(ref.get('accuracy'))}"
-    return f"{share} of that"
-
-
-def saving_phrase(info: Mapping[str, Any], key: str) -> str:
-    """How many labels ``info``'s strategy saves against random at target ``key``, in words."""
-    saving = info["targets"][key].get("saving_vs_random") or {}
-    status = saving.get("status")
-    if status == "ok":
-        saved = float(saving["labels"])
-        if saved > 0:
-            share = pct(float(saving["percent"]) / 100, 0)
-            return f"{plural(saved, 'label')} fewer than random sampling, {share}"
-        if saved < 0:
-            return f"{plural(-saved, 'label')} more than random sampling"
-        return "as many labels as random sampling"
-    if status == "random_not_reached":
-        bound = saving.get("lower_bound")
-        return (
-            f"random sampling never got there, so the saving is more than {plural(bound, 'label')}"
-        )
-    if status == "strategy_not_reached":
-        return "it never got there, while random sampling did"
-    if status == "neither_reached":
-        return "neither it nor random sampling got there"
-    return "no comparison with random sampling is possible"
-
-
-def test_phrase(doc: Mapping[str, Any], strategy: str, winloss: pd.DataFrame) -> str:
-    """The paired comparison with random, phrased by what the test can and does show."""
-    info = doc["strategies"][strategy]
-    test = info.get("test_vs_random") or {}
-    alpha = doc.get("settings", {}).get("alpha", 0.05)
-    wtl = wins_against(winloss, strategy)
-    n = wtl["wins"] + wtl["ties"] + wtl["losses"]
-    record = (
-        f"by area under the learning curve it beat random sampling on {wtl['wins']} of "
-        f"{plural(n, 'seed')} (tied {wtl['ties']}, lost {wtl['losses']})"
-    )
-    if test.get("significant"):
-        direction = "higher" if float(test.get("mean_difference", 0)) > 0 else "lower"
-        method = test.get("method")
-        return f"{record}, and it is significantly {direction} ({paired_pvalues(test)}, {method})"
-    min_p = test.get("min_p_value")
-    if not is_missing(min_p) and float(min_p) >= alpha:
-        return (
-            f"{record}, but with {plural(test.get('n_nonzero', n), 'differing seed')} no paired "
-            f"test can reach significance at α = {alpha} (smallest possible p = "
-            f"{num(min_p, 3)}): not yet evidence that it is better"
-        )
-    return (
-        f"{record}, but it is not significantly better than random sampling "
-        f"({paired_pvalues(test)}, α = {alpha})"
-    )
-
-
-def headline(
-    doc: Mapping[str, Any], baseline: Mapping[str, Any], winloss: pd.DataFrame
-) -> tuple[str, str]:
-    """The overview's two sentences: what random sampling needs, and the test's verdict."""
-    target = headline_target(doc)
-    key = str(target["key"])
-    reference = doc.get("settings", {}).get("reference", "random")
-    first = (
-        f"Trained on all {integer(baseline['n_train'])} pool images, the CNN reaches "
-        f"{pct(doc['baseline']['accuracy'])} test accuracy"
-    )
-    if reference not in doc["strategies"]:
-        return first + ".", "There are no random-sampling results to compare with yet."
-    ref = doc["strategies"][reference]
-    first += (
-        f"; picking images at random, it needs {labels_phrase(ref, key)} to reach "
-        f"{target_words(doc, target)} ({pct(target['accuracy'])})"
-    )
-    if _reached(ref["targets"][key]):
-        first += "."
-    else:
-        first += (
-            f": after {integer(ref['final_labels'])} labels it is at "
-            f"{pct(ref['final_accuracy']['mean'])}."
-        )
-    if doc.get("verdict", {}).get("text"):
-        # The verdict of the pre-declared test is data (metrics/analysis.json); quote it.
-        return first, str(doc["verdict"]["text"])
-    best = best_active_strategy(doc)
-    if best is None:
-        return first, "There are no active-learning results to compare with random sampling yet."
-    info = doc["strategies"][best]
-    ahead = float(info["aulc"]["mean"]) > float(ref["aulc"]["mean"])
-    needs = f"needs {labels_phrase(info, key)} ({saving_phrase(info, key)}); "
-    if ahead:
-        lead = f"The best active-learning strategy, {best}, {needs}"
-    else:
-        lead = (
-            "No active-learning strategy beat random sampling on average; "
-            f"the best of them, {best}, {needs}"
-        )
-    return first, lead + test_phrase(doc, best, winloss) + "."
 
 
 def ablation_gains(ablations: pd.DataFrame, reference: str = "random") -> pd.DataFrame:
@@ -526,27 +712,44 @@ def trend_word(values: Sequence[float], tolerance: float) -> str:
     return "grows" if change > 0 else "shrinks"
 
 
+# --------------------------------------------------------------------------- method page
+
+_TTA = re.compile(r"(?i)(test-time augmentation|\bTTA\b)")
+_POINTS = re.compile(r"([+−-]\s?\d+(?:\.\d+)?)\s*(?:points?|pts?|pp)\b")
+
+
+def tta_measurement(readme: str) -> str | None:
+    """The flip test-time augmentation gain benchmarks/README.md records, e.g. ``+0.7 points``.
+
+    The first line that names test-time augmentation (or TTA) together with a signed
+    number of points; ``"... on the validation split"`` when that line says so. None when
+    the README states no such number (the page then stays qualitative).
+    """
+    for line in readme.splitlines():
+        if not _TTA.search(line):
+            continue
+        found = _POINTS.search(line)
+        if found:
+            gain = found.group(1).replace(" ", "").replace("-", "−") + " points"
+            return gain + (" on the validation split" if "validation" in line.lower() else "")
+    return None
+
+
 # --------------------------------------------------------------------------- dataset page
 
 SPLIT_NAMES = {"pool": "pool", "val": "validation", "test": "test"}
 
 
-def split_table(by_split: Mapping[str, Mapping[str, int]]) -> pd.DataFrame:
-    """One row per split (pool, validation, test, then any other) with fox, dog and fox share."""
+def split_table(by_split: Mapping[str, Mapping[str, int]], classes: Sequence[str]) -> pd.DataFrame:
+    """One row per split (pool, validation, test, then any other): images per class and in all."""
     order = [s for s in SPLIT_NAMES if s in by_split] + sorted(set(by_split) - set(SPLIT_NAMES))
-    frame = pd.DataFrame(
-        [
-            {
-                "split": SPLIT_NAMES.get(name, name),
-                "fox": int(by_split[name].get("fox", 0)),
-                "dog": int(by_split[name].get("dog", 0)),
-            }
-            for name in order
-        ],
-        columns=["split", "fox", "dog"],
-    )
-    frame["fox share"] = frame["fox"] / (frame["fox"] + frame["dog"]).clip(lower=1)
-    return frame
+    rows = []
+    for name in order:
+        row: dict[str, Any] = {"split": SPLIT_NAMES.get(name, name)}
+        row.update({str(c): int(by_split[name].get(c, 0)) for c in classes})
+        row["images"] = sum(int(v) for v in by_split[name].values())
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["split", *[str(c) for c in classes], "images"])
 
 
 def leakage_sentence(overlap: Mapping[str, Any]) -> str:
@@ -563,7 +766,7 @@ def leakage_sentence(overlap: Mapping[str, Any]) -> str:
     return (
         f"Leakage check ({verdict}): the {bits}-bit perceptual hash of every one of the "
         f"{integer(overlap.get('corpus_images'))} corpus images was compared with every one "
-        f"of the {integer(overlap.get('foxdog_images'))} curated fox/dog images; "
+        f"of the {integer(overlap.get('foxdog_images'))} curated images of the study; "
         f"{plural(found, 'near-duplicate')} within the threshold of Hamming distance "
         f"≤ {overlap.get('max_hash_distance')} ({closest_words}). "
         + ("Those corpus images were dropped." if found else "")

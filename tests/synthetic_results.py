@@ -2,28 +2,34 @@
 
 :func:`make_project` writes, under a root folder, exactly the files of
 ``docs/formats.md`` that the stages before ``analyze`` produce — ``curated/``,
-``metrics/baseline.json``, ``results/<strategy>/`` and
+``metrics/baseline/<start>.json`` per regime, ``results/<start>/<strategy>/`` and
 ``results/ablations/<factor>/<strategy>/`` — plus a matching ``params.yaml``.
 Everything is seeded: the same arguments give the same bytes.
 
 The learning curves are built so that tests can assert outcomes:
 
-- every strategy starts from the same accuracy at round 0 (same initial set);
-- ``random`` saturates slowly: it reaches 95% of the baseline accuracy (0.8805) late and
-  never reaches 98% with the default protocol;
+- every regime (``active.starts``) has its own floor, ceiling and full-pool accuracy
+  (``REGIMES``): the pretrained starts are higher, ``transfer`` highest;
+- in a regime every strategy starts from the same accuracy at round 0 (same initial set);
+- ``random`` saturates slowly: from scratch it reaches 95% of the baseline accuracy
+  (0.8805) late and never reaches 98% with the default protocol;
 - ``margin`` learns 2.5 times as fast per queried label (better than random on every
   seed: with ``n`` seeds its exact paired permutation p-value is ``2 / 2**n``);
 - ``entropy`` follows random's curve, alternately 0.0025 above and below it by
   seed (indistinguishable: ties on every seed, paired p-value far from 0.05);
 - ``least_confident`` makes exactly margin's run (same picks, same numbers), as
   identical arms do in the real pipeline (``TWINS``);
-- other registry names get an in-between speed-up.
+- other registry names get an in-between speed-up;
+- ``speedups={start: {strategy: factor}}`` overrides the speed-ups in one regime (a
+  factor of 1.0 makes the strategy random's indistinguishable twin there).
 
 Rounds carry every column of ``ROUND_COLUMNS``, the stop-set agreement
-``kappa_stop``, ``val_accuracy`` and ``machine`` included.
+``kappa_stop``, ``val_accuracy`` and ``machine`` included; queries every column of
+``QUERY_COLUMNS``. ``classes`` (default ``("dog", "fox")``) may name any number of
+classes; labels are class indices.
 
-Each seed has an offset shared by all strategies (same initial set), so paired
-comparisons across seeds behave as in the real pipeline. One dog breed name
+Each seed has an offset shared by all strategies and regimes (same initial set), so
+paired comparisons across seeds behave as in the real pipeline. One dog breed name
 holds ``<script>`` and ``&`` so the report can test escaping.
 """
 
@@ -33,7 +39,7 @@ import hashlib
 import io
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,9 +60,16 @@ from foxdog.config import (
 # The breed name the report must escape (HTML and Markdown alike).
 NASTY_BREED = '<script>alert("woof")</script> & Co'
 
-BASELINE_ACCURACY = 0.8805
-FLOOR = 0.5  # accuracy with no labels
-CEILING = 0.872  # accuracy the fake curves saturate towards
+BASELINE_ACCURACY = 0.8805  # full-pool accuracy from scratch
+FLOOR = 0.5  # accuracy with no labels (from scratch)
+CEILING = 0.872  # accuracy the fake curves saturate towards (from scratch)
+# Per regime: (floor, ceiling, full-pool accuracy). A pretrained trunk starts higher.
+REGIMES = {
+    "scratch": (FLOOR, CEILING, BASELINE_ACCURACY),
+    "transfer": (0.62, 0.925, 0.94),
+    "selfsup": (0.56, 0.9, 0.915),
+}
+STARTS = ("scratch", "transfer", "selfsup")
 TAU = 55.0  # labels for random's curve to close 1 - 1/e of the gap
 # Labels-worth of random sampling that one label queried by the strategy is worth.
 SPEEDUP = {"random": 1.0, "entropy": 1.0, "margin": 2.5}
@@ -106,32 +119,49 @@ def _contact(images: np.ndarray, columns: int = 8) -> np.ndarray:
     return sheet
 
 
+def _source(name: str, i: int) -> tuple[str, str]:
+    """(source, breed) of the i-th image of class ``name``."""
+    if name == "fox":
+        return FOX_SOURCES[i % len(FOX_SOURCES)], "red fox"
+    if name == "dog":
+        return DOG_SOURCES[i % len(DOG_SOURCES)]
+    return f"{name}_photos", name
+
+
 def write_curated(
-    out: Path, *, n_pool: int, n_test: int, image_size: int, seed: int
+    out: Path,
+    *,
+    n_pool: int,
+    n_test: int,
+    image_size: int,
+    seed: int,
+    classes: Sequence[str] = ("dog", "fox"),
 ) -> pd.DataFrame:
     """Write ``curated/`` (arrays, manifest, datasheet, contact sheets); return the manifest."""
     rng = _rng(seed, "curated")
     n = n_pool + n_test
     labels = np.zeros(n, np.int64)
-    labels[rng.permutation(n)[: n // 2]] = 1
+    if len(classes) == 2:
+        labels[rng.permutation(n)[: n // 2]] = 1
+    else:
+        labels = rng.permutation(n) % len(classes)
     images = _images(rng, n, image_size)
-    images[labels == 1, ..., 0] = np.maximum(images[labels == 1, ..., 0], 150)  # redder foxes
+    for k in range(1, len(classes)):  # each class a little redder than the one before
+        images[labels == k, ..., 0] = np.maximum(images[labels == k, ..., 0], 100 + 50 * k)
     ids = np.array([hashlib.sha256(img.tobytes()).hexdigest()[:16] for img in images])
     split = np.array(["pool"] * n_pool + ["test"] * n_test)
     rows = []
     for i in range(n):
-        if labels[i] == 1:
-            source, breed = FOX_SOURCES[i % len(FOX_SOURCES)], "red fox"
-        else:
-            source, breed = DOG_SOURCES[i % len(DOG_SOURCES)]
-        folder = f"{'fox' if labels[i] else 'dog'}/{source}"
-        if labels[i] == 0:
+        name = classes[labels[i]]
+        source, breed = _source(name, i)
+        folder = f"{name}/{source}"
+        if name == "dog":
             folder += "/" + ("script_breed" if breed == NASTY_BREED else breed)
         rows.append(
             {
                 "id": ids[i],
                 "label": int(labels[i]),
-                "label_name": "fox" if labels[i] else "dog",
+                "label_name": name,
                 "source": source,
                 "breed": breed,
                 "split": split[i],
@@ -149,7 +179,7 @@ def write_curated(
         np.save(out / f"{name}_labels.npy", labels[mask], allow_pickle=False)
         np.save(out / f"{name}_ids.npy", ids[mask].astype(str), allow_pickle=False)
     manifest.to_csv(out / "manifest.csv", index=False, lineterminator="\n")
-    for label, name in ((1, "fox"), (0, "dog")):
+    for label, name in enumerate(classes):
         (out / f"contact_{name}.png").write_bytes(_png(_contact(images[labels == label][:16])))
     sheet = datasheet(manifest, image_size)
     (out / "datasheet.json").write_text(json.dumps(sheet, indent=2, sort_keys=True) + "\n")
@@ -237,18 +267,30 @@ def datasheet(manifest: pd.DataFrame, image_size: int) -> dict[str, object]:
 # --- metrics/baseline.json ---------------------------------------------------------------
 
 
-def baseline(n_train: int, n_test: int, seeds: Sequence[int], seed: int) -> dict[str, object]:
-    """A plausible ``metrics/baseline.json``: accuracy ≈ ``BASELINE_ACCURACY``."""
-    rng = _rng(seed, "baseline")
+def baseline(
+    n_train: int,
+    n_test: int,
+    seeds: Sequence[int],
+    seed: int,
+    start: str = "scratch",
+    accuracy: float | None = None,
+) -> dict[str, object]:
+    """A plausible ``metrics/baseline/<start>.json``: mean accuracy exactly ``accuracy``.
+
+    ``accuracy`` defaults to the regime's full-pool accuracy in ``REGIMES``.
+    """
+    rng = _rng(seed, "baseline", start)
+    accuracy = REGIMES[start][2] if accuracy is None else accuracy
     centres = {
-        "accuracy": BASELINE_ACCURACY,
-        "balanced_accuracy": BASELINE_ACCURACY - 0.005,
-        "f1": BASELINE_ACCURACY + 0.003,
+        "accuracy": accuracy,
+        "balanced_accuracy": accuracy - 0.005,
+        "macro_f1": accuracy + 0.003,
         "log_loss": 0.34,
         "ece": 0.04,
         "train_seconds": 12.0,
     }
     out: dict[str, object] = {
+        "start": start,
         "n_train": n_train,
         "n_test": n_test,
         "seeds": list(seeds),
@@ -271,14 +313,28 @@ def baseline(n_train: int, n_test: int, seeds: Sequence[int], seed: int) -> dict
 # --- results/ ----------------------------------------------------------------------------
 
 
+def speedup_of(
+    strategy: str, start: str, speedups: Mapping[str, Mapping[str, float]] | None = None
+) -> float:
+    """Labels-worth of random sampling one label queried by ``strategy`` is worth in ``start``."""
+    own = (speedups or {}).get(start, {})
+    return float(own.get(strategy, SPEEDUP.get(strategy, DEFAULT_SPEEDUP)))
+
+
 def true_accuracy(
-    n_labels: np.ndarray, strategy: str, initial_size: int, label_noise: float = 0.0
+    n_labels: np.ndarray,
+    strategy: str,
+    initial_size: int,
+    label_noise: float = 0.0,
+    start: str = "scratch",
+    speedup: float | None = None,
 ) -> np.ndarray:
-    """The noise-free fake curve: random's saturating curve at 'effective' labels."""
-    speedup = SPEEDUP.get(strategy, DEFAULT_SPEEDUP)
+    """The noise-free fake curve: the regime's saturating curve at 'effective' labels."""
+    floor, ceiling, _ = REGIMES[start]
+    speedup = speedup_of(strategy, start) if speedup is None else speedup
     effective = initial_size + (np.asarray(n_labels, float) - initial_size) * speedup
-    ceiling = CEILING - 0.4 * label_noise
-    return FLOOR + (ceiling - FLOOR) * (1.0 - np.exp(-effective / TAU))
+    ceiling = ceiling - 0.4 * label_noise
+    return floor + (ceiling - floor) * (1.0 - np.exp(-effective / TAU))
 
 
 def fake_run(
@@ -291,8 +347,11 @@ def fake_run(
     label_noise: float,
     pool: pd.DataFrame,
     seed: int,
+    start: str = "scratch",
+    n_classes: int = 2,
+    speedups: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``rounds.csv`` and ``queries.csv`` rows of one (strategy, seed, protocol) run."""
+    """``rounds.csv`` and ``queries.csv`` rows of one (start, strategy, seed, protocol) run."""
     if strategy in TWINS:
         rounds_df, queries_df = fake_run(
             TWINS[strategy],
@@ -303,32 +362,37 @@ def fake_run(
             label_noise=label_noise,
             pool=pool,
             seed=seed,
+            start=start,
+            n_classes=n_classes,
+            speedups=speedups,
         )
         return rounds_df.assign(strategy=strategy), queries_df.assign(strategy=strategy)
     protocol = {
+        "start": start,
         "strategy": strategy,
         "initial_size": initial_size,
         "query_size": query_size,
         "label_noise": label_noise,
         "seed": exp_seed,
     }
-    # Shared by all strategies of this seed and protocol: the initial set's luck.
-    shared = _rng(seed, "shared", exp_seed, initial_size, query_size, int(label_noise * 1000))
+    noise_key = int(label_noise * 1000)
+    # Shared by all strategies and regimes of this seed and protocol: the initial set's luck.
+    shared = _rng(seed, "shared", exp_seed, initial_size, query_size, noise_key)
     offset = shared.normal(0, 0.005)
     order = shared.permutation(len(pool))
-    rng = _rng(seed, strategy, exp_seed, initial_size, query_size, int(label_noise * 1000))
+    rng = _rng(seed, start, strategy, exp_seed, initial_size, query_size, noise_key)
     r = np.arange(rounds + 1)
     n_labels = initial_size + r * query_size
-    acc = true_accuracy(n_labels, strategy, initial_size, label_noise) + offset
+    speedup = speedup_of(strategy, start, speedups)
+    acc = true_accuracy(n_labels, strategy, initial_size, label_noise, start, speedup) + offset
     # Test-set luck shared by all strategies of a seed, plus a little of their own.
     shared_noise = shared.normal(0, 0.0025, len(r))
     acc = acc + shared_noise + rng.normal(0, 0.0015, len(r))
-    if strategy != "random" and SPEEDUP.get(strategy) == 1.0:
+    if strategy != "random" and speedup == 1.0:
         # Alternately a little above and below random: paired tests stay far from
         # significance whatever the number of seeds, and every seed is a tie.
         acc = acc + 0.0025 * (-1) ** exp_seed
     acc = np.clip(acc, 0, 1)
-    speedup = SPEEDUP.get(strategy, DEFAULT_SPEEDUP)
     effective = (n_labels - initial_size) * speedup
     kappa = np.clip(1.0 - 0.5 * np.exp(-effective / 40.0) + rng.normal(0, 0.008, len(r)), -1, 1)
     kappa = np.minimum(kappa, 1.0)
@@ -336,7 +400,8 @@ def fake_run(
     pool_ids = pool["id"].to_numpy()
     pool_labels = pool["label"].to_numpy()
     # The initial set is shared; each strategy then picks its own images (cycling
-    # through the pool if the protocol labels more images than it holds).
+    # through the pool if the protocol labels more images than it holds); random
+    # picks the same images in every regime.
     rest = order[initial_size:]
     if strategy != "random" and len(rest):
         rest = rest[rng.permutation(len(rest))]
@@ -346,7 +411,6 @@ def fake_run(
     round_rows, query_rows = [], []
     for k in r:
         batch = picks[(k - 1) * query_size : k * query_size] if k else picks[:0]
-        fox_fraction = float(pool_labels[batch].mean()) if k else np.nan
         round_rows.append(
             {
                 **protocol,
@@ -354,22 +418,24 @@ def fake_run(
                 "n_labels": int(n_labels[k]),
                 "accuracy": acc[k],
                 "balanced_accuracy": acc[k] - abs(rng.normal(0, 0.004)),
-                "f1": np.clip(acc[k] + rng.normal(0, 0.01), 0, 1),
+                "macro_f1": np.clip(acc[k] + rng.normal(0, 0.01), 0, 1),
                 "log_loss": 0.69 - 0.6 * (acc[k] - FLOOR) + abs(rng.normal(0, 0.01)),
                 "ece": 0.03 + abs(rng.normal(0, 0.02)),
-                "fox_fraction_queried": fox_fraction,
+                "val_accuracy": acc[k] + rng.normal(0, 0.003),
                 "noisy_labels": int(flips[: initial_size + k * query_size].sum()),
                 "kappa_stop": kappa[k] if k else np.nan,
-                "val_accuracy": acc[k] + rng.normal(0, 0.003),
-                "machine": "cpu:x86_64:test",
                 "fit_seconds": 1.5 + 0.01 * n_labels[k] + abs(rng.normal(0, 0.1)),
                 "query_seconds": 0.0 if k == 0 else 0.05 + abs(rng.normal(0, 0.01)),
+                "machine": "cpu:x86_64:test",
             }
         )
         for rank, i in enumerate(batch):
-            p_fox = rng.uniform(0, 1) if strategy == "random" else rng.uniform(0.35, 0.65)
             true = int(pool_labels[i])
             flip = bool(flips[initial_size + (k - 1) * query_size + rank])
+            low = 1.0 / n_classes  # the most probable class has at least this probability
+            high = 1.0 if strategy == "random" else min(1.0, low + 0.15)
+            right = rng.random() < acc[k]
+            wrong = (true + 1 + rng.integers(0, n_classes - 1)) % n_classes
             query_rows.append(
                 {
                     **protocol,
@@ -377,9 +443,10 @@ def fake_run(
                     "rank": rank,
                     "id": pool_ids[i],
                     "score": 0.0 if strategy == "random" else 1.0 - rank / (2 * query_size),
-                    "p_fox": p_fox,
+                    "predicted": true if right else int(wrong),
+                    "confidence": rng.uniform(low, high),
                     "true_label": true,
-                    "oracle_label": 1 - true if flip else true,
+                    "oracle_label": (true + 1) % n_classes if flip else true,
                 }
             )
     return (
@@ -397,6 +464,9 @@ def write_results(
     rounds: int,
     pool: pd.DataFrame,
     seed: int,
+    start: str = "scratch",
+    n_classes: int = 2,
+    speedups: Mapping[str, Mapping[str, float]] | None = None,
 ) -> None:
     """Write ``rounds.csv`` / ``queries.csv`` for every (initial, query, noise) spec x seed."""
     parts = [
@@ -409,6 +479,9 @@ def write_results(
             label_noise=noise,
             pool=pool,
             seed=seed,
+            start=start,
+            n_classes=n_classes,
+            speedups=speedups,
         )
         for i, q, noise in specs
         for s in seeds
@@ -430,12 +503,19 @@ def project_params(
     image_size: int,
     ablations: bool,
     ablation_strategies: Sequence[str] = ("random", "margin"),
+    starts: Sequence[str] = STARTS,
+    classes: Sequence[str] = ("dog", "fox"),
+    ablation_factors: Sequence[str] = ("label_noise",),
 ) -> Params:
-    """The :class:`Params` the fake project corresponds to."""
+    """The :class:`Params` the fake project corresponds to.
+
+    The ablations run in ``transfer`` when it is a regime, else in the first one.
+    """
     return Params(
-        data=DataConfig(image_size=image_size),
+        data=DataConfig(image_size=image_size, classes=tuple(classes)),
         baseline=BaselineConfig(seeds=(0, 1, 2)),
         active=ActiveConfig(
+            starts=tuple(starts),
             strategies=tuple(strategies),
             seeds=tuple(seeds),
             initial_size=initial_size,
@@ -443,6 +523,8 @@ def project_params(
             rounds=rounds,
         ),
         ablations=AblationConfig(
+            start="transfer" if "transfer" in starts else starts[0],
+            factors=tuple(ablation_factors),
             strategies=tuple(ablation_strategies) if ablations else (),
             seeds=tuple(s for s in AblationConfig().seeds if s in seeds),  # a subset of seeds
         ),
@@ -452,7 +534,9 @@ def project_params(
 def make_project(
     root: Path,
     *,
+    starts: Sequence[str] = STARTS,
     strategies: Sequence[str] = ("random", "margin", "entropy"),
+    classes: Sequence[str] = ("dog", "fox"),
     seeds: Sequence[int] = (0, 1, 2),
     rounds: int = 6,
     initial_size: int = 20,
@@ -461,16 +545,19 @@ def make_project(
     n_test: int = 40,
     image_size: int = 16,
     ablations: bool = True,
+    ablation_factors: Sequence[str] = ("label_noise",),
+    speedups: Mapping[str, Mapping[str, float]] | None = None,
     seed: int = 0,
 ) -> Path:
     """Write a fake project under ``root`` (created if needed) and return ``root``.
 
-    Files: ``params.yaml``, ``curated/*``, ``metrics/baseline.json``,
-    ``results/<strategy>/{rounds,queries}.csv`` for each of ``strategies`` and, when
-    ``ablations``, ``results/ablations/<factor>/<strategy>/{rounds,queries}.csv`` for
-    the three factors at their non-default levels (``AblationConfig`` defaults) and
-    the strategies ``("random", "margin")``. Load the parameters back with
-    ``foxdog.config.load_params(root / "params.yaml")``.
+    Files: ``params.yaml``, ``curated/*``, ``metrics/baseline/<start>.json`` and
+    ``results/<start>/<strategy>/{rounds,queries}.csv`` for each of ``starts`` and
+    ``strategies`` and, when ``ablations``,
+    ``results/ablations/<factor>/<strategy>/{rounds,queries}.csv`` for each of
+    ``ablation_factors`` at its non-default levels (``AblationConfig`` defaults) and the
+    strategies ``("random", "margin")``, in the regime ``ablations.start``. Load the
+    parameters back with ``foxdog.config.load_params(root / "params.yaml")``.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -482,39 +569,46 @@ def make_project(
         query_size=query_size,
         image_size=image_size,
         ablations=ablations,
+        starts=starts,
+        classes=classes,
+        ablation_factors=ablation_factors,
     )
     text = yaml.safe_dump(to_dict(params), sort_keys=False)
     (root / "params.yaml").write_text(text, encoding="utf-8")
 
     manifest = write_curated(
-        root / "curated", n_pool=n_pool, n_test=n_test, image_size=image_size, seed=seed
+        root / "curated",
+        n_pool=n_pool,
+        n_test=n_test,
+        image_size=image_size,
+        seed=seed,
+        classes=classes,
     )
     pool = manifest[manifest["split"] == "pool"].reset_index(drop=True)
     metrics = root / "metrics"
-    metrics.mkdir(parents=True, exist_ok=True)
-    base = baseline(n_pool, n_test, params.baseline.seeds, seed)
-    (metrics / "baseline.json").write_text(json.dumps(base, indent=2, sort_keys=True) + "\n")
-
+    (metrics / "baseline").mkdir(parents=True, exist_ok=True)
+    common = {"pool": pool, "seed": seed, "n_classes": len(classes), "speedups": speedups}
     default = (initial_size, query_size, 0.0)
-    for strategy in strategies:
-        write_results(
-            root / "results" / strategy,
-            strategy,
-            [default],
-            seeds,
-            rounds=rounds,
-            pool=pool,
-            seed=seed,
+    for start in starts:
+        base = baseline(n_pool, n_test, params.baseline.seeds, seed, start)
+        (metrics / "baseline" / f"{start}.json").write_text(
+            json.dumps(base, indent=2, sort_keys=True) + "\n"
         )
+        for strategy in strategies:
+            write_results(
+                root / "results" / start / strategy,
+                strategy,
+                [default],
+                seeds,
+                rounds=rounds,
+                start=start,
+                **common,
+            )
     if ablations:
         ab = params.ablations
-        for factor, levels in (
-            ("initial_size", ab.initial_size),
-            ("query_size", ab.query_size),
-            ("label_noise", ab.label_noise),
-        ):
+        for factor in ab.factors:
             specs = []
-            for level in levels:
+            for level in getattr(ab, factor):
                 spec = dict(
                     zip(("initial_size", "query_size", "label_noise"), default, strict=True)
                 )
@@ -529,7 +623,7 @@ def make_project(
                     specs,
                     [s for s in seeds if s in ab.seeds],
                     rounds=rounds,
-                    pool=pool,
-                    seed=seed,
+                    start=ab.start,
+                    **common,
                 )
     return root

@@ -3,8 +3,10 @@ then the whole stage on projects from :mod:`synthetic_results`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -13,26 +15,27 @@ import pandas as pd
 import pytest
 
 from foxdog import analysis as an
+from foxdog.active.experiment import QUERY_COLUMNS, ROUND_COLUMNS
 from foxdog.config import AblationConfig, ActiveConfig, AnalysisConfig, Params, load_params
 from foxdog.data.arrays import load_split
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic_results import NASTY_BREED, make_project  # noqa: E402
+from synthetic_results import NASTY_BREED, STARTS, make_project  # noqa: E402
 
 # --------------------------------------------------------------------------- helpers
 
-# plots/curves.csv, as docs/formats.md documents it.
-CURVES_COLUMNS = ["strategy", "round", "n_labels", "metric", "mean", "low", "high"]
+# plots/curves.csv, as docs/formats.md documents it (curve_bands gives it without start).
+BANDS_COLUMNS = ["strategy", "round", "n_labels", "metric", "mean", "low", "high"]
+CURVES_COLUMNS = ["start", *BANDS_COLUMNS]
+ALL_FACTORS = ("initial_size", "query_size", "label_noise")
 
 
-def analyse_project(root: Path, params: Params | None = None) -> dict:
+def analyse_project(root: Path, params: Params | None = None, out: Path | None = None) -> dict:
+    """Run the stage on ``root``; outputs go to ``out`` (default ``root``), baselines from root."""
     params = params or load_params(root / "params.yaml")
+    out = out or root
     return an.run_analysis(
-        params,
-        root / "results",
-        root / "metrics" / "baseline.json",
-        root / "metrics",
-        root / "plots",
+        params, root / "results", out / "metrics", out / "plots", root / "metrics" / "baseline"
     )
 
 
@@ -40,7 +43,8 @@ def output_bytes(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
         for folder in ("metrics", "plots")
-        for p in sorted((root / folder).glob("*"))
+        for p in sorted((root / folder).rglob("*"))
+        if p.is_file()
     }
 
 
@@ -53,8 +57,8 @@ def strict_json(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 5-seed fake project, analysed once."""
-    root = make_project(tmp_path_factory.mktemp("p5"), seeds=range(5))
+    """A 5-seed fake project with three regimes and every ablation factor, analysed once."""
+    root = make_project(tmp_path_factory.mktemp("p5"), seeds=range(5), ablation_factors=ALL_FACTORS)
     analyse_project(root)
     return root
 
@@ -70,6 +74,7 @@ def test_generator_writes_the_formats_and_is_deterministic(tmp_path: Path) -> No
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
 
     params = load_params(a / "params.yaml")
+    assert params.active.starts == STARTS and params.ablations.start == "transfer"
     assert params.active.strategies == ("random", "margin", "entropy")
     assert params.active.seeds == (0, 1) and params.active.rounds == 3
     pool = load_split(a / "curated", "pool")
@@ -83,13 +88,20 @@ def test_generator_writes_the_formats_and_is_deterministic(tmp_path: Path) -> No
     )
     assert {"kept", "by_source", "by_split"} <= set(sheet["counts"])
 
-    rounds = pd.read_csv(a / "results" / "margin" / "rounds.csv")
-    assert len(rounds) == 2 * 4 and rounds["round"].max() == 3
-    assert rounds.loc[rounds["round"] == 0, "kappa_stop"].isna().all()
-    queries = pd.read_csv(a / "results" / "margin" / "queries.csv", dtype={"id": str})
-    assert len(queries) == 2 * 3 * 20 and set(queries["id"]) <= set(pool.ids)
+    for start in STARTS:
+        base = json.loads((a / "metrics" / "baseline" / f"{start}.json").read_text())
+        assert base["start"] == start and {"accuracy", "macro_f1"} <= set(base)
+        rounds = pd.read_csv(a / "results" / start / "margin" / "rounds.csv")
+        assert list(rounds.columns) == list(ROUND_COLUMNS) and set(rounds["start"]) == {start}
+        assert len(rounds) == 2 * 4 and rounds["round"].max() == 3
+        assert rounds.loc[rounds["round"] == 0, "kappa_stop"].isna().all()
+        queries = pd.read_csv(a / "results" / start / "margin" / "queries.csv", dtype={"id": str})
+        assert list(queries.columns) == list(QUERY_COLUMNS)
+        assert len(queries) == 2 * 3 * 20 and set(queries["id"]) <= set(pool.ids)
     ablated = pd.read_csv(a / "results" / "ablations" / "label_noise" / "random" / "rounds.csv")
     assert sorted(ablated["label_noise"].unique()) == [0.1, 0.2]
+    assert set(ablated["start"]) == {"transfer"}
+    assert not (a / "results" / "ablations" / "query_size").exists()  # not in ablations.factors
 
 
 # --------------------------------------------------------------------------- intervals, AULC
@@ -383,10 +395,9 @@ def hand_rounds() -> pd.DataFrame:
                         "n_labels": 10 + 10 * r,
                         "accuracy": acc[r] + 0.01 * seed,
                         "balanced_accuracy": acc[r],
-                        "f1": acc[r],
+                        "macro_f1": acc[r],
                         "log_loss": 1 - acc[r],
                         "ece": 0.05,
-                        "fox_fraction_queried": math.nan if r == 0 else 0.5,
                         "noisy_labels": 0,
                         "kappa_stop": kappas[strategy][r],
                         "fit_seconds": 1.0,
@@ -398,7 +409,7 @@ def hand_rounds() -> pd.DataFrame:
 
 def test_curve_bands_long_form() -> None:
     curves = an.curve_bands(hand_rounds(), AnalysisConfig())
-    assert list(curves.columns) == CURVES_COLUMNS
+    assert list(curves.columns) == BANDS_COLUMNS
     assert set(curves["metric"]) == set(an.CURVE_METRICS) - {"val_accuracy"}  # not in the data
     assert curves["strategy"].unique().tolist() == ["random", "margin"]
     kappa = curves[curves["metric"] == "kappa_stop"]
@@ -411,16 +422,35 @@ def test_curve_bands_long_form() -> None:
     assert list(lc.columns) == ["strategy", "n_labels", "accuracy"] and len(lc) == 6
 
 
-def write_hand_project(root: Path) -> Params:
-    frame = hand_rounds()
-    for strategy, part in frame.groupby("strategy"):
-        (root / "results" / strategy).mkdir(parents=True)
-        part.to_csv(root / "results" / strategy / "rounds.csv", index=False)
-    (root / "metrics").mkdir()
-    (root / "metrics" / "baseline.json").write_text(json.dumps({"accuracy": {"mean": 1.0}}))
+def write_hand_project(
+    root: Path,
+    regimes: dict[str, tuple[float, list[float]]] | None = None,
+    baseline_seeds: dict[str, list[int]] | None = None,
+) -> Params:
+    """Hand-made results: per start ``(accuracy shift, full-pool per-seed accuracies)``.
+
+    Default: one regime, scratch, with :func:`hand_rounds` and a baseline of 1.0.
+    """
+    regimes = regimes or {"scratch": (0.0, [1.0])}
+    (root / "metrics" / "baseline").mkdir(parents=True, exist_ok=True)
+    for start, (shift, per_seed) in regimes.items():
+        frame = hand_rounds().assign(start=start)
+        frame["accuracy"] += shift
+        for strategy, part in frame.groupby("strategy"):
+            (root / "results" / start / strategy).mkdir(parents=True)
+            part.to_csv(root / "results" / start / strategy / "rounds.csv", index=False)
+        seeds = (baseline_seeds or {}).get(start, list(range(len(per_seed))))
+        baseline = {"accuracy": {"mean": float(np.mean(per_seed)), "per_seed": per_seed}}
+        baseline["seeds"] = seeds
+        (root / "metrics" / "baseline" / f"{start}.json").write_text(json.dumps(baseline))
     return Params(
         active=ActiveConfig(
-            strategies=("random", "margin"), seeds=(0, 1), initial_size=10, query_size=10, rounds=2
+            starts=tuple(regimes),
+            strategies=("random", "margin"),
+            seeds=(0, 1),
+            initial_size=10,
+            query_size=10,
+            rounds=2,
         ),
         ablations=AblationConfig(strategies=()),
         analysis=AnalysisConfig(targets=(0.5, 0.95), stop_window=2),
@@ -429,7 +459,7 @@ def write_hand_project(root: Path) -> Params:
 
 def test_run_analysis_on_hand_made_results(tmp_path: Path) -> None:
     params = write_hand_project(tmp_path)
-    summary = analyse_project(tmp_path, params)
+    summary = analyse_project(tmp_path, params)["scratch"]
     # Random: (0.55 + 0.65) / 2 + 0.005 (seed 1 is 0.01 higher); margin: (0.65 + 0.85) / 2.
     assert summary["random.aulc"] == pytest.approx(0.605)
     assert summary["margin.aulc"] == pytest.approx(0.755)
@@ -457,12 +487,14 @@ def test_run_analysis_on_hand_made_results(tmp_path: Path) -> None:
     assert table.loc["margin", "stop_accuracy_change"] == 0  # stops at the last round
     assert table.loc["margin", "final_balanced_accuracy"] == pytest.approx(0.9)
     assert pd.isna(table.loc["random", "p_value_vs_random"])
+    assert pd.isna(table.loc["margin", "share_fox"])  # no queries.csv: no class shares
     diff = pd.read_csv(tmp_path / "plots" / "diff_vs_random.csv")
     assert diff["mean_difference"].tolist() == pytest.approx([0.0, 0.2, 0.2])
     assert diff["arm"].unique().tolist() == ["margin"]
+    assert diff["series"].unique().tolist() == ["scratch / margin"]
     ablations = pd.read_csv(tmp_path / "metrics" / "ablations.csv")
     assert ablations.empty and "aulc" in ablations.columns
-    assert strict_json(tmp_path / "metrics" / "summary.json") == summary
+    assert strict_json(tmp_path / "metrics" / "summary.json")["scratch"] == summary
 
 
 # --------------------------------------------------------------------------- missing inputs
@@ -470,24 +502,27 @@ def test_run_analysis_on_hand_made_results(tmp_path: Path) -> None:
 
 def test_missing_results_name_the_stage(tmp_path: Path) -> None:
     root = make_project(tmp_path, seeds=(0, 1), rounds=2)
-    (root / "results" / "margin" / "rounds.csv").unlink()
+    (root / "results" / "selfsup" / "margin" / "rounds.csv").unlink()
     with pytest.raises(FileNotFoundError) as err:
         analyse_project(root)
     message = str(err.value)
     assert "\n" not in message
-    assert str(root / "results" / "margin" / "rounds.csv") in message
-    assert "dvc repro al@margin" in message
+    assert str(root / "results" / "selfsup" / "margin" / "rounds.csv") in message
+    assert "dvc repro al@selfsup-margin" in message
     assert not (root / "metrics" / "summary.json").exists()
 
 
 def test_missing_ablation_and_baseline_name_their_stages(tmp_path: Path) -> None:
     root = make_project(tmp_path, seeds=(0, 1), rounds=2)
-    (root / "results" / "ablations" / "query_size" / "margin" / "rounds.csv").unlink()
-    with pytest.raises(FileNotFoundError, match=r"dvc repro ablate@query_size-margin"):
+    (root / "results" / "ablations" / "label_noise" / "margin" / "rounds.csv").unlink()
+    with pytest.raises(FileNotFoundError, match=r"dvc repro ablate@label_noise-margin"):
         analyse_project(root)
-    (root / "metrics" / "baseline.json").unlink()
-    with pytest.raises(FileNotFoundError, match=r"baseline.json: not found .*dvc repro baseline"):
+    (root / "metrics" / "baseline" / "transfer.json").unlink()
+    with pytest.raises(
+        FileNotFoundError, match=r"baseline/transfer.json: not found .*dvc repro baseline@transfer"
+    ):
         analyse_project(root)
+    assert not (root / "metrics" / "summary.json").exists()
 
 
 def test_malformed_results_are_one_line_errors(tmp_path: Path) -> None:
@@ -500,6 +535,20 @@ def test_malformed_results_are_one_line_errors(tmp_path: Path) -> None:
         an.read_rounds(path, "al@random")
 
 
+def test_results_of_another_regime_and_unknown_classes_are_refused(tmp_path: Path) -> None:
+    root = make_project(tmp_path, seeds=(0, 1), rounds=2, ablations=False)
+    path = root / "results" / "transfer" / "random" / "rounds.csv"
+    pd.read_csv(path).assign(start="scratch").to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"start \['scratch'\] in a file of regime 'transfer'"):
+        analyse_project(root)
+    path.unlink()
+    make_project(tmp_path, seeds=(0, 1), rounds=2, ablations=False)  # restore
+    path = root / "results" / "scratch" / "margin" / "queries.csv"
+    pd.read_csv(path).assign(true_label=2).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"true_label '2' is not a class index of data.classes"):
+        analyse_project(root)
+
+
 # --------------------------------------------------------------------------- whole stage
 
 
@@ -507,24 +556,62 @@ def test_outputs_exist_with_the_documented_columns(project: Path) -> None:
     curves = pd.read_csv(project / "plots" / "curves.csv")
     assert list(curves.columns) == CURVES_COLUMNS
     assert ((curves["low"] <= curves["mean"]) & (curves["mean"] <= curves["high"])).all()
+    assert {"share_dog", "share_fox", "macro_f1", "kappa_stop"} <= set(curves["metric"])
     lc = pd.read_csv(project / "plots" / "learning_curves.csv")
-    assert list(lc.columns) == ["strategy", "n_labels", "accuracy"] and len(lc) == 3 * 7
+    assert list(lc.columns) == ["start", "strategy", "series", "n_labels", "accuracy"]
+    assert len(lc) == 3 * 3 * 7 and "transfer / margin" in set(lc["series"])
+    diff = pd.read_csv(project / "plots" / "diff_vs_random.csv")
+    assert list(diff.columns) == [
+        "start",
+        "strategy",
+        "arm",
+        "series",
+        "round",
+        "n_labels",
+        "mean_difference",
+        "low",
+        "high",
+        "n_pairs",
+    ]
     winloss = pd.read_csv(project / "metrics" / "winloss.csv")
-    assert list(winloss.columns) == ["strategy", "opponent", "wins", "ties", "losses"]
+    assert list(winloss.columns) == ["start", "strategy", "opponent", "wins", "ties", "losses"]
     assert (winloss[["wins", "ties", "losses"]].sum(axis=1) == 5).all()
     table = pd.read_csv(project / "metrics" / "strategies.csv")
-    assert table["strategy"].tolist() == ["random", "margin", "entropy"]
+    assert table.columns[0] == "start"
+    assert table["strategy"].tolist() == ["random", "margin", "entropy"] * 3
     for k in ("90", "95", "98"):
         assert {f"labels_to_{k}", f"saving_vs_random_{k}", f"saving_vs_random_{k}_status"} <= set(
             table.columns
         )
+    for c in ("dog", "fox"):
+        assert {f"share_{c}", f"share_{c}_low", f"share_{c}_high"} <= set(table.columns)
+    assert not [c for c in table.columns if "fox_share" in c]
     ablations = pd.read_csv(project / "metrics" / "ablations.csv")
+    assert ablations.columns[0] == "start" and set(ablations["start"]) == {"transfer"}
     assert len(ablations) == 3 * 3 * 2  # factors x (two levels + default) x strategies
     assert ablations["is_default"].sum() == 3 * 2
 
 
-def test_margin_beats_random_and_entropy_ties(project: Path) -> None:
+def test_every_table_leads_with_the_regime_in_study_order(project: Path) -> None:
+    for path in (
+        "metrics/strategies.csv",
+        "metrics/winloss.csv",
+        "plots/curves.csv",
+        "plots/learning_curves.csv",
+        "plots/diff_vs_random.csv",
+    ):
+        frame = pd.read_csv(project / path)
+        assert frame.columns[0] == "start", path
+        assert frame["start"].drop_duplicates().tolist() == list(STARTS), path
+    doc = strict_json(project / "metrics" / "analysis.json")
+    assert doc["starts"] == list(STARTS) and list(doc["regimes"]) == sorted(STARTS)
+    assert doc["classes"] == ["dog", "fox"] and doc["ablations"]["start"] == "transfer"
     summary = strict_json(project / "metrics" / "summary.json")
+    assert set(summary) == {*STARTS, "starting_model", "overview"}
+
+
+def test_margin_beats_random_and_entropy_ties(project: Path) -> None:
+    summary = strict_json(project / "metrics" / "summary.json")["scratch"]
     # Five seeds: the exact test cannot go below 1/16, so no strategy is named best.
     assert summary["best_strategy"] is None and summary["best_arm"] == "margin"
     assert summary["margin.aulc"] > summary["random.aulc"] + 0.03
@@ -534,11 +621,13 @@ def test_margin_beats_random_and_entropy_ties(project: Path) -> None:
     assert summary["random.labels_to_98"] is None  # the fake random never gets there
     assert summary["margin.p_value_vs_random"] == pytest.approx(0.0625)
     assert summary["entropy.p_value_vs_random"] > 0.2
-    winloss = pd.read_csv(project / "metrics" / "winloss.csv").set_index(["strategy", "opponent"])
+    winloss = pd.read_csv(project / "metrics" / "winloss.csv")
+    winloss = winloss[winloss["start"] == "scratch"].drop(columns="start")
+    winloss = winloss.set_index(["strategy", "opponent"])
     assert winloss.loc[("margin", "random")].tolist() == [5, 0, 0]
     assert winloss.loc[("entropy", "random")].tolist() == [0, 5, 0]
 
-    doc = strict_json(project / "metrics" / "analysis.json")
+    doc = strict_json(project / "metrics" / "analysis.json")["regimes"]["scratch"]
     assert doc["tests"]["min_p_value"] == pytest.approx(0.0625)
     assert doc["tests"]["significance_possible"] is False
     margin = doc["strategies"]["margin"]
@@ -551,18 +640,25 @@ def test_margin_beats_random_and_entropy_ties(project: Path) -> None:
     assert doc["ranking"][0] == "margin" and doc["strategies"]["random"]["test_vs_random"] is None
 
 
-def test_summary_is_flat_and_matches_the_tables(project: Path) -> None:
-    summary = strict_json(project / "metrics" / "summary.json")
-    assert all(not isinstance(v, dict | list) for v in summary.values())
+def test_summary_is_flat_per_regime_and_matches_the_tables(project: Path) -> None:
+    full = strict_json(project / "metrics" / "summary.json")
+    for part in full.values():
+        assert all(not isinstance(v, dict | list) for v in part.values())
+    summary = full["scratch"]
     assert summary["baseline.accuracy"] == pytest.approx(0.8805)
-    table = pd.read_csv(project / "metrics" / "strategies.csv").set_index("strategy")
-    for s in ("random", "margin", "entropy"):
-        assert summary[f"{s}.aulc"] == pytest.approx(table.loc[s, "aulc"])
-        assert summary[f"{s}.stop_seeds"] == pytest.approx(table.loc[s, "stop_seeds"])
+    assert full["transfer"]["baseline.accuracy"] == pytest.approx(0.94)
+    table = pd.read_csv(project / "metrics" / "strategies.csv").set_index(["start", "strategy"])
+    for start in STARTS:
+        for s in ("random", "margin", "entropy"):
+            assert full[start][f"{s}.aulc"] == pytest.approx(table.loc[(start, s), "aulc"])
+            assert full[start][f"{s}.stop_seeds"] == pytest.approx(
+                table.loc[(start, s), "stop_seeds"]
+            )
     ablations = pd.read_csv(project / "metrics" / "ablations.csv")
     default = ablations[(ablations["factor"] == "label_noise") & ablations["is_default"]]
+    # The ablations run in transfer: their default level is transfer's main run.
     assert default.set_index("strategy").loc["margin", "aulc"] == pytest.approx(
-        summary["margin.aulc"]
+        full["transfer"]["margin.aulc"]
     )
     noisy = ablations[(ablations["factor"] == "label_noise")].set_index(["strategy", "level"])
     assert noisy.loc[("margin", 0.2), "aulc"] < noisy.loc[("margin", 0.0), "aulc"]
@@ -570,11 +666,11 @@ def test_summary_is_flat_and_matches_the_tables(project: Path) -> None:
 
 def test_ablation_levels_share_the_ablation_seeds(tmp_path: Path) -> None:
     # The main run has more seeds than the ablations; the default level must not use them.
-    root = make_project(tmp_path, seeds=range(7), rounds=3)
+    root = make_project(tmp_path, seeds=range(7), rounds=3, ablation_factors=("query_size",))
     analyse_project(root)
     ablations = pd.read_csv(root / "metrics" / "ablations.csv")
     assert set(ablations["n_seeds"]) == {len(AblationConfig().seeds)}
-    summary = strict_json(root / "metrics" / "summary.json")
+    summary = strict_json(root / "metrics" / "summary.json")["transfer"]
     default = ablations[(ablations["factor"] == "query_size") & ablations["is_default"]]
     assert default.set_index("strategy").loc["margin", "aulc"] != pytest.approx(
         summary["margin.aulc"], abs=1e-9
@@ -591,24 +687,33 @@ def test_outputs_are_byte_identical_on_rerun(project: Path) -> None:
 
 def test_significance_with_enough_seeds(tmp_path: Path) -> None:
     root = make_project(tmp_path, seeds=range(8), rounds=4, ablations=False)
-    summary = analyse_project(root)
+    full = analyse_project(root)
     doc = strict_json(root / "metrics" / "analysis.json")
-    assert doc["strategies"]["margin"]["test_vs_random"]["method"] == "exact sign-flip permutation"
-    assert summary["margin.p_value_vs_random"] == pytest.approx(2 / 2**8)
-    assert summary["entropy.p_value_vs_random"] > 0.2
-    # Two strategies against random: Benjamini-Hochberg doubles the smaller p-value.
-    assert summary["margin.p_adjusted_vs_random"] == pytest.approx(2 * 2 / 2**8)
-    margin = doc["strategies"]["margin"]["test_vs_random"]
-    assert margin["significant"] is True and margin["n_comparisons"] == 2
-    assert summary["best_strategy"] == "margin" and summary["best_significant"] is True
+    for start in STARTS:
+        summary, regime = full[start], doc["regimes"][start]
+        test = regime["strategies"]["margin"]["test_vs_random"]
+        assert test["method"] == "exact sign-flip permutation"
+        assert summary["margin.p_value_vs_random"] == pytest.approx(2 / 2**8)
+        assert summary["entropy.p_value_vs_random"] > 0.2
+        # Two strategies against random: Benjamini-Hochberg doubles the smaller p-value.
+        assert summary["margin.p_adjusted_vs_random"] == pytest.approx(2 * 2 / 2**8)
+        assert test["significant"] is True and test["n_comparisons"] == 2
+        assert summary["best_strategy"] == "margin" and summary["best_significant"] is True
 
 
 def test_identical_arms_in_a_project_are_one_arm(tmp_path: Path) -> None:
     # least_confident makes exactly margin's run (tests/synthetic_results.py TWINS).
     strategies = ("random", "least_confident", "margin", "entropy")
-    root = make_project(tmp_path, strategies=strategies, seeds=range(8), rounds=4, ablations=False)
-    summary = analyse_project(root)
-    doc = strict_json(root / "metrics" / "analysis.json")
+    root = make_project(
+        tmp_path,
+        starts=("scratch",),
+        strategies=strategies,
+        seeds=range(8),
+        rounds=4,
+        ablations=False,
+    )
+    summary = analyse_project(root)["scratch"]
+    doc = strict_json(root / "metrics" / "analysis.json")["regimes"]["scratch"]
     assert ["least_confident", "margin"] in [a["members"] for a in doc["arms"]]
     test = doc["strategies"]["margin"]["test_vs_random"]
     assert test["n_comparisons"] == 2  # entropy and the one least_confident = margin arm
@@ -621,8 +726,8 @@ def test_identical_arms_in_a_project_are_one_arm(tmp_path: Path) -> None:
 def test_query_size_levels_are_compared_at_a_common_budget(project: Path) -> None:
     ablations = pd.read_csv(project / "metrics" / "ablations.csv")
     sizes = ablations[ablations["factor"] == "query_size"]
-    # 20 + 6 x {20, 25, 100} labels: the smallest common final budget is 140.
-    assert sorted(sizes["final_labels"].unique()) == [140, 170, 620]
+    # 20 + 6 x {20, 50, 150} labels: the smallest common final budget is 140.
+    assert sorted(sizes["final_labels"].unique()) == [140, 320, 920]
     assert set(sizes["budget"]) == {140}
     margin = sizes[sizes["strategy"] == "margin"].set_index("level")
     assert margin["gain_at_budget_low"].notna().all()
@@ -635,23 +740,240 @@ def test_query_size_levels_are_compared_at_a_common_budget(project: Path) -> Non
 def test_missing_kappa_stop_gives_no_stop_but_no_crash(tmp_path: Path) -> None:
     params = write_hand_project(tmp_path)
     for strategy in ("random", "margin"):
-        path = tmp_path / "results" / strategy / "rounds.csv"
+        path = tmp_path / "results" / "scratch" / strategy / "rounds.csv"
         frame = pd.read_csv(path).drop(columns=["kappa_stop"]).assign(kappa_prev=0.5)
         frame.to_csv(path, index=False)
-    summary = analyse_project(tmp_path, params)
+    summary = analyse_project(tmp_path, params)["scratch"]
     assert summary["margin.stop_labels"] is None and summary["margin.stop_seeds"] is None
-    doc = strict_json(tmp_path / "metrics" / "analysis.json")
+    doc = strict_json(tmp_path / "metrics" / "analysis.json")["regimes"]["scratch"]
     assert doc["strategies"]["margin"]["stop"]["available"] is False
 
 
-def test_fox_share_and_baseline_use_the_same_t_interval(project: Path) -> None:
-    rounds = pd.read_csv(project / "results" / "margin" / "rounds.csv")
-    per_seed = rounds[rounds["round"] >= 1].groupby("seed")["fox_fraction_queried"].mean()
-    mean, low, high = an.t_interval(per_seed, 0.95)
-    table = pd.read_csv(project / "metrics" / "strategies.csv").set_index("strategy")
-    got = table.loc["margin", ["fox_share", "fox_share_low", "fox_share_high"]].tolist()
-    assert got == pytest.approx([mean, low, high], abs=1e-6)
+def expected_shares(queries: pd.DataFrame, n_classes: int) -> pd.DataFrame:
+    """Per seed (rows), each class's share (columns) among all queried images, by hand."""
+    counts = np.zeros((queries["seed"].nunique(), n_classes))
+    seeds = sorted(queries["seed"].unique())
+    for (seed, label), n in queries.groupby(["seed", "true_label"]).size().items():
+        counts[seeds.index(seed), label] = n
+    return pd.DataFrame(counts / counts.sum(axis=1, keepdims=True), index=seeds)
+
+
+def test_class_shares_and_baseline_use_the_same_t_interval(project: Path) -> None:
+    queries = pd.read_csv(project / "results" / "transfer" / "margin" / "queries.csv")
+    per_seed = expected_shares(queries, 2)
+    table = pd.read_csv(project / "metrics" / "strategies.csv").set_index(["start", "strategy"])
+    for label, name in enumerate(("dog", "fox")):
+        mean, low, high = an.t_interval(per_seed[label], 0.95)
+        columns = [f"share_{name}", f"share_{name}_low", f"share_{name}_high"]
+        got = table.loc[("transfer", "margin"), columns].tolist()
+        assert got == pytest.approx([mean, low, high], abs=1e-6)
     doc = strict_json(project / "metrics" / "analysis.json")
-    base = json.loads((project / "metrics" / "baseline.json").read_text())
+    base = json.loads((project / "metrics" / "baseline" / "transfer.json").read_text())
     _, low, high = an.t_interval(base["accuracy"]["per_seed"], 0.95)
-    assert (doc["baseline"]["low"], doc["baseline"]["high"]) == pytest.approx((low, high))
+    baseline = doc["regimes"]["transfer"]["baseline"]
+    assert (baseline["low"], baseline["high"]) == pytest.approx((low, high))
+
+
+def test_class_shares_with_three_classes(tmp_path: Path) -> None:
+    classes = ("cat", "dog", "fox")
+    root = make_project(
+        tmp_path, starts=("scratch",), classes=classes, seeds=range(4), rounds=3, ablations=False
+    )
+    params = load_params(root / "params.yaml")
+    assert params.data.classes == classes
+    analyse_project(root)
+    table = pd.read_csv(root / "metrics" / "strategies.csv").set_index("strategy")
+    doc = strict_json(root / "metrics" / "analysis.json")
+    assert doc["classes"] == list(classes)
+    for strategy in ("random", "margin"):
+        queries = pd.read_csv(root / "results" / "scratch" / strategy / "queries.csv")
+        per_seed = expected_shares(queries, 3)
+        shares = doc["regimes"]["scratch"]["strategies"][strategy]["class_shares"]
+        assert list(shares) == list(classes)
+        for label, name in enumerate(classes):
+            mean, low, high = an.t_interval(per_seed[label], 0.95, bounds=(0.0, 1.0))
+            assert table.loc[strategy, f"share_{name}"] == pytest.approx(mean, abs=1e-6)
+            assert table.loc[strategy, f"share_{name}_low"] == pytest.approx(low, abs=1e-6)
+            assert shares[name]["high"] == pytest.approx(high, abs=1e-6)
+        assert sum(shares[c]["mean"] for c in classes) == pytest.approx(1.0, abs=1e-5)
+    # Per round, each class's share of the batch is a curve.
+    curves = pd.read_csv(root / "plots" / "curves.csv")
+    cat = curves[(curves["metric"] == "share_cat") & (curves["strategy"] == "margin")]
+    queries = pd.read_csv(root / "results" / "scratch" / "margin" / "queries.csv")
+    first = (
+        queries[queries["round"] == 1]
+        .groupby("seed")["true_label"]
+        .apply(lambda x: (x == 0).mean())
+    )
+    assert cat["round"].tolist() == [1, 2, 3]
+    assert cat["mean"].iloc[0] == pytest.approx(first.mean(), abs=1e-6)
+
+
+def test_the_analysis_code_names_no_class() -> None:
+    text = Path(an.__file__).read_text(encoding="utf-8").lower()
+    assert not re.findall(r"\b(fox|dog|foxes|dogs)\b", text)
+
+
+# --------------------------------------------------------------------------- regimes
+
+
+def test_each_regime_is_analysed_as_if_it_were_alone(project: Path, tmp_path: Path) -> None:
+    params = load_params(project / "params.yaml")
+    doc = strict_json(project / "metrics" / "analysis.json")
+    summary = strict_json(project / "metrics" / "summary.json")
+    tables = {
+        path: pd.read_csv(project / path)
+        for path in ("metrics/strategies.csv", "metrics/winloss.csv", "plots/curves.csv")
+    }
+    for start in STARTS:
+        alone = dataclasses.replace(
+            params,
+            active=dataclasses.replace(params.active, starts=(start,)),
+            ablations=dataclasses.replace(params.ablations, start=start, strategies=()),
+        )
+        out = tmp_path / start
+        one = analyse_project(project, alone, out)
+        assert one[start] == summary[start]
+        one_doc = strict_json(out / "metrics" / "analysis.json")
+        assert one_doc["regimes"][start] == doc["regimes"][start]
+        for path, frame in tables.items():
+            mine = frame[frame["start"] == start].reset_index(drop=True)
+            pd.testing.assert_frame_equal(mine, pd.read_csv(out / path), check_dtype=False)
+
+
+def hand_regimes(tmp_path: Path) -> tuple[Params, dict]:
+    """Scratch and transfer (curves 0.1 higher), full-pool seeds listed in another order."""
+    params = write_hand_project(
+        tmp_path,
+        {"scratch": (0.0, [0.80, 0.82, 0.81]), "transfer": (0.1, [0.91, 0.90, 0.93])},
+        # transfer's file lists seed 2 first: 0.91 is seed 2, 0.90 seed 0, 0.93 seed 1.
+        baseline_seeds={"scratch": [0, 1, 2], "transfer": [2, 0, 1]},
+    )
+    analyse_project(tmp_path, params)
+    return params, strict_json(tmp_path / "metrics" / "analysis.json")
+
+
+def test_starting_model_is_paired_by_seed(tmp_path: Path) -> None:
+    _, doc = hand_regimes(tmp_path)
+    model = doc["starting_model"]
+    assert model["reference_start"] == "scratch" and model["best_start"] == "transfer"
+    scratch, transfer = model["starts"]["scratch"], model["starts"]["transfer"]
+    assert scratch["full_pool_vs_reference"] is None
+    # Paired by seed: 0.90 - 0.80, 0.93 - 0.82, 0.91 - 0.81 (not by position in the files).
+    d = [0.10, 0.11, 0.10]
+    mean, low, high = an.t_interval(d, 0.95)
+    vs = transfer["full_pool_vs_reference"]
+    assert (vs["mean_difference"], vs["low"], vs["high"]) == pytest.approx(
+        (mean, low, high), rel=1e-5
+    )
+    assert vs["n_pairs"] == 3 and model["best_start_vs_reference"] == vs
+    assert transfer["full_pool"]["accuracy"] == pytest.approx(np.mean([0.91, 0.90, 0.93]))
+    # Random from transfer is 0.1 higher on every seed and round.
+    rnd = transfer["random"]
+    assert rnd["aulc_vs_reference"]["mean_difference"] == pytest.approx(0.1)
+    assert rnd["final_accuracy_vs_reference"]["mean_difference"] == pytest.approx(0.1)
+    assert rnd["aulc"]["mean"] == pytest.approx(0.705)
+    assert scratch["random"]["aulc_vs_reference"] is None
+    # Common targets: shares of scratch's full-pool accuracy 0.81, the same in every regime.
+    levels = {t["key"]: t["accuracy"] for t in model["common_targets"]}
+    assert levels == pytest.approx({"50": 0.405, "95": 0.7695})
+    # transfer's random reaches 0.7695 between 0.7 (20) and 0.8 (30): 26.95 and 25.95
+    # labels; scratch's random (0.7 at the end) never does.
+    common = transfer["common_targets"]["95"]
+    assert common["strategies"]["random"]["labels"] == pytest.approx(26.45)
+    assert scratch["common_targets"]["95"]["strategies"]["random"]["labels"] is None
+    assert common["random_saving_vs_reference"]["status"] == "reference_not_reached"
+    summary = strict_json(tmp_path / "metrics" / "summary.json")["starting_model"]
+    assert summary["transfer.full_pool_vs_scratch"] == pytest.approx(mean, rel=1e-5)
+    assert summary["transfer.random_aulc_vs_scratch"] == pytest.approx(0.1)
+    assert summary["transfer.random_labels_to_common_95"] == pytest.approx(26.45)
+    assert summary["best_start"] == "transfer"
+
+
+def test_second_sentence_gives_the_worth_of_the_starting_model(tmp_path: Path) -> None:
+    _, doc = hand_regimes(tmp_path)
+    view = doc["overview"]
+    # scratch's random reaches only the 50% level (0.405, at round 0 in both regimes).
+    assert view["level"]["key"] == "50"
+    second = view["sentences"][1]
+    assert second.startswith(
+        "Trained on the full pool, the CNN's test accuracy is 81.0% from scratch and "
+        "91.3% from transfer (+10.33 points vs scratch, 95% interval "
+    )
+    assert second.endswith(
+        "; to reach 40.5% (50% of the scratch full-pool accuracy), random sampling needs a "
+        "median of 10 labels from scratch and 10 labels from transfer (transfer saves 0 "
+        "labels, 95% interval 0 to 0, over 2 paired seeds)."
+    )
+
+
+def overview_of(tmp_path: Path, **kw: object) -> dict:
+    root = make_project(tmp_path, rounds=4, ablations=False, **kw)
+    analyse_project(root)
+    return strict_json(root / "metrics" / "analysis.json")["overview"]
+
+
+def test_overview_when_a_strategy_wins_in_every_regime(tmp_path: Path) -> None:
+    view = overview_of(tmp_path, seeds=range(8))
+    assert view["any_significant"] is True and view["significant_starts"] == list(STARTS)
+    first = view["sentences"][0]
+    assert first.startswith(
+        "Active learning beats random sampling significantly (Benjamini–Hochberg over the "
+        "distinct arms of each regime, α = 0.05) in the scratch, transfer and selfsup regimes: "
+        "in scratch, margin needs "
+    )
+    for start in STARTS:
+        e = view["per_start"][start]
+        assert e["best_strategy"] == "margin" and e["saving"]["labels"] > 0
+        assert f"in {start}, margin needs {e['saving']['labels']:.0f} fewer labels" in first
+    # Every margin arm is better on all 8 seeds: p = 2/256. Within a regime BH over two
+    # arms doubles it; over all six tests the three margin arms get 6/3 x 2/256 too.
+    assert view["n_comparisons_all"] == 6
+    for e in view["per_start"].values():
+        assert e["p_adjusted"] == pytest.approx(4 / 2**8)
+        assert e["p_adjusted_all"] == pytest.approx(4 / 2**8) and e["significant_all"]
+    assert "no strategy does" not in first
+
+
+def test_overview_when_no_strategy_wins(tmp_path: Path) -> None:
+    view = overview_of(tmp_path, seeds=range(5))  # 5 seeds: p >= 1/16 after BH
+    assert view["any_significant"] is False and view["significant_starts"] == []
+    first = view["sentences"][0]
+    assert first.startswith(
+        "No strategy beats random sampling significantly in any of the 3 regimes "
+        "(Benjamini–Hochberg over the distinct arms of each regime, α = 0.05); the arms closest "
+        "to beating it: margin in scratch, AULC +"
+    )
+    assert "margin in transfer, AULC +" in first and "margin in selfsup, AULC +" in first
+    assert "adjusted p = 0.125 within the regime" in first
+    assert all(e["best_strategy"] is None for e in view["per_start"].values())
+    assert "best" not in first and "beats random sampling significantly (" not in first
+
+
+def test_overview_when_a_strategy_wins_in_one_regime_only(tmp_path: Path) -> None:
+    # margin is random's indistinguishable twin from scratch and selfsup, 2.5x from transfer.
+    same = {"margin": 1.0}
+    view = overview_of(tmp_path, seeds=range(8), speedups={"scratch": same, "selfsup": same})
+    assert view["significant_starts"] == ["transfer"]
+    transfer = view["per_start"]["transfer"]
+    saving = transfer["saving"]
+    # The saving quoted is at a target both reach in at least half the 8 seeds.
+    assert saving["labels"] > 0 and saving["low"] > 0 and saving["n_pairs"] >= 4
+    first = view["sentences"][0]
+    assert first.startswith(
+        "Active learning beats random sampling significantly (Benjamini–Hochberg over the "
+        f"distinct arms of each regime, α = 0.05) in the transfer regime: margin needs "
+        f"{saving['labels']:.0f} fewer labels than random sampling to reach "
+    )
+    # 100 labels do not reach 98% of transfer's full pool: targets are of margin's final.
+    assert saving["target_reference"] == "best_final_accuracy"
+    words = f"({100 * saving['fraction']:g}% of the best arm's final accuracy in the regime; "
+    assert words in first
+    assert "; in scratch and selfsup no strategy does (closest: " in first
+    for start in ("scratch", "selfsup"):
+        assert view["per_start"][start]["significant"] is False
+        assert view["per_start"][start]["best_strategy"] is None
+    # The study-wide adjustment is reported next to the per-regime one.
+    assert transfer["p_adjusted"] == pytest.approx(2 * 2 / 2**8)
+    assert transfer["p_adjusted_all"] >= transfer["p_adjusted"]
+    assert f"over all {view['n_comparisons_all']} regime × arm tests" in first

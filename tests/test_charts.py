@@ -16,7 +16,7 @@ def curves_frame() -> pd.DataFrame:
     rows = []
     for k, s in enumerate(STRATEGIES):
         for r in range(4):
-            for metric in ("accuracy", "f1"):
+            for metric in ("accuracy", "macro_f1"):
                 m = 0.6 + 0.05 * r + 0.01 * k
                 rows.append(
                     {
@@ -66,7 +66,9 @@ def test_learning_curves_encodings_band_tooltips_and_legend_toggle() -> None:
 
 
 def test_learning_curves_by_round_filters_metric_and_strategies() -> None:
-    chart = charts.learning_curves(curves_frame(), x="round", metric="f1", strategies=["random"])
+    chart = charts.learning_curves(
+        curves_frame(), x="round", metric="macro_f1", strategies=["random"]
+    )
     spec = chart.to_dict()
     line = layers_of(spec)[1]
     assert line["encoding"]["x"]["field"] == "round"
@@ -100,6 +102,9 @@ def test_winloss_heatmap() -> None:
     )
     spec = charts.winloss_heatmap(winloss).to_dict()
     rect, text = layers_of(spec)
+    both = pd.concat([winloss.assign(start="scratch"), winloss.assign(start="transfer")])
+    faceted = charts.winloss_heatmap(both).to_dict()
+    assert faceted["facet"]["column"]["field"] == "start"
     assert mark_type(rect) == "rect" and mark_type(text) == "text"
     assert rect["encoding"]["color"]["field"] == "net"
     assert rect["encoding"]["color"]["scale"]["domain"] == [-5, 5]
@@ -108,20 +113,119 @@ def test_winloss_heatmap() -> None:
     assert {row["label"] for row in data} == {"4/0/1", "1/0/4"}
 
 
-def test_share_by_round_with_band_and_reference() -> None:
-    share = pd.DataFrame(
-        {
-            "strategy": ["random", "random", "margin", "margin"],
-            "round": [1, 2, 1, 2],
-            "mean": [0.4, 0.42, 0.5, 0.55],
-            "low": [0.3, 0.32, 0.4, 0.45],
-            "high": [0.5, 0.52, 0.6, 0.65],
-        }
-    )
-    spec = charts.share_by_round(share, reference=0.38).to_dict()
-    assert [mark_type(layer) for layer in layers_of(spec)] == ["area", "line", "point", "rule"]
-    assert spec["params"][0]["bind"] == "legend"
-    assert spec["params"][0]["views"] == [layers_of(spec)[1]["name"]]
+def regime_frame() -> pd.DataFrame:
+    """``curves_frame`` for three starts, transfer a little higher, plus class-share metrics."""
+    parts = []
+    for k, start in enumerate(("scratch", "transfer", "selfsup")):
+        frame = curves_frame().assign(start=start)
+        frame[["mean", "low", "high"]] += 0.02 * k
+        parts.append(frame)
+        for c, share in (("ant", 0.3), ("bee", 0.7)):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "start": start,
+                        "strategy": "random",
+                        "round": [1, 2],
+                        "n_labels": [30, 40],
+                        "metric": f"share_{c}",
+                        "mean": share,
+                        "low": share - 0.1,
+                        "high": share + 0.1,
+                    }  # fmt: skip
+                )
+            )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _param(spec: dict, name: str) -> dict:
+    (param,) = [p for p in spec.get("params", []) if p["name"] == name]
+    return param
+
+
+def _filters(spec: dict) -> list[str]:
+    """Every filter expression anywhere in the spec."""
+    found = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "filter" in node and isinstance(node["filter"], str):
+                found.append(node["filter"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(spec)
+    return found
+
+
+def test_learning_curves_get_a_regime_drop_down_and_a_rule_per_regime() -> None:
+    starts = ["scratch", "transfer", "selfsup"]
+    full = {"scratch": 0.8, "transfer": 0.86, "selfsup": 0.84}
+    spec = charts.learning_curves(
+        regime_frame(), baseline=full, baseline_label={s: s for s in starts}, starts=starts
+    ).to_dict()
+    regime = _param(spec, "regime")
+    assert regime["value"] == "scratch"
+    assert regime["bind"]["input"] == "select" and regime["bind"]["options"] == starts
+    assert regime["bind"]["name"].startswith("starting model")
+    # Every layer (curves and the full-pool rules) is filtered by the chosen regime.
+    assert all(layer["transform"] == [{"filter": "(datum.start === regime)"}]
+               for layer in spec["layer"])  # fmt: skip
+    rules = [v for d in spec["datasets"].values() for v in d if "value" in v]
+    assert {(r["start"], r["value"]) for r in rules} == set(full.items())
+    # One regime only: no drop-down, as before.
+    single = charts.learning_curves(regime_frame().query("start == 'transfer'")).to_dict()
+    assert [p["name"] for p in single["params"]] == ["pick"]
+
+
+def test_difference_curves_get_one_panel_per_regime() -> None:
+    data = regime_frame()
+    diff = data[data["metric"] == "accuracy"].rename(columns={"mean": "mean_difference"})
+    spec = charts.difference_curves(diff, starts=["scratch", "transfer", "selfsup"]).to_dict()
+    assert spec["facet"]["column"]["field"] == "start"
+    assert spec["facet"]["column"]["sort"] == ["scratch", "transfer", "selfsup"]
+    marks = [mark_type(layer) for layer in spec["spec"]["layer"]]
+    assert marks == ["rule", "area", "line", "point"]
+    assert spec["spec"]["layer"][0]["encoding"]["y"]["datum"] == 0.0  # random itself
+
+
+def test_regime_curves_colour_the_starting_models() -> None:
+    spec = charts.regime_curves(
+        regime_frame(),
+        baselines={"scratch": 0.8, "transfer": 0.86},
+        starts=["scratch", "transfer", "selfsup"],
+    ).to_dict()
+    line = spec["layer"][1]
+    assert line["encoding"]["color"]["field"] == "start"
+    assert line["encoding"]["color"]["scale"]["domain"] == ["scratch", "transfer", "selfsup"]
+    assert spec["params"][0]["select"]["fields"] == ["start"]
+    assert mark_type(spec["layer"][-1]) == "rule"
+    with pytest.raises(ValueError, match="no rows"):
+        charts.regime_curves(regime_frame(), strategy="nobody")
+
+
+def test_class_shares_pick_a_class_and_a_regime() -> None:
+    spec = charts.class_shares(
+        regime_frame(), ["ant", "bee"], pool_shares={"ant": 0.4, "bee": 0.6}
+    ).to_dict()
+    which = _param(spec, "share_class")
+    assert which["bind"]["options"] == ["ant", "bee"] and which["value"] == "ant"
+    assert _param(spec, "regime")["bind"]["options"] == ["scratch", "transfer", "selfsup"]
+    filters = _filters(spec)
+    assert "(datum['class'] === share_class)" in filters
+    assert "(datum.start === regime)" in filters
+    assert [mark_type(layer) for layer in spec["layer"]] == ["area", "line", "point", "rule"]
+    with pytest.raises(ValueError, match="no share_<class> rows"):
+        charts.class_shares(curves_frame(), ["ant"])
+
+
+def test_metric_explorer_picks_metric_and_regime() -> None:
+    spec = charts.metric_explorer(regime_frame(), ["macro_f1"]).to_dict()
+    assert {p["name"] for p in spec["params"]} >= {"metric_choice", "regime"}
+    assert "(datum.start === regime)" in _filters(spec)
 
 
 def test_interval_dots_and_ablation_lines_are_valid() -> None:
@@ -135,6 +239,9 @@ def test_interval_dots_and_ablation_lines_are_valid() -> None:
     )
     spec = charts.interval_dots(table, value="aulc", low="lo", high="hi", reference=0.7).to_dict()
     assert [mark_type(layer) for layer in layers_of(spec)] == ["rule", "point", "rule"]
+    both = pd.concat([table.assign(start="scratch"), table.assign(start="transfer")])
+    faceted = charts.interval_dots(both, value="aulc", low="lo", high="hi", reference=0.0)
+    assert faceted.to_dict()["facet"]["row"]["field"] == "start"
     ablations = pd.DataFrame(
         {
             "factor": ["query_size"] * 4,

@@ -183,7 +183,7 @@ def small_project(tmp_path: Path, **overrides: dict[str, object]) -> Path:
 
 def test_baseline_with_one_seed_prints_a_dash_for_the_interval(tmp_path, capsys):
     params = small_project(tmp_path)
-    out = tmp_path / "metrics" / "baseline_scratch.json"
+    out = tmp_path / "metrics" / "baseline" / "scratch.json"
     assert main(["baseline", "--start", "scratch", "--params", str(params), "--out", str(out)]) == 0
     summary = json.loads(out.read_text())
     acc = summary["accuracy"]
@@ -237,3 +237,24 @@ def test_limits_are_checked_against_the_pool_before_any_work(
     line = one_error_line(capsys.readouterr().err)
     assert line == f"foxdog: {params}: " + message.format(curated=tmp_path / "curated")
     assert not results.exists() and not (tmp_path / "b.json").exists()
+
+
+def test_analyze_writes_every_regime_and_names_a_missing_baseline(tmp_path, capsys, monkeypatch):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from synthetic_results import STARTS, make_project
+
+    root = make_project(tmp_path, seeds=(0, 1), rounds=2, ablations=False)
+    monkeypatch.chdir(root)
+    assert main(["analyze"]) == 0
+    assert capsys.readouterr().out == "analysis written to metrics/ and plots/\n"
+    summary = json.loads((root / "metrics" / "summary.json").read_text())
+    assert set(summary) == {*STARTS, "starting_model", "overview"}
+    before = (root / "metrics" / "summary.json").read_bytes()
+    (root / "metrics" / "baseline" / "selfsup.json").unlink()
+    assert main(["analyze"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line == (
+        "foxdog: metrics/baseline/selfsup.json: not found — produced by "
+        "`dvc repro baseline@selfsup`"
+    )
+    assert (root / "metrics" / "summary.json").read_bytes() == before  # nothing rewritten

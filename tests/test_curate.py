@@ -23,9 +23,9 @@ from foxdog.config import DataConfig
 from foxdog.data.arrays import load_split
 from foxdog.data.curate import (
     BURST_LAYOUT_DISTANCE,
-    LABELS,
     CurationError,
     curate,
+    datasheet,
     group_near_duplicates,
     hamming_matrix,
     split_by_group,
@@ -291,7 +291,9 @@ def test_manifest_matches_the_format_contract(curated):
     header = (curated.out_dir / "manifest.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header == MANIFEST_COLUMNS
     manifest = curated.manifest
-    assert (manifest["label"] == manifest["label_name"].map(LABELS)).all()
+    # label i = data.classes[i] (the defaults: dog, fox).
+    assert curated.cfg.classes == ("dog", "fox")
+    assert (manifest["label"] == manifest["label_name"].map({"dog": 0, "fox": 1})).all()
     assert set(manifest["label_name"]) == {"fox", "dog"}
     assert manifest["id"].is_unique
     for row in manifest.itertuples():
@@ -325,8 +327,26 @@ def test_datasheet_counts_agree_with_the_manifest(curated):
     assert sheet["image_size"] == curated.cfg.image_size
 
 
+def test_datasheet_names_the_classes_in_label_order_with_their_counts(curated):
+    sheet, manifest = curated.datasheet, curated.manifest
+    assert sheet["classes"] == ["dog", "fox"]
+    dropped = pd.DataFrame(sheet["dropped"])
+    for entry in sheet["per_class"]:
+        rows = manifest[manifest["label"] == entry["label"]]
+        assert set(rows["label_name"]) == {sheet["classes"][entry["label"]]} == {entry["name"]}
+        assert entry["kept"] == len(rows) == entry["pool"] + entry["val"] + entry["test"]
+        assert entry["test"] == (rows["split"] == "test").sum()
+        assert entry["dropped"] == (dropped["label"] == entry["name"]).sum()
+        assert entry["contact_sheet"] == f"contact_{entry['name']}.png"
+    assert [e["label"] for e in sheet["per_class"]] == [0, 1]
+    # The session collection's SOURCES.csv names every source.
+    assert sheet["source_from"]["SOURCES.csv"] == len(manifest)
+    assert sheet["source_from"]["folder"] == 0
+
+
 def test_contact_sheets_are_pngs_of_kept_photos(curated):
-    for label in LABELS:
+    assert curated.datasheet["contact_sheets"] == ["contact_dog.png", "contact_fox.png"]
+    for label in curated.cfg.classes:
         with Image.open(curated.out_dir / f"contact_{label}.png") as sheet:
             assert sheet.format == "PNG" and sheet.mode == "RGB"
             n = int((curated.manifest["label_name"] == label).sum())
@@ -386,8 +406,63 @@ def test_empty_class_folder_is_an_error_naming_it(make_raw, tmp_path):
 
 def test_missing_class_folder(make_raw, tmp_path):
     raw = make_raw({"fox/src_a": 12})
-    with pytest.raises(CurationError, match=r"raw/dog: class folder not found"):
+    with pytest.raises(CurationError) as info:
         curate(raw.root, raw.config(tmp_path / "out"))
+    assert str(info.value) == (
+        f"{raw.root / 'dog'}: class folder not found (data.classes lists 'dog'; "
+        f"folders in {raw.root}: fox)"
+    )
+
+
+def test_class_folder_not_in_data_classes_is_ignored_with_a_warning(make_raw, tmp_path):
+    raw = make_raw({"fox/src_a": 10, "dog/src_c": 10, "wolf/src_d": 10})
+    result = curate(raw.root, raw.config(tmp_path / "out"))
+    assert set(result.kept["label_name"]) == {"dog", "fox"}
+    assert result.warnings == [
+        f"{raw.root / 'wolf'}: folder not in data.classes (dog, fox) — ignored"
+    ]
+    assert result.missing == []  # wolf's SOURCES rows are ignored, not missing
+    assert not any(d["path"].startswith("wolf/") for d in result.dropped)
+
+
+def test_reordering_classes_only_renumbers_the_labels(make_raw, tmp_path):
+    raw = make_raw({"fox/src_a": 20, "dog/src_c": 20, "wolf/src_d": 20})
+    first = curate(raw.root, raw.config(tmp_path / "a", classes=("dog", "fox", "wolf"))).kept
+    second = curate(raw.root, raw.config(tmp_path / "b", classes=("wolf", "dog", "fox"))).kept
+    assert second["path"].tolist() == first["path"].tolist()
+    assert second["split"].tolist() == first["split"].tolist()
+    order = {"dog": 1, "fox": 2, "wolf": 0}
+    assert second["label"].tolist() == first["label_name"].map(order).tolist()
+    assert (
+        first["label"].tolist() == first["label_name"].map({"dog": 0, "fox": 1, "wolf": 2}).tolist()
+    )
+
+
+def test_source_comes_from_the_sources_column(make_raw, tmp_path):
+    raw = make_raw({"fox/src_a": 10, "dog/src_c": 10})
+    sources = raw.root / "SOURCES.csv"
+    table = pd.read_csv(sources, dtype=str, keep_default_na=False)
+    fox = table["label"] == "fox"
+    table.loc[fox, "source"] = np.where(np.arange(fox.sum()) % 2, "camera_1", "camera_2")
+    table.loc[table.index[~fox][:3], "source"] = ""  # empty: falls back to the folder
+    table.to_csv(sources, index=False)
+    kept = curate(raw.root, raw.config(tmp_path / "out")).kept.set_index("path")
+    listed = table.set_index("relative_path")["source"]
+    for path, row in kept.iterrows():
+        expected = listed[path] or path.split("/")[1]
+        assert row["source"] == expected, path
+    assert set(kept["source"]) == {"camera_1", "camera_2", "src_c"}
+    result = curate(raw.root, raw.config(tmp_path / "out"))
+    sheet = datasheet(result, raw.config(tmp_path / "out"))
+    assert sheet["source_from"]["folder"] == 3
+    assert sheet["source_from"]["SOURCES.csv"] == len(kept) - 3
+    assert {e["source"] for e in sheet["counts"]["by_source"]} == {"camera_1", "camera_2", "src_c"}
+
+    table.drop(columns="source").to_csv(sources, index=False)
+    result = curate(raw.root, raw.config(tmp_path / "out"))
+    assert set(result.kept["source"]) == {"src_a", "src_c"}
+    assert result.source_from["SOURCES.csv"] == 0
+    assert "has no 'source' column" in result.source_from["note"]
 
 
 def test_label_with_only_bad_files_is_an_error_naming_one(make_raw, tmp_path):
@@ -436,8 +511,12 @@ def test_sources_file_problems(make_raw, tmp_path):
     assert len(curate(raw.root, cfg).kept) == 30
 
     sources.unlink()
-    with pytest.raises(CurationError, match="SOURCES.csv: not found"):
+    with pytest.raises(CurationError) as info:
         curate(raw.root, cfg)
+    assert str(info.value) == (
+        f"{sources}: not found (every raw folder needs one; write it with "
+        f"`foxdog data index {raw.root}`)"
+    )
 
 
 def test_links_special_files_and_hidden_files(make_raw, tmp_path):
@@ -558,7 +637,7 @@ def test_load_split_refuses_a_manifest_that_disagrees(curated, curated_copy, cha
         ("images", np.zeros((3, 32, 32, 3), np.float32), r"pool_images\.npy: expected uint8"),
         ("images", np.zeros((3, 32, 16, 3), np.uint8), r"expected uint8 \(N, S, S, 3\)"),
         ("images", np.zeros((2, 32, 32, 3), np.uint8), r"pool arrays disagree in length"),
-        ("labels", np.array([0, 1, 2]), r"pool_labels\.npy: labels must be 0 \(dog\) or 1"),
+        ("labels", np.array([0, -1, 1]), r"pool_labels\.npy: labels must be class indices >= 0"),
         ("labels", np.array([0.0, 1.0, 1.0]), r"pool_labels\.npy: expected integer"),
         ("ids", np.array([1, 2, 3]), r"pool_ids\.npy: expected unicode"),
     ],
@@ -576,6 +655,28 @@ def test_load_split_rejects_inconsistent_arrays(tmp_path, part, array, message):
         load_split(tmp_path, "pool")
 
 
+def test_load_split_label_range_follows_the_datasheet(curated_copy):
+    labels = np.load(curated_copy / "pool_labels.npy")
+    labels[1] = 2
+    np.save(curated_copy / "pool_labels.npy", labels)
+    load_split(curated_copy, "pool")  # no datasheet: any class index >= 0
+    sheet = curated_copy / "datasheet.json"
+    sheet.write_text(json.dumps({"classes": ["dog", "fox"]}), encoding="utf-8")
+    with pytest.raises(
+        ValueError, match=r"pool_labels\.npy: label 2 outside 0\.\.1 \(.*dog, fox\)"
+    ):
+        load_split(curated_copy, "pool")
+    sheet.write_text(json.dumps({"counts": {}}), encoding="utf-8")  # no classes: C unknown
+    assert load_split(curated_copy, "pool").labels[1] == 2
+    sheet.write_text(json.dumps({"classes": ["a", "b", "c"]}), encoding="utf-8")
+    assert load_split(curated_copy, "pool").labels[1] == 2
+    with pytest.raises(ValueError, match=r"label 2 outside 0\.\.1 \(.*x, y\)"):
+        load_split(curated_copy, "pool", classes=("x", "y"))
+    sheet.write_text(json.dumps({"classes": ["a"]}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"datasheet\.json: 'classes' must list two or more"):
+        load_split(curated_copy, "pool")
+
+
 def test_load_split_file_errors(curated_copy):
     with pytest.raises(ValueError, match="split must be one of"):
         load_split(curated_copy, "train")
@@ -589,3 +690,27 @@ def test_load_split_file_errors(curated_copy):
     images.write_bytes(images.read_bytes()[:1000])  # truncated
     with pytest.raises(ValueError, match=r"pool_images\.npy: not a readable \.npy array"):
         load_split(curated_copy, "pool")
+
+
+# --- the DVC stage ------------------------------------------------------------------------
+
+
+def test_dvc_curate_stage_tracks_its_code_and_the_report_every_output():
+    import re
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    stages = yaml.safe_load((repo / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    deps = stages["curate"]["deps"]
+    code = (repo / "foxdog/data/curate.py").read_text(encoding="utf-8")
+    imported = set(re.findall(r"^from foxdog\.data\.(\w+) import", code, flags=re.MULTILINE))
+    assert imported  # the pattern still finds curate's own modules
+    assert {f"foxdog/data/{m}.py" for m in imported | {"curate"}} <= set(deps)
+    # Wherever the photos are (data/ or your own folder), DVC watches that folder.
+    assert "${data.raw_dir}" in deps and "data" in stages["curate"]["params"]
+    # The report reads contact_<class>.png for classes only params.yaml knows: it
+    # depends on the whole folder, not on named sheets.
+    report = stages["report"]["deps"]
+    assert "curated" in report
+    assert not [d for d in report if str(d).startswith("curated/contact_")]

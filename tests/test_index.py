@@ -233,14 +233,13 @@ def test_foxdog_curate_runs_on_an_indexed_folder(tmp_path, capsys):
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump(to_dict(params)), encoding="utf-8")
     assert main(["curate", "--params", str(params_file)]) == 0
-    # curate reads only fox/ and dog/: the third class's rows are reported, not used.
+    # data.classes is [dog, fox]: the wolf folder is ignored, with one warning.
     assert capsys.readouterr().err.splitlines() == [
-        f"foxdog: warning: wolf/site_d/{name}: listed in SOURCES.csv but missing"
-        for name in ("img_0.png", "img_1.jpeg")
+        f"foxdog: warning: {root / 'wolf'}: folder not in data.classes (dog, fox) — ignored"
     ]
     manifest = pd.read_csv(tmp_path / "curated" / "manifest.csv")
     indexed = {r["relative_path"]: r for r in read_rows(root / "SOURCES.csv")}
-    # Curate is binary (fox, dog): every fox and dog photo with readable pixels is kept.
+    # Every fox and dog photo with readable pixels is kept.
     expected = {p for p in indexed if p.split("/")[0] in ("fox", "dog")} - {"fox/site_a/cut.jpg"}
     assert set(manifest["path"]) == expected
     for row in manifest.itertuples():

@@ -40,26 +40,22 @@ _SITE_CACHE: dict[str, Path] = {}
 # --------------------------------------------------------------------------- helpers
 
 
+#: The session site's classes: three, none of them fox or dog, so a page that assumes
+#: two classes or their names shows it.
+SITE_CLASSES = ("badger", "heron", "otter")
+
+
 def build_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Render the real report pages on a synthetic project, once per session; return ``_site``."""
     if "site" in _SITE_CACHE:
         return _SITE_CACHE["site"]
-    from synthetic_results import make_project
+    from regime_project import make_regime_project
 
-    from foxdog.analysis import run_analysis
     from foxdog.config import load_params
 
     root = tmp_path_factory.mktemp("project")
-    make_project(root)
-    params = load_params(root / "params.yaml")
-    run_analysis(
-        params,
-        results_dir=root / "results",
-        baseline_path=root / "metrics" / "baseline.json",
-        metrics_dir=root / "metrics",
-        plots_dir=root / "plots",
-    )
-    write_probcover_delta(root, params)
+    make_regime_project(root, classes=SITE_CLASSES)
+    write_probcover_delta(root, load_params(root / "params.yaml"))
     copy_report_sources(root)
     _SITE_CACHE["site"] = render_site(root, engine="jupyter")
     return _SITE_CACHE["site"]
@@ -411,14 +407,98 @@ def test_charts_are_embedded_offline(site: Path) -> None:
         assert page.count('vegaEmbed("#fd-chart-') >= 1, name
 
 
-def test_numbers_in_the_narrative_come_from_metrics(site: Path) -> None:
-    """The overview's headline quotes the analysis outputs, not typed-in numbers."""
+def page_text(site: Path, name: str) -> str:
+    """The visible text of a rendered page: no scripts, styles, tags or entities."""
+    page = (site / name).read_text(encoding="utf-8")
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_overview_quotes_the_analysis_and_answers_per_regime(site: Path) -> None:
+    """The first two sentences are analysis.json's overview, verbatim; then one row per start."""
     import json
 
-    summary = json.loads((site.parent / "metrics" / "summary.json").read_text())
-    page = html.unescape((site / "index.html").read_text(encoding="utf-8"))
-    baseline = summary["baseline.accuracy"]
-    assert f"{100 * baseline:.1f}%" in page
+    doc = json.loads((site.parent / "metrics" / "analysis.json").read_text())
+    page = (site / "index.html").read_text(encoding="utf-8")
+    answer = re.search(r'<div class="fd-answer">(.*?)</div>', page, flags=re.S).group(1)
+    quoted = [html.unescape(p) for p in re.findall(r"<p>(.*?)</p>", answer, flags=re.S)]
+    assert quoted == doc["overview"]["sentences"]
+    text = page_text(site, "index.html")
+    for start in doc["starts"]:
+        regime = doc["regimes"][start]
+        assert f"{100 * regime['baseline']['accuracy']:.1f}%" in text, start
+        verdict = regime["verdict"]
+        assert f"{100 * verdict['mean_difference']:+.1f} pp" in text, start
+        random_final = regime["strategies"]["random"]["final_accuracy"]["mean"]
+        assert f"{100 * random_final:.1f}% at" in text, start
+    # The starting model's worth: the best start against scratch, with the paired difference.
+    sm = doc["starting_model"]
+    best = sm["best_start"]
+    assert f"the best starting model, {best}" in text
+    diff = sm["best_start_vs_reference"]
+    assert f"paired difference of {100 * diff['mean_difference']:+.1f} pp" in text
+    for start, row in doc["overview"]["per_start"].items():
+        if row.get("saving"):
+            assert f"{round(row['saving']['labels']):,} [" in text, start
+
+
+def test_pages_name_the_projects_classes_and_no_others(site: Path) -> None:
+    """A three-class project: its class names on the pages, never a hard-coded fox or dog."""
+    for name in PAGES:
+        text = page_text(site, name)
+        assert not re.search(r"\b(fox|foxes|dog|dogs)\b", text, flags=re.I), name
+    for name in ("dataset.html", "gallery.html", "index.html", "method.html"):
+        text = page_text(site, name)
+        for c in SITE_CLASSES:
+            assert c in text, f"{name} does not name the class {c}"
+    dataset = (site / "dataset.html").read_text(encoding="utf-8")
+    for c in SITE_CLASSES:  # one contact sheet per class
+        assert f'alt="contact sheet of {c} photos"' in dataset
+    gallery = (site / "gallery.html").read_text(encoding="utf-8")
+    for k in range(len(SITE_CLASSES)):  # frames coloured by class index
+        assert f'class="fd-class-{k}"' in gallery
+    assert gallery.count('<details class="fd-regime"') == 3
+
+
+def test_a_two_class_project_names_its_classes_where_the_data_says_so(tmp_path: Path) -> None:
+    """Fox and dog appear on the data pages when they are the project's classes."""
+    from regime_project import make_regime_project
+
+    root = make_regime_project(
+        tmp_path / "p", classes=("dog", "fox"), starts=("scratch", "transfer"),
+        strategies=("random", "margin"), seeds=(0, 1, 2), rounds=3,
+    )  # fmt: skip
+    copy_report_sources(root)
+    config = yaml.safe_load((root / "_quarto.yml").read_text(encoding="utf-8"))
+    keep = {"report/gallery.qmd", "report/dataset.qmd"}
+    config["website"]["navbar"]["left"] = [
+        {"href": "report/index.qmd", "text": "Gallery"},
+        {"href": "report/dataset.qmd", "text": "Dataset"},
+    ]
+    (root / "_quarto.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    for page in (root / "report").glob("*.qmd"):
+        if f"report/{page.name}" not in keep:
+            page.unlink()
+    (root / "report" / "gallery.qmd").rename(root / "report" / "index.qmd")
+    site = render_site(root, engine="jupyter")
+    gallery, dataset = page_text(site, "index.html"), page_text(site, "dataset.html")
+    assert "■ dog, ■ fox" in gallery and "confidence near 1/2" in gallery
+    assert "Starting model: transfer (supervised transfer)" in gallery
+    assert re.search(r"\b(dog|fox) 0\.\d\d\b", gallery)  # predicted class and confidence
+    assert "*dog*" not in dataset and " dog (" in dataset and " fox (" in dataset
+    page = (site / "dataset.html").read_text(encoding="utf-8")
+    assert (
+        'alt="contact sheet of dog photos"' in page and 'alt="contact sheet of fox photos"' in page
+    )
+
+
+def test_experiments_page_has_every_regime(site: Path) -> None:
+    text = page_text(site, "experiments.html")
+    for start in ("scratch", "transfer", "selfsup"):
+        assert f"{start}: " in text  # the regime's verdict
+        assert f"Starting from {start}: labels to reach each share" in text
+    page = (site / "experiments.html").read_text(encoding="utf-8")
+    assert '"name": "regime"' in page  # the starting-model drop-down is in the specs
 
 
 def test_dataset_page_says_when_the_pretraining_corpus_is_absent(site: Path) -> None:
@@ -430,13 +510,17 @@ def test_dataset_page_says_when_the_pretraining_corpus_is_absent(site: Path) -> 
 
 
 def test_method_page_is_honest_about_what_the_validation_split_rechecked(site: Path) -> None:
-    text = re.sub(r"<[^>]+>", "", html.unescape((site / "method.html").read_text("utf-8")))
-    text = " ".join(text.split())
+    text = page_text(site, "method.html")
     assert "have not been re-checked on the validation split" in text
     assert "the settings they chose are the ones re-checked" not in text
-    # No pretraining metrics in the synthetic project: the page says so and names the start.
+    # No pretraining metrics in the synthetic project: the page says so for each encoder.
     assert "metrics/pretrain_supervised.json is absent" in text
-    assert "use model.start: scratch" in text
+    assert "metrics/pretrain_simclr.json is absent" in text
+    for start in ("scratch", "transfer", "selfsup"):
+        assert f"{start} — " in text
+    assert "model.trunk_lr 1.0" in text
+    # benchmarks/README.md is not in the synthetic project: the TTA sentence stays qualitative.
+    assert "benchmarks/README.md states no measured effect of it yet" in text
 
 
 def test_insights_page_explains_ranked_batch_from_the_pool_and_params(site: Path) -> None:
@@ -470,76 +554,145 @@ def test_insights_page_says_when_the_probcover_table_is_absent(site: Path, tmp_p
 # --------------------------------------------------------------------------- page helpers
 
 
-def _doc(p_value: float, min_p: float, significant: bool, gain: float) -> dict:
-    """A minimal ``metrics/analysis.json`` with random and margin."""
+def _regime_doc() -> dict:
+    """A minimal regime-axis ``metrics/analysis.json`` (docs/formats.md): scratch and transfer."""
 
-    def info(aulc: float, test: dict | None) -> dict:
-        target = {
-            "reached": True,
-            "labels": 80,
-            "saving_vs_random": {"labels": 60, "percent": 42.857, "status": "ok"},
-        }
+    def regime(accuracy: float, significant: bool) -> dict:
+        test = {"verdict": "better" if significant else "not distinguishable"}
         return {
-            "aulc": {"mean": aulc},
-            "final_labels": 140,
-            "targets": {"95": target},
-            "test_vs_random": test,
+            "baseline": {"accuracy": accuracy, "low": accuracy - 0.01, "high": accuracy + 0.01},
+            "targets": [{"fraction": 0.95, "key": "95", "accuracy": 0.95 * accuracy}],
+            "verdict": {"arm": "margin", "members": ["margin"], "significant": significant},
+            "strategies": {
+                "random": {"final_accuracy": {"mean": accuracy - 0.05}, "final_labels": 910},
+                "margin": {"test_vs_random": test},
+            },
+            "ranking": ["margin", "random"] if significant else ["random", "margin"],
         }
 
-    test = {
-        "p_value": p_value,
-        "min_p_value": min_p,
-        "significant": significant,
-        "n_nonzero": 5,
-        "mean_difference": gain,
-        "method": "wilcoxon signed-rank",
-    }
+    def per_start(significant: bool, saving: dict | None) -> dict:
+        return {
+            "arm": "margin",
+            "significant": significant,
+            "mean_difference": 0.031 if significant else -0.002,
+            "low": 0.01,
+            "high": 0.05,
+            "p_adjusted": 0.0078,
+            "p_adjusted_all": 0.0156,
+            "saving": saving,
+        }
+
+    def full(mean: float) -> dict:
+        return {"accuracy": mean, "low": mean - 0.01, "high": mean + 0.01, "n_seeds": 3}
+
+    def common(labels: float | None, saving: dict | None) -> dict:
+        return {
+            "95": {
+                "strategies": {
+                    "random": {"labels": labels, "seeds_reached": 1.0 if labels else 0.25}
+                },
+                "random_saving_vs_reference": saving,
+            }
+        }
+
+    diff = {"mean_difference": 0.06, "low": 0.05, "high": 0.07, "n_pairs": 3}
+    saving = {"labels": 120.4, "low": 40, "high": 200, "n_pairs": 8, "fraction": 0.95,
+              "accuracy": 0.817, "key": "95"}  # fmt: skip
     return {
-        "settings": {"reference": "random", "alpha": 0.05},
-        "ranking": ["margin", "random"],
-        "baseline": {"accuracy": 0.88},
-        "targets": [{"fraction": 0.95, "key": "95", "accuracy": 0.836}],
-        "strategies": {"random": info(0.75, None), "margin": info(0.75 + gain, test)},
+        "classes": ["cat", "cow", "eel"],
+        "starts": ["scratch", "transfer"],
+        "settings": {"reference": "random", "confidence": 0.95, "reference_start": "scratch"},
+        "regimes": {"scratch": regime(0.80, False), "transfer": regime(0.86, True)},
+        "starting_model": {
+            "reference_start": "scratch",
+            "best_start": "transfer",
+            "best_start_vs_reference": diff,
+            "common_targets": [{"fraction": 0.95, "key": "95", "accuracy": 0.76}],
+            "starts": {
+                "scratch": {
+                    "full_pool": full(0.80),
+                    "full_pool_vs_reference": None,
+                    "common_targets": common(None, None),
+                },
+                "transfer": {
+                    "full_pool": full(0.86),
+                    "full_pool_vs_reference": diff,
+                    "common_targets": common(
+                        300.0,
+                        {"status": "ok", "labels": 410, "low": 300, "high": 520, "n_pairs": 2},
+                    ),
+                },
+            },  # fmt: skip
+        },
+        "overview": {
+            "sentences": ["One.", "Two."],
+            "per_start": {"scratch": per_start(False, None), "transfer": per_start(True, saving)},
+        },
     }
 
 
-def test_narrative_says_what_the_test_can_and_cannot_show() -> None:
-    import pandas as pd
+def test_regime_summary_reads_every_number_from_the_analysis() -> None:
+    from foxdog import report_data as rd
+
+    doc = _regime_doc()
+    table = rd.regime_summary(doc).set_index("start")
+    assert list(table.index) == ["scratch", "transfer"]
+    assert table.loc["transfer", "full_pool"] == 0.86
+    assert table.loc["transfer", "random_final"] == pytest.approx(0.81)
+    assert table.loc["transfer", "verdict"] == "better" and table.loc["transfer", "significant"]
+    assert table.loc["transfer", "p_adjusted_all"] == 0.0156
+    assert table.loc["transfer", "saving"] == "120 [40, 200] over 8 seeds"
+    assert table.loc["transfer", "target"] == "95% (81.7%)"
+    assert table.loc["scratch", "saving"] == "–" and table.loc["scratch", "difference"] == -0.002
+    assert rd.overview_sentences(doc) == ["One.", "Two."]
+    assert rd.class_names(doc) == ["cat", "cow", "eel"]
+    assert rd.ranking_changes(doc)
+    assert rd.rankings(doc).set_index("strategy").loc["margin"].tolist() == [2, 1]
+
+
+def test_starting_model_sentence_compares_the_best_start_with_scratch() -> None:
+    from foxdog import report_data as rd
+
+    text = rd.starting_model_sentence(_regime_doc())
+    assert "the best starting model, **transfer** (supervised transfer)" in text
+    assert "reaches 86.0% [85.0%, 87.0%] test accuracy" in text
+    assert "against 80.0% [79.0%, 81.0%] from scratch" in text
+    assert "paired difference of +6.0 pp [+5.0 pp, +7.0 pp] (95% interval over 3 seeds)" in text
+
+
+def test_common_targets_give_labels_per_start_and_the_saving_against_scratch() -> None:
+    from foxdog import report_data as rd
+
+    table = rd.common_targets(_regime_doc()).set_index("start")
+    assert rd.is_missing(table.loc["scratch", "labels"]) and table.loc["scratch", "saving"] == "–"
+    assert table.loc["transfer", "labels"] == 300.0
+    assert table.loc["transfer", "saving"] == "410 [300, 520] fewer than from scratch, over 2 seeds"
+    assert table["accuracy"].tolist() == [0.76, 0.76]
+    # One paired seed: no interval, and no empty brackets either.
+    one = {"status": "ok", "labels": 26, "low": None, "high": None, "n_pairs": 1}
+    assert rd.saving_cell(one) == "26 over 1 seed"
+
+
+def test_tta_measurement_quotes_the_readme_or_nothing() -> None:
+    from foxdog import report_data as rd
+
+    assert rd.tta_measurement("## Not tried\nflip test-time augmentation: not measured") is None
+    line = "| flip test-time augmentation | +0.7 points on the validation split (3 seeds) |"
+    assert rd.tta_measurement("x\n" + line) == "+0.7 points on the validation split"
+    assert rd.tta_measurement("TTA changes accuracy by -0.2 pp") == "−0.2 points"
+
+
+def test_class_helpers_are_neutral() -> None:
+    import numpy as np
 
     from foxdog import report_data as rd
 
-    winloss = pd.DataFrame(
-        [{"strategy": "margin", "opponent": "random", "wins": 5, "ties": 0, "losses": 0}]
-    )
-    baseline = {"n_train": 300}
-    _, sig = rd.headline(_doc(0.01, 0.002, True, 0.05), baseline, winloss)
-    assert "significantly higher (p = 0.010" in sig and "60 labels fewer" in sig
-    _, weak = rd.headline(_doc(0.0625, 0.0625, False, 0.05), baseline, winloss)
-    assert "no paired test can reach significance" in weak and "not yet evidence" in weak
-    _, plain = rd.headline(_doc(0.3, 0.002, False, 0.05), baseline, winloss)
-    assert "not significantly better than random sampling (p = 0.300" in plain
-    _, behind = rd.headline(_doc(0.3, 0.002, False, -0.01), baseline, winloss)
-    assert behind.startswith("No active-learning strategy beat random sampling")
-
-
-def test_headline_when_random_never_reaches_the_target() -> None:
-    import pandas as pd
-
-    from foxdog import report_data as rd
-
-    doc = _doc(0.3, 0.002, False, 0.01)
-    random = doc["strategies"]["random"]
-    random["targets"]["95"] = {"reached": False, "labels": None, "saving_vs_random": None}
-    random["final_accuracy"] = {"mean": 0.7123}
-    winloss = pd.DataFrame(
-        [{"strategy": "margin", "opponent": "random", "wins": 3, "ties": 0, "losses": 2}]
-    )
-    first, _ = rd.headline(doc, {"n_train": 300}, winloss)
-    assert "more than the 140 labels it was given to reach 95% of that (83.6%)" in first
-    assert first.endswith("after 140 labels it is at 71.2%.")
-    random["targets"]["95"] = {"reached": True, "labels": 120}
-    first, _ = rd.headline(doc, {"n_train": 300}, winloss)
-    assert first.endswith("needs 120 labels to reach 95% of that (83.6%).")
+    classes = ["ant", "bee", "cat"]
+    assert rd.class_of(2, classes) == "cat" and rd.class_of(5, classes) == "class 5"
+    assert rd.class_css(9) == "fd-class-1"
+    assert rd.pool_shares(np.array([0, 0, 1, 2]), classes) == {"ant": 0.5, "bee": 0.25, "cat": 0.25}
+    legend = rd.class_legend_html(["<b>", "bee"])
+    assert "&lt;b&gt;" in legend and 'class="fd-swatch fd-class-1"' in legend
 
 
 def test_final_agreement_reads_the_last_kappa_of_each_strategy() -> None:
@@ -642,18 +795,16 @@ def test_dvc_plots_show_writes_html_that_needs_no_network(tmp_path: Path) -> Non
     assert "vegaEmbed('#curve_csv'" in page  # ... that DVC's plot calls
 
 
-def test_split_table_orders_pool_validation_test_and_names_val() -> None:
+def test_split_table_orders_pool_validation_test_and_counts_every_class() -> None:
     from foxdog import report_data as rd
 
     table = rd.split_table(
-        {"test": {"fox": 1, "dog": 3}, "val": {"fox": 2, "dog": 2}, "pool": {"fox": 9, "dog": 1}}
+        {"test": {"ant": 1, "bee": 3}, "val": {"ant": 2, "cat": 2}, "pool": {"ant": 9, "bee": 1}},
+        ["ant", "bee", "cat"],
     )
     assert list(table["split"]) == ["pool", "validation", "test"]
-    assert list(table["fox share"]) == [0.9, 0.5, 0.25]
-    assert list(rd.split_table({"pool": {"dog": 4}, "test": {"fox": 1}})["split"]) == [
-        "pool",
-        "test",
-    ]
+    assert list(table.columns) == ["split", "ant", "bee", "cat", "images"]
+    assert table["cat"].tolist() == [0, 2, 0] and table["images"].tolist() == [10, 4, 4]
 
 
 def test_leakage_sentence_reports_count_closest_distance_and_threshold() -> None:

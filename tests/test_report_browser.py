@@ -251,6 +251,11 @@ def test_page_renders_offline_without_errors(
     page: str, served_site: tuple[str, Path], browser: DevTools
 ) -> None:
     base_url, site = served_site
+    check_page(browser, base_url, site, page)
+
+
+def check_page(browser: DevTools, base_url: str, site: Path, page: str) -> None:
+    """Open ``page`` of ``site`` served at ``base_url``: every chart drawn, nothing else loaded."""
     target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
         "sessionId"
@@ -358,6 +363,75 @@ def test_legend_click_toggles_strategies(served_site: tuple[str, Path], browser:
         assert click_legend(0) == [0]  # one click: only that strategy stays opaque
         assert click_legend(1) == [0, 1]  # a second entry is added, no shift key needed
         assert click_legend(0) == [1]  # clicking again removes it
+    finally:
+        browser.send("Target.closeTarget", {"targetId": target})
+
+
+LINE_PATHS = """
+Array.from(document.querySelector('.fd-chart').querySelectorAll('.mark-line path'))
+  .map(p => p.getAttribute('d'))
+"""
+REGIME_SELECT = """
+(() => {
+  const select = document.querySelector('.fd-chart select');
+  if (!select) return null;
+  return {value: select.value, options: Array.from(select.options).map(o => o.value),
+          label: select.closest('.vega-bind').textContent};
+})()
+"""
+CHOOSE_REGIME = """
+(() => {
+  const select = document.querySelector('.fd-chart select');
+  select.value = %s;
+  select.dispatchEvent(new Event('input', {bubbles: true}));
+  select.dispatchEvent(new Event('change', {bubbles: true}));
+  return select.value;
+})()
+"""
+
+
+def test_regime_selector_switches_the_learning_curves(
+    served_site: tuple[str, Path], browser: DevTools
+) -> None:
+    """The starting-model drop-down under the first chart redraws it for the chosen regime."""
+    base_url, site = served_site
+    if '"name": "regime"' not in (site / "experiments.html").read_text(encoding="utf-8"):
+        # Only with $FOXDOG_SITE: the synthetic site has three regimes (test_render checks).
+        pytest.skip(f"{site}: one starting model only, so no drop-down to test")
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+        "sessionId"
+    ]
+
+    def evaluate(expression: str) -> Any:
+        reply = browser.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session
+        )
+        return reply["result"].get("value")
+
+    try:
+        for domain in ("Page", "Runtime", "Log"):
+            browser.send(f"{domain}.enable", session=session)
+        browser.send("Page.navigate", {"url": base_url + "experiments.html"}, session=session)
+        browser.wait_for(session, "Page.loadEventFired", timeout=30)
+        deadline = time.monotonic() + CHART_TIMEOUT_S
+        while not evaluate(LINE_PATHS) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        select = evaluate(REGIME_SELECT)
+        assert select is not None, "no starting-model drop-down under the learning curves"
+        assert "starting model" in select["label"]
+        assert len(select["options"]) >= 2 and select["value"] == select["options"][0]
+        drawn = {select["value"]: evaluate(LINE_PATHS)}
+        for option in select["options"][1:]:
+            assert evaluate(CHOOSE_REGIME % json.dumps(option)) == option
+            deadline = time.monotonic() + 5
+            while evaluate(LINE_PATHS) in drawn.values() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            drawn[option] = evaluate(LINE_PATHS)
+        # Every regime draws its own curves, one line per strategy each time.
+        assert len({tuple(d) for d in drawn.values()}) == len(select["options"]), drawn.keys()
+        assert len({len(d) for d in drawn.values()}) == 1
+        assert _console_problems(browser.session_events(session)) == []
     finally:
         browser.send("Target.closeTarget", {"targetId": target})
 

@@ -2,12 +2,16 @@
 
 :func:`load_split` refuses a ``curated/`` whose parts disagree: arrays of one
 split with different lengths, an image id in two splits (a leak between pool,
-val and test), or a ``manifest.csv`` whose rows for the split do not list the
-same ids and labels in the same order (a mix of two curation runs).
+val and test), a ``manifest.csv`` whose rows for the split do not list the
+same ids and labels in the same order (a mix of two curation runs), or a label
+outside ``0 .. C-1`` for the C classes ``datasheet.json`` names (label i =
+``data.classes[i]``).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +19,12 @@ import numpy as np
 
 SPLITS = ("pool", "val", "test")
 MANIFEST = "manifest.csv"
+DATASHEET = "datasheet.json"
 
 
 @dataclass(frozen=True)
 class Split:
-    """One split: uint8 images (N, S, S, 3), int64 labels (1 = fox), stable ids."""
+    """One split: uint8 images (N, S, S, 3), int64 labels (class indices), stable ids."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -40,12 +45,44 @@ def load_npy(path: Path, stage: str) -> np.ndarray:
         raise ValueError(f"{path}: not a readable .npy array ({err})") from None
 
 
-def load_split(curated_dir: str | Path, split: str) -> Split:
+def curated_classes(curated_dir: str | Path) -> tuple[str, ...] | None:
+    """Class names in label order from ``<curated_dir>/datasheet.json``, or None.
+
+    None when there is no datasheet or it has no ``classes`` key (written before
+    curation followed ``data.classes``, or by a test). Raises ``ValueError``
+    naming the file when it is not readable JSON or its ``classes`` is not a
+    list of two or more names.
+    """
+    path = Path(curated_dir) / DATASHEET
+    if not path.is_file():
+        return None
+    try:
+        sheet = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as err:
+        raise ValueError(f"{path}: not a readable datasheet ({err})") from None
+    if isinstance(sheet, dict) and "classes" not in sheet:
+        return None
+    classes = sheet.get("classes") if isinstance(sheet, dict) else None
+    if (
+        not isinstance(classes, list)
+        or len(classes) < 2
+        or not all(isinstance(c, str) and c for c in classes)
+    ):
+        raise ValueError(f"{path}: 'classes' must list two or more class names (re-run curate)")
+    return tuple(classes)
+
+
+def load_split(
+    curated_dir: str | Path, split: str, *, classes: Sequence[str] | None = None
+) -> Split:
     """Read ``<curated_dir>/<split>_{images,labels,ids}.npy`` and check they agree.
 
-    Also checked, when present in ``curated_dir``: the other splits' ids (no id may
-    be in two splits) and ``manifest.csv`` (its ``split`` rows must list the same
-    ids and labels, in order). Raises ``ValueError`` naming the file.
+    Labels must be class indices ``0 .. C-1``: C is ``len(classes)`` when given,
+    else the number of classes ``datasheet.json`` names (:func:`curated_classes`);
+    without either, labels need only be non-negative. Also checked, when present
+    in ``curated_dir``: the other splits' ids (no id may be in two splits) and
+    ``manifest.csv`` (its ``split`` rows must list the same ids and labels, in
+    order). Raises ``ValueError`` naming the file.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -67,8 +104,16 @@ def load_split(curated_dir: str | Path, split: str) -> Split:
         )
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"{curated_dir}/{split}_labels.npy: expected integer (N,)")
-    if not np.isin(labels, (0, 1)).all():
-        raise ValueError(f"{curated_dir}/{split}_labels.npy: labels must be 0 (dog) or 1 (fox)")
+    names = tuple(classes) if classes is not None else curated_classes(curated_dir)
+    if names is None:
+        if len(labels) and labels.min() < 0:
+            raise ValueError(f"{curated_dir}/{split}_labels.npy: labels must be class indices >= 0")
+    elif len(labels) and (labels.min() < 0 or labels.max() >= len(names)):
+        bad = labels[(labels < 0) | (labels >= len(names))][0]
+        raise ValueError(
+            f"{curated_dir}/{split}_labels.npy: label {bad} outside 0..{len(names) - 1} "
+            f"(label i = data.classes[i]: {', '.join(names)})"
+        )
     if ids.ndim != 1 or ids.dtype.kind != "U":
         raise ValueError(f"{curated_dir}/{split}_ids.npy: expected unicode (N,)")
     if not len(images) == len(labels) == len(ids):

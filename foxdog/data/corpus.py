@@ -1,16 +1,17 @@
-"""The pretraining corpus -> curated arrays, checked against the fox/dog images (``pretrain_data``).
+"""The pretraining corpus -> curated arrays, checked against the curated images (``pretrain_data``).
 
-Same code path as the fox/dog curation (:mod:`foxdog.data.curate`): files are
+Same code path as the curation of ``data.raw_dir`` (:mod:`foxdog.data.curate`): files are
 decoded by content with the same checks (:func:`foxdog.data.curate.decode_all`),
 cross-checked against ``SOURCES.csv`` (sha256 and label), resized to
 ``data.image_size`` and perceptually hashed with ``data.hash_size``. The layout
 differs: ``<raw>/<class>/<file>`` with one folder per class (84 WordNet ids).
 
 Leakage check: the corpus shares an origin repository with part of the fox/dog
-collection, so every curated fox/dog image (``curated/manifest.csv``, hashed
-from its raw file exactly as curation hashed it) is compared with every corpus
-image; a corpus image within ``data.max_hash_distance`` of any of them is
-dropped and listed in ``overlap.json``.
+collection (and may share photos with any other), so every curated image
+(``curated/manifest.csv``, whatever its class, hashed from its raw file exactly
+as curation hashed it) is compared with every corpus image; a corpus image
+within ``data.max_hash_distance`` of any of them is dropped and listed in
+``overlap.json``. (Its keys say ``foxdog`` for the curated side, after the project.)
 
 Within-corpus near-duplicates are not searched (21,000² pairs; they cost
 pretraining nothing but a little weight on one photo).
@@ -40,7 +41,7 @@ from foxdog.data.curate import (
 )
 from foxdog.errors import CurationError
 
-#: Corpus images compared with fox/dog hashes at once (bounds memory to ~chunk x 4k bytes).
+#: Corpus images compared with the curated hashes at once (bounds memory to ~chunk x 4k bytes).
 _CHUNK = 2048
 
 
@@ -89,7 +90,7 @@ def min_hamming(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def foxdog_hashes(
     manifest: Path, foxdog_raw: Path, cfg: DataConfig, workers: int | None = None
 ) -> tuple[np.ndarray, list[str]]:
-    """Perceptual hashes of the curated fox/dog images, from their raw files (as curation did)."""
+    """Perceptual hashes of the curated images, from their raw files (as curation did)."""
     try:
         kept = pd.read_csv(manifest)
     except FileNotFoundError:
@@ -113,9 +114,9 @@ def curate_corpus(
     foxdog: tuple[np.ndarray, list[str]],
     workers: int | None = None,
 ) -> CuratedCorpus:
-    """Decode, check, resize and hash the corpus; drop images near a fox/dog image.
+    """Decode, check, resize and hash the corpus; drop images near a curated image.
 
-    ``foxdog`` is (hashes, paths) of the curated fox/dog images
+    ``foxdog`` is (hashes, paths) of the curated images
     (:func:`foxdog_hashes`).
     """
     candidates = list_corpus(raw_dir)
@@ -158,12 +159,12 @@ def curate_corpus(
     ]
     for p in pairs:
         dropped.append({"path": p["corpus"], "label": p["corpus"].split("/")[0], "source": "",
-                        "reason": f"near-duplicate of fox/dog image {p['foxdog']}"})  # fmt: skip
+                        "reason": f"near-duplicate of curated image {p['foxdog']}"})  # fmt: skip
     kept = [d for d, bad in zip(decoded, leak, strict=True) if not bad]
     classes = sorted({d.candidate.label for d in kept})
     index = {c: i for i, c in enumerate(classes)}
     overlap = {
-        "check": "perceptual hash of every corpus image vs every curated fox/dog image",
+        "check": "perceptual hash of every corpus image vs every curated image",
         "hash_size": cfg.hash_size,
         "max_hash_distance": cfg.max_hash_distance,
         "corpus_images": len(decoded),
@@ -251,7 +252,7 @@ def cmd_pretrain_data(args: argparse.Namespace) -> int:
     ov = result.overlap
     print(
         f"curated {len(result.labels)} corpus images in {len(result.classes)} classes, "
-        f"dropped {len(result.dropped)} ({ov['near_duplicates']} near a fox/dog image, "
+        f"dropped {len(result.dropped)} ({ov['near_duplicates']} near a curated image, "
         f"closest distance {ov['min_distance']}) -> {p.out_dir}/"
     )
     return 0

@@ -1,16 +1,18 @@
 """Raw photos -> curated, deduplicated, group-aware split arrays (the ``curate`` stage).
 
-Pipeline: list files under ``<raw>/fox`` and ``<raw>/dog`` -> decode each by
-content with checks (:mod:`foxdog.data.images`) -> cross-check against
-``SOURCES.csv`` -> group near-duplicates (perceptual hash) and burst series ->
+Pipeline: list files under ``<raw>/<class>/`` for every class of ``data.classes``
+(label i = ``data.classes[i]``) -> decode each by content with checks
+(:mod:`foxdog.data.images`) -> cross-check against ``SOURCES.csv`` (which also
+names each image's ``source``) -> group near-duplicates (perceptual hash) and burst series ->
 drop label conflicts and redundant copies -> split pool/test by group,
 stratified by label and source -> carve a validation split out of the pool the
 same way -> resize -> write ``curated/`` (built in a staging folder beside it and
 swapped in whole, so an interrupted run leaves the previous ``curated/`` intact).
 
 Every output is a pure function of the raw bytes and ``params.yaml``: files are
-processed in sorted order, nothing time-dependent is written, so a re-run gives
-byte-identical files and DVC can skip everything downstream.
+processed in sorted order (class folders by name, whatever their label order, so
+reordering ``data.classes`` only renumbers the labels), nothing time-dependent is
+written, so a re-run gives byte-identical files and DVC can skip everything downstream.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import os
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,12 +43,15 @@ from foxdog.data.images import (
     perceptual_hash,
     square_resize,
 )
+from foxdog.data.links import LINKED_FROM_FILE, inside, link_roots, linked_from
 from foxdog.errors import CurationError
 
-LABELS = {"dog": 0, "fox": 1}
 SPLIT_NAMES = ("pool", "val", "test")
 SOURCES_FILE = "SOURCES.csv"
-SOURCES_COLUMNS = ("relative_path", "label", "source", "sha256", "breed_or_species")
+SOURCES_COLUMNS = ("relative_path", "label", "sha256", "breed_or_species")  # required
+# Optional: without it (or where a row leaves it empty) the source is the first
+# folder below the class, and the datasheet says so (``source_from``).
+SOURCE_COLUMN = "source"
 # Burst series (several shots of one animal seconds apart) are not near-duplicates
 # by perceptual hash, but they are numbered consecutively within one source.
 # Their perceptual hashes differ as much as unrelated photos' (pr3__155/157/158:
@@ -87,13 +92,19 @@ class Curated:
     warnings: list[str] = field(default_factory=list)
     n_groups: int = 0
     n_multi_groups: int = 0
+    classes: tuple[str, ...] = ()  # data.classes: names in label order
+    source_from: dict[str, object] = field(default_factory=dict)  # see _source_record
+    linked_from: str | None = None  # the collection LINKED_FROM.txt names, if any
 
 
 def read_sources(raw_dir: Path) -> dict[str, dict[str, str]]:
     """``SOURCES.csv`` rows keyed by ``relative_path``."""
     path = raw_dir / SOURCES_FILE
     if not path.is_file():
-        raise CurationError(f"{path}: not found (the raw collection must carry {SOURCES_FILE})")
+        raise CurationError(
+            f"{path}: not found (every raw folder needs one; write it with "
+            f"`foxdog data index {raw_dir}`)"
+        )
     rows: dict[str, dict[str, str]] = {}
     try:
         # utf-8-sig: a spreadsheet-saved CSV starts with a byte-order mark.
@@ -114,20 +125,68 @@ def read_sources(raw_dir: Path) -> dict[str, dict[str, str]]:
     return rows
 
 
-def list_candidates(raw_dir: Path) -> tuple[list[Candidate], list[dict[str, str]], list[str]]:
-    """Files under ``<raw>/<label>/<source>/``; links leaving the raw folder are dropped.
+def source_of(rel: str, sources: dict[str, dict[str, str]]) -> tuple[str, bool]:
+    """(source of ``rel``, whether it came from ``SOURCES.csv``).
+
+    The ``source`` column of the file's row when it is there and not empty;
+    otherwise the first folder below the class (``""`` for a file directly in it).
+    """
+    listed = (sources.get(rel) or {}).get(SOURCE_COLUMN) or ""
+    if listed.strip():
+        return listed, True
+    parts = rel.split("/")
+    return (parts[1] if len(parts) > 2 else ""), False
+
+
+def class_folders(raw_dir: Path, classes: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The class folders to read (sorted by name) and warnings for folders left out.
+
+    Raises a one-line CurationError for a class of ``data.classes`` with no
+    folder. A folder beside them that ``data.classes`` does not list is ignored,
+    with a warning (hidden folders, starting with ".", silently).
+    """
+    for label in classes:
+        if not (raw_dir / label).is_dir():
+            present = sorted(
+                p.name for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+            )
+            raise CurationError(
+                f"{raw_dir / label}: class folder not found (data.classes lists {label!r}; "
+                f"folders in {raw_dir}: {', '.join(present) or 'none'})"
+            )
+    notes = [
+        f"{p}: folder not in data.classes ({', '.join(classes)}) — ignored"
+        for p in sorted(raw_dir.iterdir())
+        if p.is_dir() and not p.name.startswith(".") and p.name not in classes
+    ]
+    # Processing order is by folder name, not label order: reordering data.classes
+    # renumbers the labels but keeps the same near-duplicate decisions and split.
+    return sorted(classes), notes
+
+
+def list_candidates(
+    raw_dir: Path,
+    classes: Sequence[str],
+    sources: dict[str, dict[str, str]] | None = None,
+) -> tuple[list[Candidate], list[dict[str, str]], list[str]]:
+    """Files under ``<raw>/<class>/`` for each of ``classes``; links leaving the raw folder dropped.
 
     Returns (candidates, dropped entries, warnings). Symbolic links are never
     followed out of the raw folder (its hash in ``data.dvc`` would not cover the
-    target), symlinked folders are not walked, and special files (FIFOs,
-    sockets) are dropped rather than opened.
+    target) unless into the collection its ``LINKED_FROM.txt`` names
+    (:mod:`foxdog.data.links`), symlinked folders are not walked, and special
+    files (FIFOs, sockets) are dropped rather than opened. ``sources``
+    (``SOURCES.csv`` rows) names each file's source (:func:`source_of`).
     """
-    root = raw_dir.resolve()
-    candidates, dropped, notes = [], [], []
-    for label in sorted(LABELS):
+    sources = sources or {}
+    roots = link_roots(raw_dir)
+    outside = "symlink points outside the raw folder" + (
+        f" and {roots[1]} (its {LINKED_FROM_FILE})" if len(roots) > 1 else ""
+    )
+    candidates, dropped = [], []
+    labels, notes = class_folders(raw_dir, classes)
+    for label in labels:
         label_dir = raw_dir / label
-        if not label_dir.is_dir():
-            raise CurationError(f"{label_dir}: class folder not found")
         found = 0
         for dirpath, dirnames, filenames in os.walk(label_dir, followlinks=False):
             dirnames.sort()
@@ -135,21 +194,18 @@ def list_candidates(raw_dir: Path) -> tuple[list[Candidate], list[dict[str, str]
             for name in list(dirnames):
                 if (here / name).is_symlink():
                     rel = (here / name).relative_to(raw_dir).as_posix()
-                    dropped.append(
-                        _drop(rel, label, _source_of(rel), "symlinked folder: not followed")
-                    )
+                    source = source_of(rel, sources)[0]
+                    dropped.append(_drop(rel, label, source, "symlinked folder: not followed"))
             if not dirnames and not filenames:
                 notes.append(f"{here}: empty folder")
             for name in sorted(filenames):
                 full = here / name
                 rel = full.relative_to(raw_dir).as_posix()
-                source = _source_of(rel)
+                source = source_of(rel, sources)[0]
                 if full.is_symlink():
                     target = full.resolve()
-                    if not target.is_relative_to(root):
-                        dropped.append(
-                            _drop(rel, label, source, "symlink points outside the raw folder")
-                        )
+                    if not inside(target, roots):
+                        dropped.append(_drop(rel, label, source, outside))
                         continue
                     if not target.exists():
                         dropped.append(_drop(rel, label, source, "broken symlink"))
@@ -164,11 +220,6 @@ def list_candidates(raw_dir: Path) -> tuple[list[Candidate], list[dict[str, str]
         if found == 0:
             notes.append(f"{label_dir}: no images in class folder")
     return candidates, dropped, notes
-
-
-def _source_of(rel: str) -> str:
-    parts = rel.split("/")
-    return parts[1] if len(parts) > 2 else ""
 
 
 def _drop(path: str, label: str, source: str, reason: str) -> dict[str, str]:
@@ -320,7 +371,8 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
             "`foxdog data download` to rebuild it from its origins)"
         )
     sources = read_sources(raw_dir)
-    candidates, dropped, warnings = list_candidates(raw_dir)
+    classes = cfg.classes
+    candidates, dropped, warnings = list_candidates(raw_dir, classes, sources)
     decoded: list[Decoded] = []
     for result in decode_all(raw_dir, candidates, cfg, workers):
         if isinstance(result, dict):
@@ -338,8 +390,9 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
         else:
             decoded.append(result)
     present = {c.path for c in candidates} | {d["path"] for d in dropped}
-    missing = sorted(p for p in sources if p not in present)
-    _require_every_label(raw_dir, [d.candidate for d in decoded], candidates, dropped)
+    # Rows of folders that data.classes leaves out are not missing: they are ignored.
+    missing = sorted(p for p in sources if p not in present and p.split("/")[0] in classes)
+    _require_every_label(raw_dir, classes, [d.candidate for d in decoded], candidates, dropped)
 
     paths = [d.candidate.path for d in decoded]
     hashes = np.array([d.phash for d in decoded]).reshape(len(decoded), cfg.hash_size**2)
@@ -370,7 +423,7 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
                 )
 
     kept = [d for d, k in zip(decoded, keep, strict=True) if k]
-    _require_every_label(raw_dir, [d.candidate for d in kept], candidates, dropped)
+    _require_every_label(raw_dir, classes, [d.candidate for d in kept], candidates, dropped)
     kept_groups = groups[keep]
     strata = np.array([f"{d.candidate.label}/{d.candidate.source}" for d in kept])
     test_mask = split_by_group(strata, kept_groups, cfg.test_fraction, cfg.seed)
@@ -386,7 +439,7 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
     kept_labels = labels[keep]
     for name in SPLIT_NAMES:
         mask = split == name
-        for label in LABELS:
+        for label in classes:
             if not np.any(mask & (kept_labels == label)):
                 n_label = int(np.sum(kept_labels == label))
                 raise CurationError(
@@ -397,7 +450,7 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
     frame = pd.DataFrame(
         {
             "id": [d.sha256[:16] for d in kept],
-            "label": [LABELS[d.candidate.label] for d in kept],
+            "label": [classes.index(d.candidate.label) for d in kept],
             "label_name": [d.candidate.label for d in kept],
             "source": [d.candidate.source for d in kept],
             "breed": [sources[d.candidate.path]["breed_or_species"] for d in kept],
@@ -413,6 +466,7 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
         dupe = frame.loc[frame["id"].duplicated(), "path"].iloc[0]
         raise CurationError(f"{dupe}: image id collides with another kept image")
     sizes = Counter(groups.tolist())
+    from_column = [source_of(d.candidate.path, sources)[1] for d in kept]
     return Curated(
         kept=frame,
         images=np.stack([d.pixels for d in kept]),
@@ -422,17 +476,38 @@ def curate(raw_dir: Path, cfg: DataConfig, workers: int | None = None) -> Curate
         warnings=warnings,
         n_groups=len(sizes),
         n_multi_groups=sum(1 for s in sizes.values() if s > 1),
+        classes=tuple(classes),
+        source_from=_source_record(sources, from_column),
+        linked_from=None if (origin := linked_from(raw_dir)) is None else str(origin),
     )
+
+
+def _source_record(sources: dict[str, dict[str, str]], from_column: list[bool]) -> dict:
+    """Where the kept images' ``source`` came from, for the datasheet."""
+    n_column = sum(from_column)
+    if not any(SOURCE_COLUMN in row for row in sources.values()):
+        note = f"first folder below the class ({SOURCES_FILE} has no {SOURCE_COLUMN!r} column)"
+    elif n_column == len(from_column):
+        note = f"{SOURCES_FILE} column {SOURCE_COLUMN!r}"
+    elif n_column == 0:
+        note = f"first folder below the class ({SOURCES_FILE}'s {SOURCE_COLUMN!r} column is empty)"
+    else:
+        note = (
+            f"{SOURCES_FILE} column {SOURCE_COLUMN!r}; the first folder below the class "
+            "where a row leaves it empty"
+        )
+    return {"SOURCES.csv": n_column, "folder": len(from_column) - n_column, "note": note}
 
 
 def _require_every_label(
     raw_dir: Path,
+    classes: Sequence[str],
     usable: list[Candidate],
     candidates: list[Candidate],
     dropped: list[dict[str, str]],
 ) -> None:
     """Raise a one-line CurationError naming the class folder that has nothing usable."""
-    for label in LABELS:
+    for label in classes:
         if any(c.label == label for c in usable):
             continue
         folder = raw_dir / label
@@ -463,6 +538,11 @@ def decoding_record(cfg: DataConfig) -> dict[str, object]:
     }
 
 
+def contact_sheet_name(label: str) -> str:
+    """File name of a class's contact sheet in ``curated/``."""
+    return f"contact_{label}.png"
+
+
 def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
     """Counts and decisions of one curation run, for ``datasheet.json``."""
     kept = result.kept
@@ -485,8 +565,27 @@ def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
                 **{name: int((part["split"] == name).sum()) for name in SPLIT_NAMES},
             }
         )
+    classes = list(result.classes or cfg.classes)
+    per_class = []
+    for index, name in enumerate(classes):
+        part = kept[kept["label_name"] == name]
+        per_class.append(
+            {
+                "label": index,
+                "name": name,
+                "kept": len(part),
+                **{split: int((part["split"] == split).sum()) for split in SPLIT_NAMES},
+                "dropped": int((dropped["label"] == name).sum()),
+                "contact_sheet": contact_sheet_name(name),
+            }
+        )
     return {
         **decoding_record(cfg),
+        "classes": classes,
+        "per_class": per_class,
+        "contact_sheets": [contact_sheet_name(name) for name in classes],
+        "source_from": result.source_from,
+        "linked_from": result.linked_from,
         "params": {
             **decoding_record(cfg)["params"],
             "burst_max_gap": BURST_MAX_GAP,
@@ -529,9 +628,12 @@ def write_curated(result: Curated, raw_dir: Path, out_dir: Path, cfg: DataConfig
     ``out_dir`` exactly as it was (never a new pool beside an old test split), and
     the next run removes the stale staging folder.
     """
-    if out_dir.resolve().is_relative_to(raw_dir.resolve()):
-        # The raw folder is read-only input (and DVC-tracked): never write into it.
-        raise CurationError(f"{out_dir}: output folder is inside the raw folder {raw_dir}")
+    for i, root in enumerate(link_roots(raw_dir)):
+        if out_dir.resolve().is_relative_to(root):
+            # The raw folder (and a collection it links into) is read-only input: never
+            # write into it.
+            where = raw_dir if i == 0 else f"{root} (its {LINKED_FROM_FILE})"
+            raise CurationError(f"{out_dir}: output folder is inside the raw folder {where}")
     kept = result.kept
     with io.staging_dir(out_dir) as stage:
         for split in SPLIT_NAMES:
@@ -541,8 +643,8 @@ def write_curated(result: Curated, raw_dir: Path, out_dir: Path, cfg: DataConfig
             io.write_npy(stage / f"{split}_ids.npy", kept.loc[mask, "id"].to_numpy().astype(str))
         io.write_csv(stage / "manifest.csv", kept)
         io.write_json(stage / "datasheet.json", datasheet(result, cfg))
-        for label in LABELS:
+        for label in result.classes or cfg.classes:
             part = kept[kept["label_name"] == label]
             sheet = contact_sheet([raw_dir / p for p in part["path"]], cfg.contact_sheet_size)
-            io.write_bytes(stage / f"contact_{label}.png", sheet)
+            io.write_bytes(stage / contact_sheet_name(label), sheet)
         io.swap_in(stage, out_dir)

@@ -6,7 +6,10 @@ for any folder laid out as ``DIR/<class>/**/<image>``: one row per image file,
 in sorted path order, with the file's sha256, byte size, format and size read
 from the image header (no pixel is decoded: checking content is curate's job),
 and a ``source`` sub-group taken from a folder level below the class or from a
-user CSV. See docs/formats.md ("SOURCES.csv written by foxdog data index").
+user CSV. Symbolic links are skipped, except in a linked collection (a folder
+with ``LINKED_FROM.txt``, :mod:`foxdog.data.links`), whose file links into the
+collection it names are indexed by their targets' bytes. See docs/formats.md
+("SOURCES.csv written by foxdog data index").
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from pathlib import Path, PurePosixPath
 from PIL import Image, UnidentifiedImageError
 
 from foxdog import io
+from foxdog.data.links import inside, link_roots, linked_from
+from foxdog.errors import CurationError
 
 SOURCES_FILE = "SOURCES.csv"
 # A superset of what curate reads (relative_path, label, source, sha256,
@@ -140,7 +145,7 @@ def _class_folders(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
 
 
 def list_files(
-    root: Path, classes: list[str]
+    root: Path, classes: list[str], link_roots: tuple[Path, ...] = ()
 ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
     """Image files under each class folder, sorted; plus ignored and skipped files.
 
@@ -148,21 +153,31 @@ def list_files(
     paths relative to ``root`` with POSIX separators. Hidden files and folders
     are left out silently. Symbolic links (to files or folders) are skipped: a
     link out of the folder would put bytes in the index that the folder does not
-    hold (curate drops such links too).
+    hold (curate drops such links too). Except in a linked collection
+    (:mod:`foxdog.data.links`): a link to a file inside one of ``link_roots``
+    (the folder itself and the one its ``LINKED_FROM.txt`` names) is indexed by
+    its target's bytes.
     """
     images, ignored, skipped = [], [], []
+
+    def followed(path: Path) -> bool:
+        if not link_roots or not path.is_file():  # is_file() follows the link
+            return False
+        return inside(path.resolve(), link_roots)
+
     for label in classes:
         for dirpath, dirnames, filenames in os.walk(root / label, followlinks=False):
             here = Path(dirpath)
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in [*dirnames, *filenames]:
-                if (here / name).is_symlink() and not name.startswith("."):
-                    rel = (here / name).relative_to(root).as_posix()
+                link = here / name
+                if link.is_symlink() and not name.startswith(".") and not followed(link):
+                    rel = link.relative_to(root).as_posix()
                     skipped.append((rel, "symbolic link: not followed"))
             dirnames[:] = [d for d in dirnames if not (here / d).is_symlink()]
             for name in filenames:
                 full = here / name
-                if name.startswith(".") or full.is_symlink():
+                if name.startswith(".") or (full.is_symlink() and not followed(full)):
                     continue
                 rel = full.relative_to(root).as_posix()
                 try:
@@ -257,7 +272,12 @@ def index_collection(
     if subgroups is None and subgroup_level < 1:
         raise CollectionError(f"--subgroup-level={subgroup_level} must be >= 1")
     classes, top_skipped = _class_folders(root)
-    paths, ignored, skipped = list_files(root, classes)
+    try:
+        # A linked collection (LINKED_FROM.txt): file links into its origin are indexed.
+        roots = link_roots(root) if linked_from(root) is not None else ()
+    except CurationError as err:
+        raise CollectionError(str(err)) from None
+    paths, ignored, skipped = list_files(root, classes, roots)
     skipped += top_skipped
     for label in classes:
         if not any(p.startswith(f"{label}/") for p in paths):

@@ -3,7 +3,7 @@
 For each of ``baseline.seeds`` the CNN is trained on *every* curated pool image
 for ``baseline.steps`` steps (more than an active-learning fit, since the pool
 is ~10x the largest labelled set), then evaluated on the test split. The
-result, ``metrics/baseline.json``, holds each metric's mean, 95% t-interval
+result, ``metrics/baseline/<start>.json``, holds each metric's mean, 95% t-interval
 over seeds and per-seed values (format: ``docs/formats.md``).
 """
 

@@ -17,7 +17,7 @@ trunk) are kept:
   flip, colour jitter, greyscale), the CNN's hidden + output layers act as the
   projection head (output width ``pretrain.projection``), NT-Xent loss
   (``optax.losses.ntxent``) at ``pretrain.temperature``. Images: the corpus plus
-  the fox/dog *pool* pixels (no labels; the test and validation splits are
+  the curated *pool* pixels (no labels; the test and validation splits are
   never read).
 
 Corpus accuracy: a stratified ``pretrain.holdout_fraction`` of the corpus is
@@ -286,7 +286,7 @@ def run_pretrain(
     if method == "simclr" and pool_images is not None:
         if pool_images.shape[1:] != corpus_images.shape[1:]:
             raise ValueError(
-                f"fox/dog pool images are {pool_images.shape[1:]}, the corpus "
+                f"curated pool images are {pool_images.shape[1:]}, the corpus "
                 f"{corpus_images.shape[1:]}: curate both at data.image_size"
             )
         n_pool = len(pool_images)
