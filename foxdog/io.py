@@ -4,18 +4,43 @@ loses nothing) and content hashes."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # only for annotations: keep this module cheap to import
     import numpy as np
     import pandas as pd
+
+
+@contextlib.contextmanager
+def read_user_csv(
+    path: Path, columns: Sequence[str], error: type[Exception], what: str
+) -> Iterator[csv.DictReader]:
+    """Rows of a user's UTF-8 CSV whose header has ``columns``; every failure one ``error`` line.
+
+    ``what`` names the file in the not-found message (e.g. ``"the --map CSV"``). A
+    spreadsheet's byte-order mark is allowed (``utf-8-sig``).
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise error(f"{path}: missing column {missing[0]!r}")
+            yield reader
+    except FileNotFoundError:
+        raise error(f"{path}: not found ({what})") from None
+    except UnicodeDecodeError as err:
+        raise error(f"{path}: not UTF-8 text (byte {err.start})") from None
+    except csv.Error as err:
+        raise error(f"{path}: not a readable CSV ({err})") from None
 
 
 def sha256_file(path: str | Path) -> str:

@@ -96,29 +96,19 @@ def source_at_level(relative_path: str, level: int) -> str:
 
 def read_subgroups(path: Path) -> dict[str, str]:
     """A user CSV with columns ``relative_path,source``, as ``{relative_path: source}``."""
-    try:
-        # utf-8-sig: a spreadsheet-saved CSV starts with a byte-order mark.
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in ("relative_path", "source") if c not in (reader.fieldnames or [])]
-            if missing:
-                raise CollectionError(f"{path}: missing column {missing[0]!r}")
-            mapping: dict[str, str] = {}
-            for row in reader:
-                rel, source = (row["relative_path"] or "").strip(), (row["source"] or "").strip()
-                if not rel or not source:
-                    raise CollectionError(
-                        f"{path}: line {reader.line_num}: relative_path and source must be set"
-                    )
-                if rel in mapping:
-                    raise CollectionError(f"{path}: line {reader.line_num}: {rel} is listed twice")
-                mapping[rel] = source
-    except FileNotFoundError:
-        raise CollectionError(f"{path}: not found (the --subgroups CSV)") from None
-    except UnicodeDecodeError as err:
-        raise CollectionError(f"{path}: not UTF-8 text (byte {err.start})") from None
-    except csv.Error as err:
-        raise CollectionError(f"{path}: not a readable CSV ({err})") from None
+    mapping: dict[str, str] = {}
+    with io.read_user_csv(
+        path, ("relative_path", "source"), CollectionError, "the --subgroups CSV"
+    ) as reader:
+        for row in reader:
+            rel, source = (row["relative_path"] or "").strip(), (row["source"] or "").strip()
+            if not rel or not source:
+                raise CollectionError(
+                    f"{path}: line {reader.line_num}: relative_path and source must be set"
+                )
+            if rel in mapping:
+                raise CollectionError(f"{path}: line {reader.line_num}: {rel} is listed twice")
+            mapping[rel] = source
     return mapping
 
 

@@ -31,32 +31,20 @@ _CLASS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 def read_class_map(path: Path) -> dict[str, str]:
     """``{breed_or_species: class}`` from a CSV with columns ``breed_or_species,class``."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in MAP_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise CurationError(f"{path}: missing column {missing[0]!r}")
-            mapping: dict[str, str] = {}
-            for row in reader:
-                breed, name = (row["breed_or_species"] or "").strip(), (row["class"] or "").strip()
-                where = f"{path}: line {reader.line_num}"
-                if not breed:
-                    raise CurationError(f"{where}: breed_or_species is empty")
-                if not _CLASS_NAME.fullmatch(name):
-                    raise CurationError(
-                        f"{where}: class {name!r} must be a folder name of letters, digits, "
-                        "'_' or '-'"
-                    )
-                if breed in mapping:
-                    raise CurationError(f"{where}: {breed!r} is listed twice")
-                mapping[breed] = name
-    except FileNotFoundError:
-        raise CurationError(f"{path}: not found (the --map CSV)") from None
-    except UnicodeDecodeError as err:
-        raise CurationError(f"{path}: not UTF-8 text (byte {err.start})") from None
-    except csv.Error as err:
-        raise CurationError(f"{path}: not a readable CSV ({err})") from None
+    mapping: dict[str, str] = {}
+    with io.read_user_csv(path, MAP_COLUMNS, CurationError, "the --map CSV") as reader:
+        for row in reader:
+            breed, name = (row["breed_or_species"] or "").strip(), (row["class"] or "").strip()
+            where = f"{path}: line {reader.line_num}"
+            if not breed:
+                raise CurationError(f"{where}: breed_or_species is empty")
+            if not _CLASS_NAME.fullmatch(name):
+                raise CurationError(
+                    f"{where}: class {name!r} must be a folder name of letters, digits, '_' or '-'"
+                )
+            if breed in mapping:
+                raise CurationError(f"{where}: {breed!r} is listed twice")
+            mapping[breed] = name
     if len(set(mapping.values())) < 2:
         raise CurationError(f"{path}: maps to {len(set(mapping.values()))} class(es); need 2")
     return mapping
