@@ -41,6 +41,7 @@ import json
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -181,44 +182,30 @@ def write_curated(
     manifest.to_csv(out / "manifest.csv", index=False, lineterminator="\n")
     for label, name in enumerate(classes):
         (out / f"contact_{name}.png").write_bytes(_png(_contact(images[labels == label][:16])))
-    sheet = datasheet(manifest, image_size)
+    sheet = datasheet(manifest, classes, image_size)
     (out / "datasheet.json").write_text(json.dumps(sheet, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
-def datasheet(manifest: pd.DataFrame, image_size: int) -> dict[str, object]:
-    """A plausible ``datasheet.json`` for ``manifest`` (the shape the curate stage writes)."""
+def datasheet(manifest: pd.DataFrame, classes: Sequence[str], size: int) -> dict[str, Any]:
+    """A plausible ``datasheet.json`` for ``manifest`` (the shape the curate stage writes).
+
+    Class-neutral like the stage's: ``classes`` and their contact sheets, counts per class,
+    and two dropped files named after the first two classes.
+    """
+    first = classes[0]
     dropped = [
         {
-            "path": "fox/randomfox_ca/truncated.jpg",
-            "label": "fox",
-            "source": "randomfox_ca",
+            "path": f"{first}/alpha_src/truncated.jpg",
+            "label": first,
+            "source": "alpha_src",
             "reason": "not a decodable image (JPEG: image file is truncated)",
         },
         {
-            "path": "fox/randomfox_ca/dup_b.jpg",
-            "label": "fox",
-            "source": "randomfox_ca",
-            "reason": "near-duplicate of fox/randomfox_ca/dup_a.jpg",
-        },
-        {
-            "path": "dog/imagewoof2_320/beagle/tiny.jpg",
-            "label": "dog",
-            "source": "imagewoof2_320",
+            "path": f"{classes[1]}/beta_src/tiny.jpg",
+            "label": classes[1],
+            "source": "beta_src",
             "reason": "too small: 1x1",
-        },
-        {
-            "path": "dog/imagewoof2_320/dingo/lookalike.jpg",
-            "label": "dog",
-            "source": "imagewoof2_320",
-            "reason": "label conflict: near-duplicate group also holds fox/awa2_begert/look.jpg",
-        },
-        {
-            "path": "fox/awa2_begert/look.jpg",
-            "label": "fox",
-            "source": "awa2_begert",
-            "reason": "label conflict: near-duplicate group also holds "
-            "dog/imagewoof2_320/dingo/lookalike.jpg",
         },
     ]
     by_source = []
@@ -229,36 +216,34 @@ def datasheet(manifest: pd.DataFrame, image_size: int) -> dict[str, object]:
                 "source": source,
                 "kept": len(part),
                 "dropped": sum(d["label"] == label and d["source"] == source for d in dropped),
-                "pool": int((part["split"] == "pool").sum()),
-                "test": int((part["split"] == "test").sum()),
+                **{s: int((part["split"] == s).sum()) for s in manifest["split"].unique()},
             }
         )
+    count = lambda part: {  # noqa: E731 - a one-line helper
+        k: int(v) for k, v in part["label_name"].value_counts().sort_index().items()
+    }
     return {
-        "image_size": image_size,
+        "classes": list(classes),
+        "contact_sheets": [f"contact_{c}.png" for c in classes],
+        "image_size": size,
         "counts": {
-            "kept": {
-                k: int(v) for k, v in manifest["label_name"].value_counts().sort_index().items()
-            },
+            "kept": count(manifest),
             "dropped": len(dropped),
             "by_source": by_source,
-            "by_split": {
-                s: {k: int(v) for k, v in part["label_name"].value_counts().sort_index().items()}
-                for s, part in manifest.groupby("split")
-            },
+            "by_split": {s: count(part) for s, part in manifest.groupby("split")},
             "by_breed": [
                 {"label_name": lab, "breed": b, "images": int(n)}
                 for (lab, b), n in manifest.groupby(["label_name", "breed"]).size().items()
             ],
+            "by_format": [
+                {"label_name": lab, "format": f, "images": int(n)}
+                for (lab, f), n in manifest.groupby(["label_name", "format"]).size().items()
+            ],
         },
         "dropped": dropped,
-        "label_conflicts": [
-            {
-                "group": 3,
-                "paths": ["dog/imagewoof2_320/dingo/lookalike.jpg", "fox/awa2_begert/look.jpg"],
-            }
-        ],
-        "near_duplicate_groups": 2,
-        "groups": int(manifest["group"].nunique()) + 2,
+        "label_conflicts": [],
+        "near_duplicate_groups": 1,
+        "groups": int(manifest["group"].nunique()),
         "missing_files": [],
         "warnings": [],
     }
