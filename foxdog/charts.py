@@ -112,6 +112,32 @@ def _legend_selection(name: str) -> alt.Parameter:
     return alt.selection_point(name=name, fields=["strategy"], bind="legend", toggle="true")
 
 
+def _mean_with_band(
+    base: alt.Chart,
+    pick: alt.Parameter,
+    y: alt.Y,
+    tooltip: list[alt.Tooltip],
+    *,
+    point_size: int = 36,
+    band_opacity: float | None = None,
+) -> list[alt.Chart]:
+    """The mean line, its interval band (``low``..``high``) and its points, faded off ``pick``.
+
+    The layers every curve chart draws; ``pick`` is bound to the line (the legend toggle).
+    """
+    area = base.mark_area() if band_opacity is None else base.mark_area(opacity=band_opacity)
+    band = area.encode(
+        y=alt.Y("low:Q"), y2="high:Q", opacity=alt.condition(pick, alt.value(0.16), alt.value(0.02))
+    )
+    line = base.mark_line(strokeWidth=2).encode(
+        y=y, opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12))
+    )
+    points = base.mark_point(filled=True, size=point_size).encode(
+        y="mean:Q", opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)), tooltip=tooltip
+    )
+    return [band, line.add_params(pick), points]
+
+
 def _x_axis(x: str) -> alt.X:
     # Rounds are whole numbers: no 0.5 ticks.
     axis = alt.Axis(tickMinStep=1) if x == "round" else alt.Axis()
@@ -197,20 +223,12 @@ def learning_curves(
     y_title = METRIC_TITLES.get(metric, metric)
     colour = _strategy_colour(names)
     base = _by_regime(alt.Chart(data), choice).encode(x=_x_axis(x), color=colour)
-    band = base.mark_area(opacity=0.15).encode(
-        y=alt.Y("low:Q"),
-        y2="high:Q",
-        opacity=alt.condition(pick, alt.value(0.16), alt.value(0.02)),
-    )
-    line = base.mark_line(strokeWidth=2).encode(
-        y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
-    )
     tooltip = [alt.Tooltip("start:N", title="starting model")] if regimes else []
-    points = base.mark_point(filled=True, size=36).encode(
-        y="mean:Q",
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
-        tooltip=[
+    layers = _mean_with_band(
+        base,
+        pick,
+        alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
+        [
             *tooltip,
             alt.Tooltip("strategy:N"),
             alt.Tooltip("round:Q"),
@@ -219,8 +237,8 @@ def learning_curves(
             alt.Tooltip("low:Q", title="95% CI low", format=".3f"),
             alt.Tooltip("high:Q", title="95% CI high", format=".3f"),
         ],
+        band_opacity=0.15,
     )
-    layers: list[alt.Chart] = [band, line.add_params(pick), points]
     if baseline is not None:
         layers += _reference_layers(baseline, baseline_label, regimes, choice)
     chart = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
@@ -296,19 +314,11 @@ def difference_curves(
     pick = _legend_selection("pick_diff")
     base = alt.Chart().encode(x=_x_axis("n_labels"), color=_strategy_colour(names))
     zero = alt.Chart().mark_rule(**_REFERENCE_RULE).encode(y=alt.datum(0.0))
-    band = base.mark_area().encode(
-        y=alt.Y("low:Q"),
-        y2="high:Q",
-        opacity=alt.condition(pick, alt.value(0.16), alt.value(0.02)),
-    )
-    line = base.mark_line(strokeWidth=2).encode(
-        y=alt.Y("mean:Q", title=METRIC_TITLES["accuracy_difference"]),
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
-    )
-    points = base.mark_point(filled=True, size=30).encode(
-        y="mean:Q",
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
-        tooltip=[
+    layers = _mean_with_band(
+        base,
+        pick,
+        alt.Y("mean:Q", title=METRIC_TITLES["accuracy_difference"]),
+        [
             alt.Tooltip("start:N", title="starting model"),
             alt.Tooltip("strategy:N"),
             alt.Tooltip("n_labels:Q", title="labels"),
@@ -316,10 +326,11 @@ def difference_curves(
             alt.Tooltip("low:Q", title="95% CI low", format="+.3f"),
             alt.Tooltip("high:Q", title="95% CI high", format="+.3f"),
         ],
+        point_size=30,
     )
     width = max(200, (WIDTH + 120) // len(regimes) - 40)
     chart = (
-        alt.layer(zero, band, line.add_params(pick), points, data=data)
+        alt.layer(zero, *layers, data=data)
         .properties(width=width, height=240)
         .facet(column=alt.Column("start:N", sort=regimes, title="starting model"))
     )
@@ -363,17 +374,11 @@ def regime_curves(
     )
     y_title = METRIC_TITLES.get(metric, metric)
     base = alt.Chart(data).encode(x=_x_axis("n_labels"), color=colour)
-    band = base.mark_area().encode(
-        y="low:Q", y2="high:Q", opacity=alt.condition(pick, alt.value(0.16), alt.value(0.02))
-    )
-    line = base.mark_line(strokeWidth=2).encode(
-        y=alt.Y("mean:Q", title=f"{y_title} ({strategy})", scale=alt.Scale(zero=False)),
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
-    )
-    points = base.mark_point(filled=True, size=36).encode(
-        y="mean:Q",
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
-        tooltip=[
+    layers = _mean_with_band(
+        base,
+        pick,
+        alt.Y("mean:Q", title=f"{y_title} ({strategy})", scale=alt.Scale(zero=False)),
+        [
             alt.Tooltip("start:N", title="starting model"),
             alt.Tooltip("n_labels:Q", title="labels"),
             alt.Tooltip("mean:Q", title=f"mean {y_title}", format=".3f"),
@@ -381,7 +386,6 @@ def regime_curves(
             alt.Tooltip("high:Q", title="95% CI high", format=".3f"),
         ],
     )
-    layers: list[alt.Chart] = [band, line.add_params(pick), points]
     if baselines:
         shown = [s for s in regimes if s in baselines]
         ref = pd.DataFrame({"start": shown, "value": [float(baselines[s]) for s in shown]})
@@ -435,17 +439,11 @@ def metric_explorer(
     )
     colour = _strategy_colour(names)
     base = alt.Chart(data).encode(x=_x_axis(x), color=colour)
-    band = base.mark_area(opacity=0.15).encode(
-        y="low:Q", y2="high:Q", opacity=alt.condition(pick, alt.value(0.16), alt.value(0.02))
-    )
-    line = base.mark_line(strokeWidth=2).encode(
-        y=alt.Y("mean:Q", title="value of the chosen metric", scale=alt.Scale(zero=False)),
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
-    )
-    points = base.mark_point(filled=True, size=36).encode(
-        y="mean:Q",
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
-        tooltip=[
+    layers = _mean_with_band(
+        base,
+        pick,
+        alt.Y("mean:Q", title="value of the chosen metric", scale=alt.Scale(zero=False)),
+        [
             alt.Tooltip("strategy:N"),
             alt.Tooltip("metric_title:N", title="metric"),
             alt.Tooltip("round:Q"),
@@ -454,12 +452,9 @@ def metric_explorer(
             alt.Tooltip("low:Q", title="95% CI low", format=".3f"),
             alt.Tooltip("high:Q", title="95% CI high", format=".3f"),
         ],
+        band_opacity=0.15,
     )
-    chart = (
-        alt.layer(band, line.add_params(pick), points)
-        .transform_filter(alt.datum.metric == choice)
-        .add_params(choice)
-    )
+    chart = alt.layer(*layers).transform_filter(alt.datum.metric == choice).add_params(choice)
     regimes = regimes_of(data, starts)
     if len(regimes) > 1:
         regime = regime_selector(regimes)
