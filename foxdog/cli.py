@@ -199,9 +199,9 @@ def cmd_probcover_delta(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from foxdog.analysis import run_analysis
+    from foxdog.stages import analyze
 
-    run_analysis(_params(args))
+    analyze.run(_params(args))
     print("analysis written to metrics/ and plots/")
     return 0
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from foxdog import io
-from foxdog.analysis import t_interval
+from foxdog.analysis.stats import t_interval
 from foxdog.config import Params
 
 START, END = "<!-- numbers:start -->", "<!-- numbers:end -->"

@@ -335,7 +335,7 @@ def same_choices(queries: Mapping[str, pd.DataFrame]) -> list[list[str]]:
 
     ``queries`` maps a strategy to its ``queries.csv``; order within a group follows it.
     """
-    from foxdog.analysis import identical_arms
+    from foxdog.analysis.stats import identical_arms
 
     return [g for g in identical_arms(queries) if len(g) > 1]
 

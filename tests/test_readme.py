@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from foxdog.analysis import run_analysis
 from foxdog.config import load_params
 from foxdog.readme import END, START, numbers_block, update_readme
+from foxdog.stages import analyze
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic_results import STARTS, make_project  # noqa: E402
@@ -119,7 +119,7 @@ def test_one_baseline_seed_has_no_interval(tmp_path: Path) -> None:
 def test_block_quotes_the_analysis_for_every_regime(tmp_path: Path) -> None:
     root = make_project(tmp_path, seeds=range(3), rounds=2)
     params = load_params(root / "params.yaml")
-    run_analysis(params, root / "results", root / "metrics", root / "plots")
+    analyze.run(params, root / "results", root / "metrics", root / "plots")
     block = numbers_block(params, root)
     lines = block.splitlines()
     doc = json.loads((root / "metrics" / "analysis.json").read_text())

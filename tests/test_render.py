@@ -1,7 +1,7 @@
 """The site renderer: .qmd parsing, the Jupyter fallback, the Quarto path, atomic swaps.
 
 The full-site tests build a fake project (``tests/synthetic_results.make_project``
-→ ``foxdog.analysis.run_analysis``) and render the real ``report/`` pages on it;
+→ ``foxdog.stages.analyze.run``) and render the real ``report/`` pages on it;
 :func:`build_site` is shared with ``test_report_browser.py`` and renders once per
 test session.
 """
