@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from foxdog import paths
 from foxdog.config import Params
 from foxdog.metrics import METRICS
 
@@ -76,7 +77,7 @@ def load_strategy_rounds(params: Params, results_dir: Path, start: str) -> pd.Da
     """All ``results/<start>/<strategy>/rounds.csv`` of ``active.strategies``, concatenated."""
     frames = []
     for strategy in params.active.strategies:
-        path = Path(results_dir) / start / strategy / "rounds.csv"
+        path = paths.strategy_dir(results_dir, start, strategy) / "rounds.csv"
         stage = f"al@{start}-{strategy}"
         frame = read_rounds(path, stage)
         _check_start(frame, start, path, stage)
@@ -90,7 +91,7 @@ def load_ablation_rounds(params: Params, results_dir: Path) -> pd.DataFrame:
     start = params.ablations.start
     for factor in params.ablations.factors:
         for strategy in params.ablations.strategies:
-            path = Path(results_dir) / "ablations" / factor / strategy / "rounds.csv"
+            path = paths.ablation_dir(results_dir, factor, strategy) / "rounds.csv"
             stage = f"ablate@{factor}-{strategy}"
             frame = read_rounds(path, stage)
             if factor not in frame.columns:
@@ -125,7 +126,7 @@ def load_queries(params: Params, results_dir: Path, start: str) -> dict[str, pd.
     out: dict[str, pd.DataFrame | None] = {}
     n_classes = len(params.data.classes)
     for strategy in params.active.strategies:
-        path = Path(results_dir) / start / strategy / "queries.csv"
+        path = paths.strategy_dir(results_dir, start, strategy) / "queries.csv"
         try:
             frame = pd.read_csv(path) if path.is_file() else None
         except (pd.errors.EmptyDataError, pd.errors.ParserError):

@@ -41,8 +41,9 @@ def t_interval(
     mean = float(x.mean())
     if len(x) < max(min_seeds, 2):
         return mean, math.nan, math.nan
-    sem = float(x.std(ddof=1)) / math.sqrt(len(x))
-    half = float(stats.t.ppf(0.5 + confidence / 2.0, len(x) - 1)) * sem
+    # quantile * std / sqrt(n), in this order: the baseline JSON's bytes were written so.
+    quantile = float(stats.t.ppf(0.5 + confidence / 2.0, len(x) - 1))
+    half = quantile * float(x.std(ddof=1)) / math.sqrt(len(x))
     low, high = mean - half, mean + half
     if bounds is not None:
         low, high = max(low, bounds[0]), min(high, bounds[1])

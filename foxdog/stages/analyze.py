@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from foxdog import io
+from foxdog import io, paths
 from foxdog.analysis.curves import learning_curves
 from foxdog.analysis.groups import ablation_groups
 from foxdog.analysis.read import (
@@ -43,9 +43,9 @@ def _stack(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
 
 def run(
     params: Params,
-    results_dir: Path = Path("results"),
-    metrics_dir: Path = Path("metrics"),
-    plots_dir: Path = Path("plots"),
+    results_dir: Path = paths.RESULTS,
+    metrics_dir: Path = paths.METRICS,
+    plots_dir: Path = paths.PLOTS,
     baseline_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Stage ``analyze``: read results, write metrics/ and plots/, return the summary.
@@ -55,7 +55,7 @@ def run(
     """
     cfg = params.analysis
     results_dir, metrics_dir, plots_dir = Path(results_dir), Path(metrics_dir), Path(plots_dir)
-    baseline_dir = metrics_dir / "baseline" if baseline_dir is None else Path(baseline_dir)
+    baseline_dir = paths.baseline_dir(metrics_dir) if baseline_dir is None else Path(baseline_dir)
     starts = list(params.active.starts)
     # Every input is read before anything is written: a missing one changes no output.
     inputs = {
@@ -118,6 +118,7 @@ def run(
     io.write_csv(
         metrics_dir / "ablations.csv", rounded(ablations_table(ablated, params.ablations.start))
     )
-    io.write_json(metrics_dir / "analysis.json", clean_json(document))
-    io.write_json(metrics_dir / "summary.json", summary)
+    io.write_json(paths.analysis_json(metrics_dir), clean_json(document))
+    io.write_json(paths.summary_json(metrics_dir), summary)
+    print(f"analysis written to {metrics_dir}/ and {plots_dir}/")
     return summary

@@ -1,0 +1,34 @@
+"""Stage ``pretrain``: one encoder (supervised | simclr) -> models/<method>.msgpack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from foxdog import paths
+from foxdog.config import Params
+
+
+def run(params: Params, method: str | None = None, metrics_out: Path | None = None) -> dict:
+    """Pretrain ``method`` (default ``pretrain.method``) on the corpus; return its metrics."""
+    from foxdog.data.arrays import load_split
+    from foxdog.data.corpus import load_corpus
+    from foxdog.model.pretrain import run_pretrain
+
+    cfg = params.pretrain
+    method = method or cfg.method
+    corpus = load_corpus(cfg.out_dir)
+    pool = load_split(params.data.out_dir, "pool").images if method == "simclr" else None
+    encoder_out = paths.encoder(params, method)
+    metrics_out = Path(metrics_out) if metrics_out else paths.pretrain_metrics(method)
+
+    def log(p: dict[str, Any]) -> None:
+        print(f"epoch {p['epoch']:3d}  loss {p['loss']:.4f}  {p['seconds']:.0f} s", flush=True)
+
+    m = run_pretrain(
+        method, params.model, cfg, corpus.images, corpus.labels, len(corpus.classes),
+        pool, encoder_out, metrics_out, log,
+    )  # fmt: skip
+    acc = m.get("top1_accuracy", m["linear_probe_accuracy"])
+    print(f"{method}: corpus accuracy {acc:.3f} in {m['seconds']:.0f} s -> {encoder_out}")
+    return m
