@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from foxdog import charts
+from foxdog.site import charts
 
 STRATEGIES = ["random", "margin", "entropy"]
 

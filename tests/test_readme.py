@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from foxdog.config import load_params
-from foxdog.readme import END, START, numbers_block, update_readme
+from foxdog.site.readme import END, START, numbers_block, update_readme
 from foxdog.stages import analyze
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -9,7 +9,7 @@ from foxdog.config import Params
 
 def run(params: Params, readme: Path = Path("README.md")) -> bool:
     """Refresh the block; return whether the file changed."""
-    from foxdog.readme import update_readme
+    from foxdog.site.readme import update_readme
 
     changed = update_readme(params, Path(readme))
     print(f"{readme}: numbers {'updated' if changed else 'already current'}")

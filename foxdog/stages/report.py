@@ -7,7 +7,7 @@ from pathlib import Path
 
 def run(project_dir: Path = Path("."), out: Path = Path("_site"), engine: str = "auto") -> Path:
     """Render the site; return its index page."""
-    from foxdog.render import render_site
+    from foxdog.site.render import render_site
 
     index = render_site(Path(project_dir), Path(out), engine=engine)
     print(f"report rendered: {index}")
