@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from foxdog import paths
-from foxdog.config import ABLATION_FACTORS, STARTS, STRATEGIES, Params, load_params
+from foxdog.config import Params, load_params
 from foxdog.errors import CurationError, FetchError, RenderError
+from foxdog.registry import ABLATION_FACTORS, STARTS, STRATEGIES
 
 DESCRIPTION = """\
 Active learning on a folder of labelled photos (the fox/dog study by default).

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from foxdog.config import START_METHOD, Params
+from foxdog.config import Params
+from foxdog.registry import START_METHOD
 
 RESULTS = Path("results")
 METRICS = Path("metrics")

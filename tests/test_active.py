@@ -29,12 +29,13 @@ from foxdog.active.loop import (
     state_path,
 )
 from foxdog.active.strategies import REGISTRY, bald_scores, get_strategy, k_center_greedy
-from foxdog.config import STRATEGIES, ActiveConfig, Params, params_from_dict, to_dict
+from foxdog.config import ActiveConfig, Params, params_from_dict, to_dict
 from foxdog.data import arrays
 from foxdog.data.arrays import Split
 from foxdog.io import write_npy
 from foxdog.metrics import agreement_kappa
 from foxdog.model.estimator import FlaxCNNClassifier
+from foxdog.registry import STRATEGIES, STRATEGY_WORDS
 
 TIMING = ["fit_seconds", "query_seconds"]
 
@@ -97,7 +98,7 @@ def frame(state: dict) -> pd.DataFrame:
 
 
 def test_registry_names_match_params() -> None:
-    assert tuple(REGISTRY) == STRATEGIES
+    assert tuple(REGISTRY) == STRATEGIES == tuple(STRATEGY_WORDS)
     with pytest.raises(ValueError, match="unknown strategy 'nope'"):
         get_strategy("nope")
 

@@ -26,7 +26,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from foxdog.config import STRATEGIES
+from foxdog.registry import START_INFO, STRATEGIES
 
 RANDOM = "random"
 WIDTH = 620
@@ -62,7 +62,7 @@ EMBED_OPTIONS = {
 }
 RENDERER_NAME = "foxdog-offline"
 # The regimes' colours where a chart compares starting models (not strategies).
-START_COLOURS = {"scratch": "#495057", "transfer": "#e8590c", "selfsup": "#1c7ed6"}
+START_COLOURS = {s.name: s.colour for s in START_INFO.values()}
 REGIME_PARAM = "regime"
 
 
@@ -70,7 +70,7 @@ REGIME_PARAM = "regime"
 
 
 def strategy_order(strategies: Sequence[str]) -> list[str]:
-    """Registry order (``foxdog.config.STRATEGIES``), random first, unknown names last."""
+    """Registry order (``foxdog.registry.STRATEGIES``), random first, unknown names last."""
     known = [s for s in STRATEGIES if s in set(strategies)]
     rest = sorted(set(strategies) - set(known))
     return known + rest

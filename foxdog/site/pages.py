@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from foxdog.registry import START_INFO
 from foxdog.site.fmt import Formatter, integer, interval_text, is_missing, pct, plural, pp
 from foxdog.site.inputs import optional_json, params
 
@@ -67,22 +68,10 @@ def final_agreement(curves_frame: pd.DataFrame) -> pd.Series:
     return last.set_index("strategy")["mean"].astype(float)
 
 
-#: What each starting model is (``foxdog.config.START_METHOD``: the encoder it loads).
-START_WORDS = {
-    "scratch": "from scratch: every weight starts from the seed's random initialisation",
-    "transfer": (
-        "supervised transfer: the convolutional trunk of a classifier pretrained on the "
-        "pretraining corpus's classes (`pretrain@supervised`)"
-    ),
-    "selfsup": (
-        "self-supervised: the trunk of a SimCLR encoder pretrained without labels on the "
-        "corpus plus the pool's pixels (`pretrain@simclr`)"
-    ),
-}
-
-
+#: What each starting model is, in words (``foxdog.registry.START_INFO``).
+START_WORDS = {s.name: s.description for s in START_INFO.values()}
 #: Short names for tables and chart titles.
-START_NAMES = {"scratch": "scratch", "transfer": "supervised transfer", "selfsup": "SimCLR"}
+START_NAMES = {s.name: s.short_name for s in START_INFO.values()}
 
 
 def start_name(start: str) -> str:
