@@ -898,6 +898,8 @@ def test_starting_model_is_paired_by_seed(tmp_path: Path) -> None:
 def test_second_sentence_gives_the_worth_of_the_starting_model(tmp_path: Path) -> None:
     _, doc = hand_regimes(tmp_path)
     view = doc["overview"]
+    orders = {tuple(regime["ranking"]) for regime in doc["regimes"].values()}
+    assert view["ranking_changes"] is (len(orders) > 1)
     # scratch's random reaches only the 50% level (0.405, at round 0 in both regimes).
     assert view["level"]["key"] == "50"
     second = view["sentences"][1]

@@ -627,6 +627,7 @@ def _regime_doc() -> dict:
         "overview": {
             "sentences": ["One.", "Two."],
             "per_start": {"scratch": per_start(False, None), "transfer": per_start(True, saving)},
+            "ranking_changes": True,
         },
     }
 
@@ -717,22 +718,16 @@ def test_final_agreement_reads_the_last_kappa_of_each_strategy() -> None:
     assert pages.final_agreement(curves[curves["metric"] == "accuracy"]).empty
 
 
-def test_same_choices_groups_strategies_that_queried_the_same_images() -> None:
-    import pandas as pd
-
+def test_identical_arms_are_the_analysis_arms_with_more_than_one_member() -> None:
     from foxdog.site import pages
 
-    def queries(ids: list[str]) -> pd.DataFrame:
-        rows = [(0, 1, rank, i) for rank, i in enumerate(ids)]
-        return pd.DataFrame(rows, columns=["seed", "round", "rank", "id"])
-
-    same = queries(["a", "b"])
-    shuffled = same.iloc[::-1].reset_index(drop=True)  # row order does not matter
-    groups = pages.same_choices(
-        {"margin": same, "random": queries(["b", "a"]), "entropy": shuffled, "bald": queries(["c"])}
-    )
-    assert groups == [["margin", "entropy"]]
-    assert pages.same_choices({"margin": same}) == []
+    arms = [
+        {"members": ["random"], "name": "random"},
+        {"members": ["margin", "entropy"], "name": "margin = entropy"},
+        {"members": ["bald"], "name": "bald"},
+    ]
+    assert pages.identical_arms({"arms": arms}) == [["margin", "entropy"]]
+    assert pages.identical_arms({"arms": arms[:1]}) == []
 
 
 def test_paired_pvalues_mentions_the_adjustment_only_when_there_is_one() -> None:

@@ -257,8 +257,11 @@ def overview(
         }
     level = headline_level(model)
     significant = [s for s, e in per_start.items() if e["significant"]]
+    # An order of mean AULC, not a test: the pages say so and quote each regime's verdict.
+    orders = {tuple(regime.document["ranking"]) for regime in regimes.values()}
     return {
         "any_significant": bool(significant),
+        "ranking_changes": len(orders) > 1,
         "significant_starts": significant,
         "n_comparisons_all": n_all,
         "per_start": per_start,

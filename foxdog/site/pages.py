@@ -48,14 +48,12 @@ def wins_against(winloss: pd.DataFrame, strategy: str, opponent: str = "random")
     return {k: int(row.iloc[0][k]) for k in ("wins", "ties", "losses")}
 
 
-def same_choices(queries: Mapping[str, pd.DataFrame]) -> list[list[str]]:
+def identical_arms(regime_doc: Mapping[str, Any]) -> list[list[str]]:
     """Groups of two or more strategies that queried the same images in every run.
 
-    ``queries`` maps a strategy to its ``queries.csv``; order within a group follows it.
+    The analysis's ``arms`` of the regime (one arm per distinct query sequence).
     """
-    from foxdog.analysis.stats import identical_arms
-
-    return [g for g in identical_arms(queries) if len(g) > 1]
+    return [list(arm["members"]) for arm in regime_doc.get("arms", []) if len(arm["members"]) > 1]
 
 
 def final_agreement(curves_frame: pd.DataFrame) -> pd.Series:
@@ -328,14 +326,10 @@ def rankings(doc: Mapping[str, Any]) -> pd.DataFrame:
 def ranking_changes(doc: Mapping[str, Any]) -> bool:
     """Whether the order of the strategies by mean AULC differs between regimes.
 
-    The analysis's ``overview.ranking_changes`` when given. It is an order of means, not
-    a test: the pages say so and quote each regime's verdict for what is significant.
+    The analysis's ``overview.ranking_changes``. It is an order of means, not a test:
+    the pages say so and quote each regime's verdict for what is significant.
     """
-    given = (doc.get("overview") or {}).get("ranking_changes")
-    if given is not None:
-        return bool(given)
-    orders = {tuple(regime(doc, s).get("ranking", [])) for s in starts(doc)}
-    return len(orders) > 1
+    return bool(doc["overview"]["ranking_changes"])
 
 
 def headline_target(doc: Mapping[str, Any]) -> dict[str, Any]:
