@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from foxdog.active.experiment import QUERY_COLUMNS, ROUND_COLUMNS
+from foxdog.active.protocol import QUERY_COLUMNS, ROUND_COLUMNS
 from foxdog.analysis import curves, read, stats
 from foxdog.analysis import groups as group_analysis
 from foxdog.config import AblationConfig, ActiveConfig, AnalysisConfig, Params, load_params
