@@ -267,6 +267,8 @@ def _write_curated(root: Path, pool: Split, test: Split, val: Split | None = Non
 def _tiny_params(curated: Path) -> Params:
     raw = to_dict(Params())
     raw["data"]["out_dir"] = str(curated)
+    # The stage checks the budgets and the image size against the curated pool.
+    raw["data"]["image_size"] = int(np.load(curated / "pool_images.npy").shape[1])
     raw["model"].update(widths=[4, 8], dense=8)
     raw["train"].update(batch_size=16, steps=6, warmup_steps=1, max_shift=1)
     raw["active"].update(

@@ -252,9 +252,9 @@ def test_same_inputs_render_byte_identical_pages(tmp_path: Path) -> None:
         import altair as alt
         import pandas as pd
 
-        from foxdog.site import charts
+        from foxdog.site import offline
 
-        charts.enable_offline_renderer()
+        offline.enable_offline_renderer()
         alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
         ```
         """,
