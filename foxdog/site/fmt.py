@@ -33,6 +33,11 @@ def pct(value: Any, digits: int = 1) -> str:
     return "–" if is_missing(value) else f"{100 * float(value):.{digits}f}%"
 
 
+def points(value: Any, digits: int = 2) -> str:
+    """A difference of proportions in signed percentage points, no unit: 0.008 → ``+0.80``."""
+    return "–" if is_missing(value) else f"{100 * float(value):+.{digits}f}"
+
+
 def pp(value: Any, digits: int = 1, signed: bool = True) -> str:
     """A difference of proportions in percentage points: 0.031 → ``+3.1 pp`` (or ``3.1 pp``)."""
     if is_missing(value):
