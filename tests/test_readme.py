@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from foxdog.config import load_params
+from foxdog.config import AnalysisConfig, load_params
+from foxdog.model.baseline import interval
 from foxdog.site.readme import END, START, numbers_block, update_readme
 from foxdog.stages import analyze
 
@@ -28,7 +29,7 @@ def test_committed_readme_matches_result_files() -> None:
 def write_baseline(root: Path, start: str, per_seed: list[float]) -> None:
     baseline = {
         "start": start,
-        "accuracy": {"mean": sum(per_seed) / len(per_seed), "per_seed": per_seed},
+        "accuracy": interval(per_seed, AnalysisConfig()),  # what the baseline stage writes
         "seeds": list(range(len(per_seed))),
         "n_train": 10,
         "n_test": 5,
