@@ -29,14 +29,8 @@ import pandas as pd
 from foxdog import io
 from foxdog.config import DataConfig
 from foxdog.data.arrays import load_npy
-from foxdog.data.curate import (
-    SOURCES_FILE,
-    Candidate,
-    Decoded,
-    decode_all,
-    decoding_record,
-    read_sources,
-)
+from foxdog.data.curate import Candidate, Decoded, decode_all, decoding_record
+from foxdog.data.sources import SOURCES_FILE, read_sources
 from foxdog.errors import CurationError
 
 #: Corpus images compared with the curated hashes at once (bounds memory to ~chunk x 4k bytes).
