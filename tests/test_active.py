@@ -556,6 +556,24 @@ def test_state_path_is_keyed_by_machine_and_protocol(tmp_path: Path) -> None:
     assert state.machine_slug("gpu:NVIDIA H200") == "gpu-NVIDIA-H200"
 
 
+def test_avx512_machines_with_other_extensions_are_other_kinds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def kind(flags: set[str]) -> str:
+        monkeypatch.setattr(state, "_cpu_flags", lambda: frozenset(flags))
+        state.machine_kind.cache_clear()
+        return state.machine_kind()
+
+    monkeypatch.setattr(state.platform, "machine", lambda: "x86_64")
+    try:
+        if state.machine_kind().startswith("cpu:"):
+            assert kind({"avx512f", "avx2", "fma"}) == "cpu:x86_64:avx512"
+            assert kind({"avx512f", "amx_tile", "avx512_fp16"}) == "cpu:x86_64:avx512-fp16-amx"
+            assert kind({"avx2", "fma", "amx_tile"}) == "cpu:x86_64:avx2"
+    finally:
+        state.machine_kind.cache_clear()
+
+
 # -- fingerprint: machine kind and code ---------------------------------------------
 
 
@@ -565,7 +583,9 @@ def test_machine_kind_is_in_the_fingerprint(
     kind = state.machine_kind()
     assert kind.split(":")[0] in {"cpu", "gpu", "cuda", "rocm", "tpu"}
     if kind.startswith("cpu:"):
-        assert kind.split(":")[2] in {"avx512", "avx2", "sve", "neon", "base"}
+        tier, *extras = kind.split(":")[2].split("-")
+        assert tier in {"avx512", "avx2", "sve", "neon", "base"}
+        assert extras == [name for _, name in state.AVX512_EXTRAS if name in extras]
     fp = Experiment(spec("random"), tiny_cnn, pool, test_split, tmp_path / "s.json").fp
     monkeypatch.setattr(state, "machine_kind", lambda: "cpu:x86_64:avx2")
     assert Experiment(spec("random"), tiny_cnn, pool, test_split, tmp_path / "s.json").fp != fp

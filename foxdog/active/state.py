@@ -45,6 +45,15 @@ STATE_KEYS = (
 )
 
 
+# CPU features that change what XLA's CPU code computes, in the order they are named.
+AVX512_EXTRAS = (
+    ("avx512_vnni", "vnni"),
+    ("avx512_bf16", "bf16"),
+    ("avx512_fp16", "fp16"),
+    ("amx_tile", "amx"),
+)
+
+
 def _cpu_flags() -> frozenset[str]:
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
@@ -56,7 +65,7 @@ def _cpu_flags() -> frozenset[str]:
 
 @functools.cache
 def machine_kind() -> str:
-    """Short, stable name of what XLA compiles for, e.g. ``cpu:x86_64:avx512``, ``gpu:NVIDIA H200``.
+    """Short, stable name of what XLA compiles for, e.g. ``cpu:x86_64:avx2``, ``gpu:NVIDIA H200``.
 
     The same program gives different floating-point results on different kinds
     (XLA's CPU code uses the widest vector unit and FMA it finds), so the kind is
@@ -69,7 +78,11 @@ def machine_kind() -> str:
         return f"{backend}:{jax.devices()[0].device_kind}"
     arch, flags = platform.machine(), _cpu_flags()
     if "avx512f" in flags:
-        tier = "avx512"
+        # LLVM tunes XLA's code for the host CPU model, not just its vector width:
+        # two avx512 machines with and without these extensions were seen to differ
+        # in the 8th digit of a round's log-loss, so they are different kinds.
+        extras = [name for flag, name in AVX512_EXTRAS if flag in flags]
+        tier = "-".join(["avx512", *extras])
     elif {"avx2", "fma"} <= flags:
         tier = "avx2"
     elif "sve" in flags:
