@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from foxdog import io
 from foxdog.active.loop import (
@@ -33,6 +32,7 @@ from foxdog.active.loop import (
 )
 from foxdog.config import ABLATION_FACTORS, ActiveConfig, Params
 from foxdog.data.arrays import Split, load_split
+from foxdog.progress import Progress
 
 PROTOCOL_COLUMNS = ("start", "strategy", "initial_size", "query_size", "label_noise", "seed")
 ROUND_COLUMNS = (*PROTOCOL_COLUMNS, *ROUND_KEYS, "machine")
@@ -95,9 +95,14 @@ def run_specs(
     specs = list(specs)
     rounds: list[dict[str, Any]] = []
     queries: list[dict[str, Any]] = []
-    for spec in tqdm(specs, desc="runs", disable=not progress):
+    # One line per finished seed where stderr is no terminal (dvc repro's log); on a
+    # terminal a bar over seeds, and the Experiment's own bar over rounds below it.
+    names = "/".join(dict.fromkeys(spec.strategy for spec in specs))
+    bar = Progress(len(specs), f"al {start}/{names}", "run")
+    for spec in specs:
         path = state_path(state_dir, spec)
         state = Experiment(spec, make_estimator, pool, test, path, progress, val=val).run()
+        bar.update(note=f"seed {spec.seed}: accuracy {state['rounds'][-1]['accuracy']:.3f}")
         protocol = {
             "start": start,
             "strategy": spec.strategy,
@@ -108,6 +113,7 @@ def run_specs(
         }
         rounds.extend({**protocol, **r, "machine": state["machine"]} for r in state["rounds"])
         queries.extend({**protocol, **q} for q in pd.DataFrame(state["queries"]).to_dict("records"))
+    bar.close()
     return (
         pd.DataFrame(rounds, columns=list(ROUND_COLUMNS)),
         pd.DataFrame(queries, columns=list(QUERY_COLUMNS)),

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import functools
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -42,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
@@ -49,6 +51,7 @@ from foxdog import io
 from foxdog.config import ModelConfig, PretrainConfig, to_dict
 from foxdog.model import train
 from foxdog.model.encoder import save_encoder
+from foxdog.progress import Progress
 
 #: Corpus images used to fit the linear probe (keeps it to seconds on 2 cores).
 PROBE_TRAIN = 5000
@@ -253,7 +256,12 @@ def evaluate(
     sub = np.random.default_rng(seed).permutation(len(train_x))[:PROBE_TRAIN]
     f_train, f_test = feats(train_x[sub]), feats(test_x)
     probe = LogisticRegression(max_iter=300)
-    probe.fit(f_train[:, :width], train_y[sub])
+    with warnings.catch_warnings():
+        # On 84 classes lbfgs often stops at max_iter a hair short of its tolerance; the
+        # probe is a descriptive number (its accuracy is recorded), and sklearn's
+        # multi-line warning buried the stage's own output (issue 19).
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        probe.fit(f_train[:, :width], train_y[sub])
     out = {"linear_probe_accuracy": float(probe.score(f_test[:, :width], test_y))}
     if spec.method == "supervised":
         out["top1_accuracy"] = float((f_test[:, width:].argmax(axis=1) == test_y).mean())
@@ -340,13 +348,11 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     encoder_out = Path(cfg.encoder_dir) / f"{method}.msgpack"
     metrics_out = Path(args.metrics or f"metrics/pretrain_{method}.json")
 
-    def log(p: dict) -> None:
-        print(f"epoch {p['epoch']:3d}  loss {p['loss']:.4f}  {p['seconds']:.0f} s", flush=True)
-
-    m = run_pretrain(
-        method, params.model, cfg, corpus.images, corpus.labels, len(corpus.classes),
-        pool, encoder_out, metrics_out, log,
-    )  # fmt: skip
+    with Progress(cfg.epochs, f"pretrain {method}", "epoch") as bar:
+        m = run_pretrain(
+            method, params.model, cfg, corpus.images, corpus.labels, len(corpus.classes),
+            pool, encoder_out, metrics_out, lambda p: bar.update(note=f"loss {p['loss']:.4f}"),
+        )  # fmt: skip
     acc = m.get("top1_accuracy", m["linear_probe_accuracy"])
     print(f"{method}: corpus accuracy {acc:.3f} in {m['seconds']:.0f} s -> {encoder_out}")
     return 0
