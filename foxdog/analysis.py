@@ -112,6 +112,7 @@ from scipy import stats
 from foxdog import io
 from foxdog.config import AnalysisConfig, Params
 from foxdog.metrics import METRICS
+from foxdog.results_check import check_queries, check_rounds, expected_ablation, expected_arm
 
 # Columns every rounds.csv has; the stop-set columns come with the newer loop.
 REQUIRED_COLUMNS = ("strategy", "seed", "round", "n_labels", *METRICS)
@@ -181,6 +182,7 @@ def load_strategy_rounds(params: Params, results_dir: Path, start: str) -> pd.Da
         stage = f"al@{start}-{strategy}"
         frame = read_rounds(path, stage)
         _check_start(frame, start, path, stage)
+        check_rounds(frame, expected_arm(params, start, strategy), path)  # issue 19
         frames.append(frame.assign(start=start, strategy=strategy))
     return pd.concat(frames, ignore_index=True)
 
@@ -197,6 +199,7 @@ def load_ablation_rounds(params: Params, results_dir: Path) -> pd.DataFrame:
             if factor not in frame.columns:
                 raise ValueError(f"{path}: missing column {factor!r}")
             _check_start(frame, start, path, stage)
+            check_rounds(frame, expected_ablation(params, factor, strategy), path)  # issue 19
             frames.append(
                 frame.assign(start=start, strategy=strategy, factor=factor, level=frame[factor])
             )
@@ -227,10 +230,7 @@ def load_queries(params: Params, results_dir: Path, start: str) -> dict[str, pd.
     n_classes = len(params.data.classes)
     for strategy in params.active.strategies:
         path = Path(results_dir) / start / strategy / "queries.csv"
-        try:
-            frame = pd.read_csv(path) if path.is_file() else None
-        except (pd.errors.EmptyDataError, pd.errors.ParserError):
-            frame = None
+        frame = check_queries(path, expected_arm(params, start, strategy))  # issue 19
         if frame is not None and "true_label" in frame.columns:
             labels = pd.to_numeric(frame["true_label"], errors="coerce")
             bad = frame["true_label"][~labels.isin(range(n_classes))]
