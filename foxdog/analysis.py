@@ -182,7 +182,7 @@ def load_strategy_rounds(params: Params, results_dir: Path, start: str) -> pd.Da
         stage = f"al@{start}-{strategy}"
         frame = read_rounds(path, stage)
         _check_start(frame, start, path, stage)
-        check_rounds(frame, expected_arm(params, start, strategy), path)  # issue 19
+        check_rounds(path, expected_arm(params, start, strategy))  # issue 19
         frames.append(frame.assign(start=start, strategy=strategy))
     return pd.concat(frames, ignore_index=True)
 
@@ -199,7 +199,7 @@ def load_ablation_rounds(params: Params, results_dir: Path) -> pd.DataFrame:
             if factor not in frame.columns:
                 raise ValueError(f"{path}: missing column {factor!r}")
             _check_start(frame, start, path, stage)
-            check_rounds(frame, expected_ablation(params, factor, strategy), path)  # issue 19
+            check_rounds(path, expected_ablation(params, factor, strategy))  # issue 19
             frames.append(
                 frame.assign(start=start, strategy=strategy, factor=factor, level=frame[factor])
             )

@@ -103,33 +103,45 @@ def check_csv_shape(path: Path, stage: str) -> None:
             raise _fail(path, f"line {number} has {len(row)} fields, the header {width}", stage)
 
 
-def _numbers(frame: pd.DataFrame, column: str, path: Path, stage: str, finite: bool) -> pd.Series:
-    values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna() & (frame[column].notna() | finite)
+def _numbers(raw: pd.DataFrame, column: str, path: Path, stage: str, finite: bool) -> pd.Series:
+    # ``raw`` holds the cells as written (no NA parsing): "n/a" must be named, not read as NaN.
+    cells = raw[column].astype(str).str.strip()
+    values = pd.to_numeric(cells.where(cells != ""), errors="coerce")
+    bad = values.isna() & ((cells != "") | finite)
     if finite:
         bad |= ~np.isfinite(values.fillna(np.inf))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        cell = frame[column].iloc[row]
-        shown = "empty" if pd.isna(cell) else f"{cell!r}"
+        shown = "empty" if cells.iloc[row] == "" else repr(cells.iloc[row])
         raise _fail(path, f"line {row + 2}: {column} is {shown}, not a number", stage)
     return values
 
 
-def check_rounds(frame: pd.DataFrame, expected: Expected, path: Path) -> None:
-    """Raise :class:`ResultsError` unless ``frame`` (``path`` read) is the run ``expected``."""
+def _raw(path: Path, stage: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:
+        raise _fail(path, f"not a readable CSV ({str(err).splitlines()[0]})", stage) from None
+
+
+def check_rounds(path: Path, expected: Expected) -> None:
+    """Raise :class:`ResultsError` unless the ``rounds.csv`` at ``path`` is the run ``expected``.
+
+    The file is re-read as text cells, so a damaged cell is named as written.
+    """
     path, stage = Path(path), expected.stage
     check_csv_shape(path, stage)
-    missing = [c for c in (*FINITE_COLUMNS, *PROTOCOL) if c not in frame.columns]
+    raw = _raw(path, stage)
+    missing = [c for c in (*FINITE_COLUMNS, *PROTOCOL) if c not in raw.columns]
     if missing:
         raise _fail(path, f"missing column {missing[0]!r}", stage)
-    v = {c: _numbers(frame, c, path, stage, finite=True) for c in (*FINITE_COLUMNS, *PROTOCOL)}
+    v = {c: _numbers(raw, c, path, stage, finite=True) for c in (*FINITE_COLUMNS, *PROTOCOL)}
     for column in OPTIONAL_NUMBERS:
-        if column in frame.columns:
-            v[column] = _numbers(frame, column, path, stage, finite=False)
+        if column in raw.columns:
+            v[column] = _numbers(raw, column, path, stage, finite=False)
     for column in ("start", "strategy"):
         want = getattr(expected, column)
-        if column in frame.columns and (found := set(frame[column].astype(str)) - {want}):
+        if column in raw.columns and (found := set(raw[column]) - {want}):
             raise _fail(path, f"{column} {sorted(found)[0]!r} in the results of {want!r}", stage)
 
     def first(mask: pd.Series) -> int:
@@ -228,17 +240,14 @@ def check_queries(path: Path, expected: Expected) -> pd.DataFrame:
     if not path.is_file():
         raise _fail(path, "not found (the class shares of the queried images need it)", stage)
     check_csv_shape(path, stage)
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:
-        raise _fail(path, f"not a readable CSV ({str(err).splitlines()[0]})", stage) from None
+    raw = _raw(path, stage)
     for column in ("seed", "round", "id", "true_label"):
-        if column not in frame.columns:
+        if column not in raw.columns:
             raise _fail(path, f"missing column {column!r}", stage)
-    seeds = set(_numbers(frame, "seed", path, stage, finite=True))
+    seeds = set(_numbers(raw, "seed", path, stage, finite=True))
     if expected.rounds > 0 and (gone := [s for s in expected.seeds if s not in seeds]):
         raise _fail(path, f"seed {gone[0]} has no queries", stage)
-    return frame
+    return pd.read_csv(path)
 
 
 def check_listed_arms(arms: Iterable[tuple[str, str]], results_dir: Path, source: Path) -> None:

@@ -425,10 +425,22 @@ def test_curve_bands_long_form() -> None:
 def hand_queries(strategy: str, start: str) -> pd.DataFrame:
     """10 queries per seed and round of :func:`hand_rounds`, alternately of class 0 and 1."""
     rows = [
-        {"start": start, "strategy": strategy, "initial_size": 10, "query_size": 10,
-         "label_noise": 0.0, "seed": seed, "round": r, "rank": k, "id": f"{strategy}{seed}{r}{k:02d}",
-         "score": 1.0, "predicted": k % 2, "confidence": 0.6, "true_label": k % 2,
-         "oracle_label": k % 2}  # fmt: skip
+        {
+            "start": start,
+            "strategy": strategy,
+            "initial_size": 10,
+            "query_size": 10,
+            "label_noise": 0.0,
+            "seed": seed,
+            "round": r,
+            "rank": k,
+            "id": f"{strategy}{seed}{r}{k:02d}",
+            "score": 1.0,
+            "predicted": k % 2,
+            "confidence": 0.6,
+            "true_label": k % 2,
+            "oracle_label": k % 2,
+        }  # fmt: skip
         for seed in (0, 1)
         for r in (1, 2)
         for k in range(10)
