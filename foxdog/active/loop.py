@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 
 from foxdog import io
 from foxdog.active import modal_compat, strategies
+from foxdog.active.state_check import nonfinite_keys
 from foxdog.active.strategies import COMMITTEE_STRATEGIES, get_strategy
 from foxdog.data.arrays import Split
 from foxdog.metrics import METRICS, agreement_kappa, classification_metrics
@@ -503,6 +504,8 @@ class Experiment:
         for r, rec in enumerate(rounds):
             need(isinstance(rec, dict) and set(rec) == set(ROUND_KEYS), f"rounds[{r}]: wrong keys")
             need(all(_is_number(rec[k]) for k in ROUND_KEYS), f"rounds[{r}]: non-numeric value")
+            bad = nonfinite_keys(rec, r)  # issue 19: JSON reads NaN, the loop must not
+            need(not bad, f"rounds[{r}]: {', '.join(bad)} not a finite number")
             need(rec["round"] == r, f"rounds[{r}] is numbered {rec['round']!r}")
             need(
                 rec["n_labels"] == self.n_labels(r),
