@@ -158,7 +158,7 @@ def run_study(
     data = {"data.raw_dir": str(photos), "data.classes": list(classes)}
     run_values = dict(data)
     if quick:
-        run_values.update(read_quick())
+        run_values.update(read_quick(params_path.parent / QUICK_FILE))
     run_values.update(parse_override(text) for text in overrides)
     params_file = _ParamsFile(params_path)
     run_text, params = params_file.with_values(run_values, "-S / quick-look.yaml")
