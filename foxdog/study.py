@@ -108,12 +108,13 @@ class _ParamsFile:
 def stage_targets(params: Params) -> list[str]:
     """The DVC stages the study of ``params`` needs, in pipeline order.
 
-    ``pretrain_data`` always runs (no training: the report's Dataset page lists the
-    corpus and the leakage check); ``pretrain@<method>`` only for a start that uses it.
+    The pretraining corpus (``pretrain_data``) and an encoder (``pretrain@<method>``)
+    only for a start that fine-tunes one: a study from scratch needs neither.
     """
     a, ab = params.active, params.ablations
     methods = sorted({START_METHOD[s] for s in a.starts if s in START_METHOD})
-    targets = ["curate", "pretrain_data", *(f"pretrain@{m}" for m in methods)]
+    corpus = ["pretrain_data", *(f"pretrain@{m}" for m in methods)] if methods else []
+    targets = ["curate", *corpus]
     targets += [f"baseline@{s}" for s in a.starts]
     targets += [f"al@{s}-{x}" for s in a.starts for x in a.strategies]
     targets += [f"ablate@{f}-{x}" for f in ab.factors for x in ab.strategies]
@@ -171,7 +172,7 @@ def run_study(
             print(line, file=sys.stderr if line.startswith("foxdog:") else sys.stdout)
     params_file.write(run_text)
     try:
-        if not Path(params.pretrain.raw_dir).exists():
+        if "pretrain_data" in targets and not Path(params.pretrain.raw_dir).exists():
             # The corpus is an import: `dvc repro` does not materialise it, `dvc update` does.
             from foxdog.data.fetch import fetch_raw
 
