@@ -95,6 +95,9 @@ def test_a_one_start_site_words_it_for_one_start(own_site: Path) -> None:
     index = page_text(own_site, "index.html")
     assert "ran from the scratch starting model" in index
     assert "each of 1 starting model" not in index
+    insights = page_text(own_site, "insights.html")
+    assert "Every strategy ran from the scratch starting model" in insights
+    assert "Each of 1 starting model" not in insights
     method = page_text(own_site, "method.html")
     assert "Ablations. None ran in this study" in method
     dataset = page_text(own_site, "dataset.html")
