@@ -207,7 +207,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from foxdog.render import render_site
+    from foxdog.results_check import check_report_inputs
 
+    check_report_inputs(Path("."))  # an arm the analysis lists must have results (issue 19)
     index = render_site(Path("."), Path(args.out), engine=args.engine)
     print(f"report rendered: {index}")
     return 0

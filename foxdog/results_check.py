@@ -13,6 +13,7 @@ raise :class:`ResultsError` (a ``ValueError``: the command line prints it as one
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,3 +270,21 @@ def listed_arms(document: Mapping[str, Any]) -> list[tuple[str, str]]:
         for start in document.get("starts", [])
         for strategy in regimes.get(start, {}).get("strategies", {})
     ]
+
+
+def check_report_inputs(project: Path) -> None:
+    """Before ``foxdog report``: every arm ``metrics/analysis.json`` lists has its results.
+
+    The pages show what they find, so an arm whose folder went missing would vanish from
+    the site without a word; no ``analysis.json`` (a site without an analysis) passes.
+    """
+    source = Path(project) / "metrics" / "analysis.json"
+    if not source.is_file():
+        return
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ResultsError(
+            f"{source}: not readable JSON ({err}); re-run `dvc repro analyze`"
+        ) from None
+    check_listed_arms(listed_arms(document), Path(project) / "results", source)

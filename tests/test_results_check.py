@@ -184,6 +184,24 @@ def test_an_arm_listed_without_results(project: Path) -> None:
         check_listed_arms(listed_arms(doc), project / "results", Path("metrics/analysis.json"))
 
 
+def test_report_refuses_an_arm_of_the_analysis_without_results(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from foxdog.cli import main
+
+    analyse(project)
+    shutil.copytree(project / "out" / "metrics", project / "metrics", dirs_exist_ok=True)
+    shutil.rmtree(project / "results" / "transfer" / "margin")
+    monkeypatch.chdir(project)
+    assert main(["report", "--engine", "jupyter"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "foxdog: results/transfer/margin/rounds.csv: not found, but metrics/analysis.json "
+        "lists transfer/margin; re-run `dvc repro al@transfer-margin analyze`"
+    )
+    assert not (project / "_site").exists()
+
+
 def an_json(root: Path) -> dict:
     import json
 
