@@ -154,6 +154,9 @@ def run_study(
     """
     from foxdog.data.index import SOURCES_FILE, summary_lines, write_index
 
+    if params_path.resolve() != Path("params.yaml").resolve():
+        # The stages are DVC's, and DVC reads ./params.yaml whatever foxdog was told.
+        raise StudyError(f"--params {params_path}: foxdog study uses ./params.yaml (DVC's)")
     photos = photos.expanduser().resolve()
     check_photos(photos, classes)
     data = {"data.raw_dir": str(photos), "data.classes": list(classes)}
