@@ -1,4 +1,4 @@
-"""``foxdog`` command line: one subcommand per pipeline stage (what ``dvc.yaml`` runs).
+"""``foxdog`` command line: argparse only; each stage subcommand calls ``stages.<stage>.run``.
 
 Every subcommand reads ``params.yaml`` from the current folder. Expected
 failures (bad parameter, missing or corrupt file, failed download) end with a
@@ -13,15 +13,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from foxdog.config import (
-    ABLATION_FACTORS,
-    STARTS,
-    STRATEGIES,
-    Params,
-    check_against_data,
-    load_params,
-)
+from foxdog import paths
+from foxdog.config import Params, load_params
 from foxdog.errors import CurationError, FetchError, RenderError
+from foxdog.registry import ABLATION_FACTORS, STARTS, STRATEGIES
 
 DESCRIPTION = """\
 Active learning on a folder of labelled photos (the fox/dog study by default).
@@ -52,20 +47,8 @@ def _params(args: argparse.Namespace) -> Params:
     return load_params(args.params)
 
 
-def _check_pool(params: Params, args: argparse.Namespace) -> None:
-    # Budgets the pool cannot cover fail now, in one line naming the keys,
-    # not rounds into a run with an error from deep inside numpy.
-    from foxdog.data.arrays import load_split
-
-    pool = load_split(Path(params.data.out_dir), "pool")
-    check_against_data(params, pool.labels, args.params, image_size=pool.images.shape[1])
-
-
-def format_interval(entry: dict) -> str:
-    """``[low, high]`` of a ``metrics/baseline/<start>.json`` entry; ``–`` for one seed."""
-    if entry.get("low") is None or entry.get("high") is None:
-        return "–"
-    return f"[{entry['low']:.3f}, {entry['high']:.3f}]"
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -120,106 +103,72 @@ def cmd_regroup(args: argparse.Namespace) -> int:
 
 
 def cmd_curate(args: argparse.Namespace) -> int:
-    params = _params(args)
-    from foxdog.data.curate import curate, drop_summary, write_curated
+    from foxdog.stages import curate
 
-    raw_dir, out_dir = Path(params.data.raw_dir), Path(params.data.out_dir)
-    result = curate(raw_dir, params.data)
-    for line in result.warnings:
-        print(f"foxdog: warning: {line}", file=sys.stderr)
-    for path in result.missing:
-        print(f"foxdog: warning: {path}: listed in SOURCES.csv but missing", file=sys.stderr)
-    write_curated(result, raw_dir, out_dir, params.data)
-    counts = result.kept["label_name"].value_counts().to_dict()
-    per_class = ", ".join(f"{counts.get(name, 0)} {name}" for name in params.data.classes)
-    print(
-        f"curated {len(result.kept)} images ({per_class}), "
-        f"dropped {len(result.dropped)} -> {out_dir}/"
-    )
-    for line in drop_summary(result.dropped):
-        print(line)
-    if result.dropped:
-        print(f"  (every file and its reason: {out_dir}/datasheet.json)")
+    curate.run(_params(args))
     return 0
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    params = _params(args)
-    _check_pool(params, args)
-    from foxdog.model.baseline import run_baseline
+    from foxdog.stages import baseline
 
-    out = Path(args.out or f"metrics/baseline/{args.start}.json")
-    summary = run_baseline(params, Path(params.data.out_dir), out, args.start)
-    acc = summary["accuracy"]
-    print(f"baseline ({args.start}) accuracy {acc['mean']:.3f} {format_interval(acc)} -> {out}")
+    baseline.run(_params(args), args.start, _path(args.out), args.params)
     return 0
 
 
 def cmd_al(args: argparse.Namespace) -> int:
-    params = _params(args)
-    _check_pool(params, args)
-    from foxdog.active.experiment import run_strategy
+    from foxdog.stages import al
 
-    out = run_strategy(params, args.strategy, args.start, Path(args.results))
-    print(f"{args.start} / {args.strategy}: results in {out}/")
+    al.run(_params(args), args.strategy, args.start, Path(args.results), args.params)
     return 0
 
 
 def cmd_ablate(args: argparse.Namespace) -> int:
-    params = _params(args)
-    _check_pool(params, args)
-    from foxdog.active.experiment import run_ablation
+    from foxdog.stages import ablate
 
-    out = run_ablation(params, args.factor, args.strategy, Path(args.results))
-    print(f"{args.factor} ablation of {args.strategy}: results in {out}/")
+    ablate.run(_params(args), args.factor, args.strategy, Path(args.results), args.params)
     return 0
 
 
 def cmd_pretrain_data(args: argparse.Namespace) -> int:
-    from foxdog.data.corpus import cmd_pretrain_data as run
+    from foxdog.stages import pretrain_data
 
-    return run(args)
+    pretrain_data.run(_params(args))
+    return 0
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
-    from foxdog.model.pretrain import cmd_pretrain as run
+    from foxdog.stages import pretrain
 
-    return run(args)
+    pretrain.run(_params(args), args.method, _path(args.metrics))
+    return 0
 
 
 def cmd_probcover_delta(args: argparse.Namespace) -> int:
-    params = _params(args)
-    from foxdog.probcover_delta import run_probcover_delta
+    from foxdog.stages import probcover_delta
 
-    table = run_probcover_delta(params, Path(args.out))
-    picked = table.loc[table["chosen"]].set_index("seed")["delta"]
-    print(f"probcover δ by seed {picked.to_dict()} -> {args.out}")
+    probcover_delta.run(_params(args), Path(args.out))
     return 0
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from foxdog.analysis import run_analysis
+    from foxdog.stages import analyze
 
-    run_analysis(_params(args))
-    print("analysis written to metrics/ and plots/")
+    analyze.run(_params(args))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from foxdog.render import render_site
-    from foxdog.results_check import check_report_inputs
+    from foxdog.stages import report
 
-    check_report_inputs(Path("."))  # an arm the analysis lists must have results (issue 19)
-    index = render_site(Path("."), Path(args.out), engine=args.engine)
-    print(f"report rendered: {index}")
+    report.run(Path("."), Path(args.out), engine=args.engine)
     return 0
 
 
 def cmd_readme(args: argparse.Namespace) -> int:
-    from foxdog.readme import update_readme
+    from foxdog.stages import readme
 
-    changed = update_readme(_params(args), Path(args.readme))
-    print(f"{args.readme}: numbers {'updated' if changed else 'already current'}")
+    readme.run(_params(args), Path(args.readme))
     return 0
 
 
@@ -343,9 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--factor", required=True, choices=ABLATION_FACTORS)
     for runner in (al, ab):
         runner.add_argument("--strategy", required=True, choices=STRATEGIES)
-        runner.add_argument("--results", default="results")
+        runner.add_argument("--results", default=str(paths.RESULTS))
     pcd = add("probcover-delta", cmd_probcover_delta, "ProbCover's δ: purity vs coverage")
-    pcd.add_argument("--out", default="metrics/probcover_delta.csv")
+    pcd.add_argument("--out", default=str(paths.probcover_delta()))
     add("analyze", cmd_analyze, "learning curves, AULC, savings, plateaus, tests")
     rep = add("report", cmd_report, "render the website into _site/")
     rep.add_argument("--out", default="_site")

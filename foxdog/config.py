@@ -24,22 +24,14 @@ from typing import Any
 
 import yaml
 
-STRATEGIES = (
-    "random",
-    "least_confident",
-    "margin",
-    "entropy",
-    "ranked_batch",
-    "committee",
-    "bald",
-    "coreset",
-    "typiclust",
-    "probcover",
-    "badge",
+from foxdog.registry import (
+    ABLATION_FACTORS,
+    INITIAL_METHODS,
+    PRETRAIN_METHODS,
+    START_METHOD,
+    STARTS,
+    STRATEGIES,
 )
-# How the initial labelled set is drawn (active.initial).
-INITIAL_METHODS = ("random", "typiclust")
-ABLATION_FACTORS = ("initial_size", "query_size", "label_noise")
 
 
 class ConfigError(ValueError):
@@ -138,11 +130,6 @@ class AnalysisConfig:
 
 
 # ---------------------------------------------------------------- pretraining (owner: pretrain)
-
-STARTS = ("scratch", "selfsup", "transfer")
-PRETRAIN_METHODS = ("supervised", "simclr")
-#: Which pretraining method's encoder each start of ``active.starts`` loads.
-START_METHOD = {"transfer": "supervised", "selfsup": "simclr"}
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ def initial_set(
 ) -> np.ndarray:
     """The loop's initial labelled set for ``seed`` (``active.initial``: random or typiclust)."""
     from foxdog.active import strategies
-    from foxdog.active.loop import initial_indices, scratch_embeddings
+    from foxdog.active.protocol import initial_indices, scratch_embeddings
 
     size = params.active.initial_size
     if params.active.initial == "typiclust":
@@ -104,8 +104,7 @@ def probcover_delta_table(
     make_estimator: Callable[[int], Any] | None = None,
 ) -> pd.DataFrame:
     """The sensitivity table (:data:`COLUMNS`) for ``seeds`` on the pool ``Split``."""
-    from foxdog.active.experiment import estimator_factory
-    from foxdog.active.loop import oracle_labels
+    from foxdog.active.protocol import estimator_factory, oracle_labels
 
     # The delta of the scratch network: the regime in which ProbCover was first studied here.
     make_estimator = make_estimator or estimator_factory(params, "scratch")

@@ -38,8 +38,8 @@ def make_regime_project(
     """Write the fake project under ``root``, analysis included; return ``root``."""
     from synthetic_results import datasheet, make_project
 
-    from foxdog.analysis import run_analysis
     from foxdog.config import load_params
+    from foxdog.stages import analyze
 
     root = Path(root)
     make_project(
@@ -61,7 +61,7 @@ def make_regime_project(
     # Breeds and formats changed: the datasheet's counts follow the manifest again.
     sheet = datasheet(manifest, classes, size)
     (curated / "datasheet.json").write_text(json.dumps(sheet, indent=2, sort_keys=True) + "\n")
-    run_analysis(
+    analyze.run(
         load_params(root / "params.yaml"),
         results_dir=root / "results",
         metrics_dir=root / "metrics",

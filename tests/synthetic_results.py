@@ -48,7 +48,7 @@ import pandas as pd
 import yaml
 from PIL import Image
 
-from foxdog.active.experiment import QUERY_COLUMNS, ROUND_COLUMNS
+from foxdog.active.protocol import QUERY_COLUMNS, ROUND_COLUMNS
 from foxdog.config import (
     AblationConfig,
     ActiveConfig,

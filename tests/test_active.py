@@ -9,32 +9,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from foxdog.active import loop
+from foxdog.active import loop, state
 from foxdog.active import strategies as strategies_module
-from foxdog.active.experiment import (
+from foxdog.active.loop import Experiment, run_specs
+from foxdog.active.protocol import (
     QUERY_COLUMNS,
     ROUND_COLUMNS,
-    run_ablation,
-    run_specs,
-    run_strategy,
-    specs_for,
-)
-from foxdog.active.loop import (
-    Experiment,
     RunSpec,
     initial_indices,
     oracle_labels,
     scratch_embeddings,
-    source_hash,
-    state_path,
+    specs_for,
 )
+from foxdog.active.state import source_hash, state_path
 from foxdog.active.strategies import REGISTRY, bald_scores, get_strategy, k_center_greedy
-from foxdog.config import STRATEGIES, ActiveConfig, Params, params_from_dict, to_dict
+from foxdog.config import ActiveConfig, Params, params_from_dict, to_dict
 from foxdog.data import arrays
 from foxdog.data.arrays import Split
 from foxdog.io import write_npy
 from foxdog.metrics import agreement_kappa
 from foxdog.model.estimator import FlaxCNNClassifier
+from foxdog.registry import STRATEGIES, STRATEGY_WORDS
+from foxdog.stages import ablate, al
 
 TIMING = ["fit_seconds", "query_seconds"]
 
@@ -97,7 +93,7 @@ def frame(state: dict) -> pd.DataFrame:
 
 
 def test_registry_names_match_params() -> None:
-    assert tuple(REGISTRY) == STRATEGIES
+    assert tuple(REGISTRY) == STRATEGIES == tuple(STRATEGY_WORDS)
     with pytest.raises(ValueError, match="unknown strategy 'nope'"):
         get_strategy("nope")
 
@@ -199,7 +195,7 @@ def test_changed_pixels_or_code_do_not_reuse_state(
         != first["fingerprint"]
     )
     # Edited model/active code: DVC re-runs the stage, and the saved state must not win.
-    monkeypatch.setattr(loop, "code_version", lambda: "edited")
+    monkeypatch.setattr(state, "code_version", lambda: "edited")
     assert (
         Experiment(spec("random", rounds=1), tiny_cnn, pool, test_split, path).fp
         != first["fingerprint"]
@@ -207,8 +203,8 @@ def test_changed_pixels_or_code_do_not_reuse_state(
 
 
 def test_code_version_tracks_the_stage_sources() -> None:
-    assert loop.code_version() == loop.code_version()
-    assert len(loop.code_version()) == 64
+    assert state.code_version() == state.code_version()
+    assert len(state.code_version()) == 64
 
 
 def test_initial_set_is_stratified_and_seeded() -> None:
@@ -271,6 +267,8 @@ def _write_curated(root: Path, pool: Split, test: Split, val: Split | None = Non
 def _tiny_params(curated: Path) -> Params:
     raw = to_dict(Params())
     raw["data"]["out_dir"] = str(curated)
+    # The stage checks the budgets and the image size against the curated pool.
+    raw["data"]["image_size"] = int(np.load(curated / "pool_images.npy").shape[1])
     raw["model"].update(widths=[4, 8], dense=8)
     raw["train"].update(batch_size=16, steps=6, warmup_steps=1, max_shift=1)
     raw["active"].update(
@@ -300,12 +298,12 @@ def test_stage_writes_rounds_and_queries(
     monkeypatch.setattr(arrays, "SPLITS", tuple(dict.fromkeys((*arrays.SPLITS, "val"))))
     _write_curated(tmp_path / "curated", pool, test_split, val_split)
     params = _tiny_params(tmp_path / "curated")
-    out = run_strategy(params, "entropy", "scratch", tmp_path / "results")
+    out = al.run(params, "entropy", "scratch", tmp_path / "results")
     assert out == tmp_path / "results" / "scratch" / "entropy"
     rounds = pd.read_csv(out / "rounds.csv")
     queries = pd.read_csv(out / "queries.csv", dtype={"id": str})
     assert tuple(rounds.columns) == ROUND_COLUMNS and tuple(queries.columns) == QUERY_COLUMNS
-    assert rounds["machine"].nunique() == 1 and rounds["machine"][0] == loop.machine_kind()
+    assert rounds["machine"].nunique() == 1 and rounds["machine"][0] == state.machine_kind()
     assert rounds["kappa_stop"].isna().tolist() == [True, False, False] * 2
     assert rounds["val_accuracy"].between(0, 1).all()
     assert rounds.groupby("seed").size().tolist() == [3, 3]
@@ -313,11 +311,11 @@ def test_stage_writes_rounds_and_queries(
     assert (rounds["start"] == "scratch").all() and (queries["start"] == "scratch").all()
     assert set(queries["id"]) <= set(pool.ids)
     first = (out / "rounds.csv").read_bytes()
-    run_strategy(params, "entropy", "scratch", tmp_path / "results")  # resumes: nothing to do
+    al.run(params, "entropy", "scratch", tmp_path / "results")  # resumes: nothing to do
     assert (out / "rounds.csv").read_bytes() == first
 
     ab = pd.read_csv(
-        run_ablation(params, "label_noise", "random", tmp_path / "results") / "rounds.csv"
+        ablate.run(params, "label_noise", "random", tmp_path / "results") / "rounds.csv"
     )
     assert ab["label_noise"].unique().tolist() == [0.2]
     assert (ab["start"] == params.ablations.start).all()
@@ -544,7 +542,7 @@ def test_longer_run_extends_and_shorter_run_truncates(
 
 
 def test_state_file_is_compact_json(saved_state: dict, tmp_path: Path) -> None:
-    text = loop.dumps_state(saved_state)
+    text = state.dumps_state(saved_state)
     assert json.loads(text) == json.loads(json.dumps(saved_state))  # NaN-tolerant round trip
     assert len(text.splitlines()) == len(saved_state) + 2  # one line per top-level key
     assert ", " not in text and len(text) < 0.7 * len(json.dumps(saved_state, indent=2))
@@ -553,12 +551,12 @@ def test_state_file_is_compact_json(saved_state: dict, tmp_path: Path) -> None:
 def test_state_path_is_keyed_by_machine_and_protocol(tmp_path: Path) -> None:
     path = state_path(tmp_path, spec("bald", rounds=7))
     assert path.relative_to(tmp_path).parts == (
-        loop.machine_slug(loop.machine_kind()),
+        state.machine_slug(state.machine_kind()),
         "n8-q5-noise0-random-mc4",
         "seed_0.json",
     )
     assert spec("committee").tag().endswith("-c2")
-    assert loop.machine_slug("gpu:NVIDIA H200") == "gpu-NVIDIA-H200"
+    assert state.machine_slug("gpu:NVIDIA H200") == "gpu-NVIDIA-H200"
 
 
 # -- fingerprint: machine kind and code ---------------------------------------------
@@ -567,12 +565,12 @@ def test_state_path_is_keyed_by_machine_and_protocol(tmp_path: Path) -> None:
 def test_machine_kind_is_in_the_fingerprint(
     pool: Split, test_split: Split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    kind = loop.machine_kind()
+    kind = state.machine_kind()
     assert kind.split(":")[0] in {"cpu", "gpu", "cuda", "rocm", "tpu"}
     if kind.startswith("cpu:"):
         assert kind.split(":")[2] in {"avx512", "avx2", "sve", "neon", "base"}
     fp = Experiment(spec("random"), tiny_cnn, pool, test_split, tmp_path / "s.json").fp
-    monkeypatch.setattr(loop, "machine_kind", lambda: "cpu:x86_64:avx2")
+    monkeypatch.setattr(state, "machine_kind", lambda: "cpu:x86_64:avx2")
     assert Experiment(spec("random"), tiny_cnn, pool, test_split, tmp_path / "s.json").fp != fp
 
 
@@ -605,14 +603,35 @@ def test_code_version_ignores_docs_but_not_code(tmp_path: Path) -> None:
     for part in ("model", "active"):
         shutil.copytree(package / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(package / "metrics.py", copy / "metrics.py")
-    base = loop.code_version(copy)
-    assert base == loop.code_version()
+    base = state.code_version(copy)
+    assert base == state.code_version()
     target = copy / "model" / "train.py"
     source = target.read_text()
     target.write_text('"""Edited docstring."""\n# a comment\n' + source.split('"""', 2)[2])
-    assert loop.code_version(copy) == base
+    assert state.code_version(copy) == base
     target.write_text(source.replace("PREDICT_CHUNK = ", "PREDICT_CHUNK = 1 + ", 1))
-    assert loop.code_version(copy) != base
+    assert state.code_version(copy) != base
+
+
+def test_code_version_ignores_which_module_of_the_set_a_definition_lives_in(
+    tmp_path: Path,
+) -> None:
+    import inspect
+    import shutil
+
+    package = Path(loop.__file__).resolve().parents[1]
+    copy = tmp_path / "foxdog"
+    for part in ("model", "active"):
+        shutil.copytree(package / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(package / "metrics.py", copy / "metrics.py")
+    base = state.code_version(copy)
+    moved = inspect.getsource(oracle_labels)
+    protocol_file, state_file = copy / "active" / "protocol.py", copy / "active" / "state.py"
+    protocol_file.write_text(protocol_file.read_text().replace(moved, ""))
+    state_file.write_text(state_file.read_text() + "\n\n" + moved)
+    assert state.code_version(copy) == base
+    state_file.write_text(state_file.read_text().replace("% n_classes", "% (n_classes + 1)"))
+    assert state.code_version(copy) != base
 
 
 def test_typiclust_initial_set_with_the_real_selector(

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from foxdog.config import params_with
+from foxdog.config import AnalysisConfig, params_with
 from foxdog.metrics import METRICS
-from foxdog.model.baseline import run_baseline, t_interval
+from foxdog.model.baseline import interval, run_baseline
 
 
 def write_split(folder, split: str, n: int, seed: int) -> None:
@@ -54,10 +54,12 @@ def test_run_baseline_writes_the_documented_format(tmp_path):
     assert list(out.parent.iterdir()) == [out]  # no temporary files left
 
 
-def test_t_interval():
-    r = t_interval([0.8, 0.82, 0.84])
+def test_interval_is_the_analysis_t_interval_at_the_configured_level():
+    r = interval([0.8, 0.82, 0.84], AnalysisConfig(confidence=0.95))
     assert r["mean"] == pytest.approx(0.82)
     # t(0.975, 2) = 4.303; sd = 0.02; half-width = 4.303 * 0.02 / sqrt(3)
     assert r["high"] - r["mean"] == pytest.approx(4.3027 * 0.02 / math.sqrt(3), rel=1e-3)
-    single = t_interval([0.5])
+    r90 = interval([0.8, 0.82, 0.84], AnalysisConfig(confidence=0.90))
+    assert r90["high"] - r90["mean"] == pytest.approx(2.9200 * 0.02 / math.sqrt(3), rel=1e-3)
+    single = interval([0.5], AnalysisConfig())
     assert single["low"] is None and single["high"] is None and single["per_seed"] == [0.5]

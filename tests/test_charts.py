@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from foxdog import charts
+from foxdog.site import chart_parts, charts, offline
 
 STRATEGIES = ["random", "margin", "entropy"]
 
@@ -87,10 +87,12 @@ def test_learning_curves_rejects_bad_input() -> None:
 
 
 def test_strategy_colours_are_stable_across_charts() -> None:
-    alone = charts.strategy_scale(["bald"]).to_dict()
-    together = charts.strategy_scale(["random", "margin", "bald"]).to_dict()
+    alone = chart_parts.strategy_scale(["bald"]).to_dict()
+    together = chart_parts.strategy_scale(["random", "margin", "bald"]).to_dict()
     assert alone["range"][0] == together["range"][together["domain"].index("bald")]
-    assert charts.strategy_colour("not-registered") == charts.strategy_colour("not-registered")
+    assert chart_parts.strategy_colour("not-registered") == chart_parts.strategy_colour(
+        "not-registered"
+    )
 
 
 def test_winloss_heatmap() -> None:
@@ -257,7 +259,7 @@ def test_interval_dots_and_ablation_lines_are_valid() -> None:
 def test_spec_html_escapes_data_that_could_close_the_script() -> None:
     evil = "</script><script>alert(1)</script> & co"
     chart = alt.Chart(pd.DataFrame({"strategy": [evil], "x": [1]})).mark_point().encode(x="x:Q")
-    html = charts.chart_html(chart, include_bundle=False)
+    html = offline.chart_html(chart, include_bundle=False)
     assert "</script><script>alert(1)" not in html
     assert "\\u003c/script\\u003e" in html and "\\u0026 co" in html
     assert html.count("<script") == 1  # just the embed call; no bundle asked for
@@ -265,7 +267,7 @@ def test_spec_html_escapes_data_that_could_close_the_script() -> None:
 
 
 def test_offline_renderer_embeds_the_bundle_once_per_page() -> None:
-    charts.enable_offline_renderer()
+    offline.enable_offline_renderer()
     try:
         frame = pd.DataFrame({"x": np.arange(3), "y": np.arange(3)})
         chart = alt.Chart(frame).mark_line().encode(x="x:Q", y="y:Q")

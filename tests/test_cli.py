@@ -16,8 +16,9 @@ import pytest
 import yaml
 from conftest import snapshot_tree
 
-from foxdog.cli import format_interval, main
+from foxdog.cli import main
 from foxdog.config import Params, to_dict
+from foxdog.stages.baseline import format_interval
 
 
 def full_params(overrides: dict[str, dict[str, object]]) -> dict:

@@ -177,7 +177,7 @@ def test_downloads_and_verifies_every_file(origin: Origin, good, tmp_path: Path)
 
 
 def test_complete_run_writes_a_sources_csv_of_what_it_fetched(origin: Origin, good, tmp_path):
-    from foxdog.data.curate import read_sources as curate_read_sources
+    from foxdog.data.sources import read_sources as curate_read_sources
 
     sources_csv, expected = good
     dest = tmp_path / "raw"

@@ -18,14 +18,13 @@ from PIL import Image
 
 from foxdog.cli import main
 from foxdog.config import params_with, to_dict
-from foxdog.data.curate import read_sources
 from foxdog.data.index import (
-    COLUMNS,
     IMAGE_SUFFIXES,
     index_collection,
     read_header,
     source_at_level,
 )
+from foxdog.data.sources import INDEX_COLUMNS, read_sources
 
 # relative path -> (encoder format, stored width, stored height)
 IMAGES = {
@@ -84,7 +83,7 @@ def folder(tmp_path: Path) -> Path:
 def test_one_row_per_image_with_hash_size_and_header_facts(folder, capsys):
     assert index_cli(folder) == 0
     rows = read_rows(folder / "SOURCES.csv")
-    assert list(rows[0]) == list(COLUMNS)
+    assert list(rows[0]) == list(INDEX_COLUMNS)
     expected = sorted([*IMAGES, ROTATED])
     assert [r["relative_path"] for r in rows] == expected  # sorted; hidden/.txt left out
     for row in rows:

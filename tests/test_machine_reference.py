@@ -1,7 +1,7 @@
 """Same fingerprint, same numbers: seed 0 round 0 against the value recorded for this machine kind.
 
 XLA compiles for the machine it runs on (vector width, FMA), so floating-point
-results differ between machine kinds; :func:`foxdog.active.loop.machine_kind` is
+results differ between machine kinds; :func:`foxdog.active.state.machine_kind` is
 part of every run's fingerprint. This test re-fits round 0 of seed 0 on a tiny
 generated data set and compares it with ``machine_reference.json``; a machine kind
 with no recorded value is skipped, saying how to record one:
@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from foxdog.active.loop import Experiment, RunSpec, machine_kind
+from foxdog.active.loop import Experiment
+from foxdog.active.protocol import RunSpec
+from foxdog.active.state import machine_kind
 
 REFERENCE = Path(__file__).with_name("machine_reference.json")
 

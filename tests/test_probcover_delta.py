@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from foxdog import probcover_delta as pcd
-from foxdog.active.loop import initial_indices
 from foxdog.active.probcover import ALPHA, choose_delta
+from foxdog.active.protocol import initial_indices
 from foxdog.config import ActiveConfig, DataConfig, ModelConfig, Params, TrainConfig
 from foxdog.data.arrays import Split
 
@@ -73,7 +73,7 @@ def test_table_trains_on_the_loops_initial_set_and_is_deterministic() -> None:
     params, pool = tiny_params(), tiny_pool()
     fitted: list[tuple[int, np.ndarray]] = []
 
-    from foxdog.active.experiment import estimator_factory
+    from foxdog.active.protocol import estimator_factory
 
     real = estimator_factory(params, "scratch")
 

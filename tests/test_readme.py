@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from foxdog.analysis import run_analysis
-from foxdog.config import load_params
-from foxdog.readme import END, START, numbers_block, update_readme
+from foxdog.config import AnalysisConfig, load_params
+from foxdog.model.baseline import interval
+from foxdog.site.readme import END, START, numbers_block, update_readme
+from foxdog.stages import analyze
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic_results import STARTS, make_project  # noqa: E402
@@ -28,7 +29,7 @@ def test_committed_readme_matches_result_files() -> None:
 def write_baseline(root: Path, start: str, per_seed: list[float]) -> None:
     baseline = {
         "start": start,
-        "accuracy": {"mean": sum(per_seed) / len(per_seed), "per_seed": per_seed},
+        "accuracy": interval(per_seed, AnalysisConfig()),  # what the baseline stage writes
         "seeds": list(range(len(per_seed))),
         "n_train": 10,
         "n_test": 5,
@@ -119,7 +120,7 @@ def test_one_baseline_seed_has_no_interval(tmp_path: Path) -> None:
 def test_block_quotes_the_analysis_for_every_regime(tmp_path: Path) -> None:
     root = make_project(tmp_path, seeds=range(3), rounds=2)
     params = load_params(root / "params.yaml")
-    run_analysis(params, root / "results", root / "metrics", root / "plots")
+    analyze.run(params, root / "results", root / "metrics", root / "plots")
     block = numbers_block(params, root)
     lines = block.splitlines()
     doc = json.loads((root / "metrics" / "analysis.json").read_text())

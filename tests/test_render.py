@@ -1,7 +1,7 @@
 """The site renderer: .qmd parsing, the Jupyter fallback, the Quarto path, atomic swaps.
 
 The full-site tests build a fake project (``tests/synthetic_results.make_project``
-→ ``foxdog.analysis.run_analysis``) and render the real ``report/`` pages on it;
+→ ``foxdog.stages.analyze.run``) and render the real ``report/`` pages on it;
 :func:`build_site` is shared with ``test_report_browser.py`` and renders once per
 test session.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from foxdog import render
 from foxdog.config import Params
-from foxdog.render import RenderError, parse_qmd, render_site
+from foxdog.site import render
+from foxdog.site.render import RenderError, parse_qmd, render_site
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = [
@@ -252,9 +252,9 @@ def test_same_inputs_render_byte_identical_pages(tmp_path: Path) -> None:
         import altair as alt
         import pandas as pd
 
-        from foxdog import charts
+        from foxdog.site import offline
 
-        charts.enable_offline_renderer()
+        offline.enable_offline_renderer()
         alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
         ```
         """,
@@ -317,7 +317,7 @@ def test_kernel_folders_of_a_killed_report_are_removed(
 
 
 def test_quarto_failure_is_summarised_in_one_line() -> None:
-    from foxdog.render import quarto_failure
+    from foxdog.site.render import quarto_failure
 
     output = (
         "\x1b[1m[1/4] index.qmd\x1b[0m\n[2/4] insights.qmd\n\nStarting python3 kernel...Done\n"
@@ -672,15 +672,16 @@ def _regime_doc() -> dict:
         "overview": {
             "sentences": ["One.", "Two."],
             "per_start": {"scratch": per_start(False, None), "transfer": per_start(True, saving)},
+            "ranking_changes": True,
         },
     }
 
 
 def test_regime_summary_reads_every_number_from_the_analysis() -> None:
-    from foxdog import report_data as rd
+    from foxdog.site import pages
 
     doc = _regime_doc()
-    table = rd.regime_summary(doc).set_index("start")
+    table = pages.regime_summary(doc).set_index("start")
     assert list(table.index) == ["scratch", "transfer"]
     assert table.loc["transfer", "full_pool"] == 0.86
     assert table.loc["transfer", "random_final"] == pytest.approx(0.81)
@@ -689,16 +690,16 @@ def test_regime_summary_reads_every_number_from_the_analysis() -> None:
     assert table.loc["transfer", "saving"] == "120 [40, 200] over 8 seeds"
     assert table.loc["transfer", "target"] == "95% (81.7%)"
     assert table.loc["scratch", "saving"] == "–" and table.loc["scratch", "difference"] == -0.002
-    assert rd.overview_sentences(doc) == ["One.", "Two."]
-    assert rd.class_names(doc) == ["cat", "cow", "eel"]
-    assert rd.ranking_changes(doc)
-    assert rd.rankings(doc).set_index("strategy").loc["margin"].tolist() == [2, 1]
+    assert pages.overview_sentences(doc) == ["One.", "Two."]
+    assert pages.class_names(doc) == ["cat", "cow", "eel"]
+    assert pages.ranking_changes(doc)
+    assert pages.rankings(doc).set_index("strategy").loc["margin"].tolist() == [2, 1]
 
 
 def test_starting_model_sentence_compares_the_best_start_with_scratch() -> None:
-    from foxdog import report_data as rd
+    from foxdog.site import pages
 
-    text = rd.starting_model_sentence(_regime_doc())
+    text = pages.starting_model_sentence(_regime_doc())
     assert "the best starting model, **transfer** (supervised transfer)" in text
     assert "reaches 86.0% [85.0%, 87.0%] test accuracy" in text
     assert "against 80.0% [79.0%, 81.0%] from scratch" in text
@@ -706,44 +707,48 @@ def test_starting_model_sentence_compares_the_best_start_with_scratch() -> None:
 
 
 def test_common_targets_give_labels_per_start_and_the_saving_against_scratch() -> None:
-    from foxdog import report_data as rd
+    from foxdog.site import fmt, pages
 
-    table = rd.common_targets(_regime_doc()).set_index("start")
-    assert rd.is_missing(table.loc["scratch", "labels"]) and table.loc["scratch", "saving"] == "–"
+    table = pages.common_targets(_regime_doc()).set_index("start")
+    assert fmt.is_missing(table.loc["scratch", "labels"]) and table.loc["scratch", "saving"] == "–"
     assert table.loc["transfer", "labels"] == 300.0
     assert table.loc["transfer", "saving"] == "410 [300, 520] fewer than from scratch, over 2 seeds"
     assert table["accuracy"].tolist() == [0.76, 0.76]
     # One paired seed: no interval, and no empty brackets either.
     one = {"status": "ok", "labels": 26, "low": None, "high": None, "n_pairs": 1}
-    assert rd.saving_cell(one) == "26 over 1 seed"
+    assert pages.saving_cell(one) == "26 over 1 seed"
 
 
 def test_tta_measurement_quotes_the_readme_or_nothing() -> None:
-    from foxdog import report_data as rd
+    from foxdog.site import pages
 
-    assert rd.tta_measurement("## Not tried\nflip test-time augmentation: not measured") is None
+    assert pages.tta_measurement("## Not tried\nflip test-time augmentation: not measured") is None
     line = "| flip test-time augmentation | +0.7 points on the validation split (3 seeds) |"
-    assert rd.tta_measurement("x\n" + line) == "+0.7 points on the validation split"
-    assert rd.tta_measurement("TTA changes accuracy by -0.2 pp") == "−0.2 points"
+    assert pages.tta_measurement("x\n" + line) == "+0.7 points on the validation split"
+    assert pages.tta_measurement("TTA changes accuracy by -0.2 pp") == "−0.2 points"
 
 
 def test_class_helpers_are_neutral() -> None:
     import numpy as np
 
-    from foxdog import report_data as rd
+    from foxdog.site import markup, pages
 
     classes = ["ant", "bee", "cat"]
-    assert rd.class_of(2, classes) == "cat" and rd.class_of(5, classes) == "class 5"
-    assert rd.class_css(9) == "fd-class-1"
-    assert rd.pool_shares(np.array([0, 0, 1, 2]), classes) == {"ant": 0.5, "bee": 0.25, "cat": 0.25}
-    legend = rd.class_legend_html(["<b>", "bee"])
+    assert pages.class_of(2, classes) == "cat" and pages.class_of(5, classes) == "class 5"
+    assert markup.class_css(9) == "fd-class-1"
+    assert pages.pool_shares(np.array([0, 0, 1, 2]), classes) == {
+        "ant": 0.5,
+        "bee": 0.25,
+        "cat": 0.25,
+    }
+    legend = markup.class_legend_html(["<b>", "bee"])
     assert "&lt;b&gt;" in legend and 'class="fd-swatch fd-class-1"' in legend
 
 
 def test_final_agreement_reads_the_last_kappa_of_each_strategy() -> None:
     import pandas as pd
 
-    from foxdog import report_data as rd
+    from foxdog.site import pages
 
     rows = [
         ("random", 0, "kappa_stop", None),
@@ -754,47 +759,41 @@ def test_final_agreement_reads_the_last_kappa_of_each_strategy() -> None:
         ("margin", 2, "kappa_stop", 0.6),
     ]
     curves = pd.DataFrame(rows, columns=["strategy", "round", "metric", "mean"])
-    assert rd.final_agreement(curves).to_dict() == {"margin": 0.6, "random": 0.7}
-    assert rd.final_agreement(curves[curves["metric"] == "accuracy"]).empty
+    assert pages.final_agreement(curves).to_dict() == {"margin": 0.6, "random": 0.7}
+    assert pages.final_agreement(curves[curves["metric"] == "accuracy"]).empty
 
 
-def test_same_choices_groups_strategies_that_queried_the_same_images() -> None:
-    import pandas as pd
+def test_identical_arms_are_the_analysis_arms_with_more_than_one_member() -> None:
+    from foxdog.site import pages
 
-    from foxdog import report_data as rd
-
-    def queries(ids: list[str]) -> pd.DataFrame:
-        rows = [(0, 1, rank, i) for rank, i in enumerate(ids)]
-        return pd.DataFrame(rows, columns=["seed", "round", "rank", "id"])
-
-    same = queries(["a", "b"])
-    shuffled = same.iloc[::-1].reset_index(drop=True)  # row order does not matter
-    groups = rd.same_choices(
-        {"margin": same, "random": queries(["b", "a"]), "entropy": shuffled, "bald": queries(["c"])}
-    )
-    assert groups == [["margin", "entropy"]]
-    assert rd.same_choices({"margin": same}) == []
+    arms = [
+        {"members": ["random"], "name": "random"},
+        {"members": ["margin", "entropy"], "name": "margin = entropy"},
+        {"members": ["bald"], "name": "bald"},
+    ]
+    assert pages.identical_arms({"arms": arms}) == [["margin", "entropy"]]
+    assert pages.identical_arms({"arms": arms[:1]}) == []
 
 
 def test_paired_pvalues_mentions_the_adjustment_only_when_there_is_one() -> None:
-    from foxdog import report_data as rd
+    from foxdog.site import fmt
 
-    assert rd.paired_pvalues({"p_value": 0.041, "p_adjusted": 0.287, "n_comparisons": 7}) == (
+    assert fmt.paired_pvalues({"p_value": 0.041, "p_adjusted": 0.287, "n_comparisons": 7}) == (
         "p = 0.041, adjusted for 7 comparisons p = 0.287"
     )
-    assert rd.paired_pvalues({"p_value": 0.041, "p_adjusted": 0.041, "n_comparisons": 1}) == (
+    assert fmt.paired_pvalues({"p_value": 0.041, "p_adjusted": 0.041, "n_comparisons": 1}) == (
         "p = 0.041"
     )
-    assert rd.paired_pvalues({"p_value": 0.0001}) == "p < 0.001"
+    assert fmt.paired_pvalues({"p_value": 0.0001}) == "p < 0.001"
 
 
 def test_html_table_escapes_and_formats() -> None:
     import pandas as pd
 
-    from foxdog import report_data as rd
+    from foxdog.site import fmt, markup
 
     frame = pd.DataFrame({"breed": ['<script>alert("x")</script> & Co'], "share": [0.5]})
-    table = rd.html_table(frame, formats={"share": rd.pct}, caption="a <caption>")
+    table = markup.html_table(frame, formats={"share": fmt.pct}, caption="a <caption>")
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in table
     assert "<script" not in table and "a &lt;caption&gt;" in table
     assert '<td class="num">50.0%</td>' in table
@@ -806,10 +805,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 def test_committed_dvc_plots_template_is_current_and_configured() -> None:
-    from foxdog.render import DVC_PLOTS_TEMPLATE, dvc_plots_template
+    from foxdog.site.render import DVC_PLOTS_TEMPLATE, dvc_plots_template
 
     committed = (PROJECT / DVC_PLOTS_TEMPLATE).read_text(encoding="utf-8")
-    # Stale after a vl-convert upgrade: regenerate with `python -m foxdog.render`.
+    # Stale after a vl-convert upgrade: regenerate with `python -m foxdog.site.render`.
     assert committed == dvc_plots_template()
     assert "{plot_divs}" in committed and "{scripts}" not in committed
     config = (PROJECT / ".dvc" / "config").read_text(encoding="utf-8")
@@ -817,7 +816,7 @@ def test_committed_dvc_plots_template_is_current_and_configured() -> None:
 
 
 def test_dvc_plots_show_writes_html_that_needs_no_network(tmp_path: Path) -> None:
-    from foxdog.render import DVC_PLOTS_TEMPLATE
+    from foxdog.site.render import DVC_PLOTS_TEMPLATE
 
     env = dict(os.environ, DVC_NO_ANALYTICS="1")
 
@@ -841,9 +840,9 @@ def test_dvc_plots_show_writes_html_that_needs_no_network(tmp_path: Path) -> Non
 
 
 def test_split_table_orders_pool_validation_test_and_counts_every_class() -> None:
-    from foxdog import report_data as rd
+    from foxdog.site import pages
 
-    table = rd.split_table(
+    table = pages.split_table(
         {"test": {"ant": 1, "bee": 3}, "val": {"ant": 2, "cat": 2}, "pool": {"ant": 9, "bee": 1}},
         ["ant", "bee", "cat"],
     )
@@ -853,7 +852,7 @@ def test_split_table_orders_pool_validation_test_and_counts_every_class() -> Non
 
 
 def test_leakage_sentence_reports_count_closest_distance_and_threshold() -> None:
-    from foxdog import report_data as rd
+    from foxdog.site import pages
 
     clean = {
         "corpus_images": 20999,
@@ -864,11 +863,11 @@ def test_leakage_sentence_reports_count_closest_distance_and_threshold() -> None
         "near_duplicates": 0,
         "passed": True,
     }
-    text = rd.leakage_sentence(clean)
+    text = pages.leakage_sentence(clean)
     assert "(passed)" in text and "64-bit" in text and "20,999 corpus" in text
     assert "0 near-duplicates" in text and "≤ 4" in text and "6 bits apart" in text
     assert "dropped" not in text
-    leaky = rd.leakage_sentence({**clean, "near_duplicates": 1, "min_distance": 2})
+    leaky = pages.leakage_sentence({**clean, "near_duplicates": 1, "min_distance": 2})
     assert "1 near-duplicate " in leaky and "2 bits apart" in leaky and "dropped" in leaky
     # Found and dropped is the check doing its job, not a failure (issue 19).
     assert "(those corpus images dropped)" in leaky and "failed" not in leaky
@@ -877,21 +876,21 @@ def test_leakage_sentence_reports_count_closest_distance_and_threshold() -> None
 def test_optional_readers_return_none_for_absent_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from foxdog import report_data as rd
+    from foxdog.site import inputs
 
     monkeypatch.setenv("FOXDOG_PROJECT", str(tmp_path))
-    assert rd.optional_json("curated_pretrain", "overlap.json") is None
-    assert rd.optional_csv("metrics", "probcover_delta.csv") is None
+    assert inputs.optional_json("curated_pretrain", "overlap.json") is None
+    assert inputs.optional_csv("metrics", "probcover_delta.csv") is None
     (tmp_path / "a.json").write_text('{"x": NaN}')
     (tmp_path / "b.csv").write_text("delta,purity\n0.5,1.0\n")
-    assert rd.optional_json("a.json")["x"] != rd.optional_json("a.json")["x"]  # NaN read
-    assert rd.optional_csv("b.csv")["purity"].tolist() == [1.0]
+    assert inputs.optional_json("a.json")["x"] != inputs.optional_json("a.json")["x"]  # NaN read
+    assert inputs.optional_csv("b.csv")["purity"].tolist() == [1.0]
 
 
 def test_canine_classes_finds_dog_wolf_and_fox_wordnet_ids() -> None:
-    from foxdog import report_data as rd
+    from foxdog.site import pages
 
     corpus = ["n01532829", "n02074367", "n02129165", "n03017168"]  # none canine
-    assert rd.canine_classes(corpus) == []
+    assert pages.canine_classes(corpus) == []
     leaked = corpus + ["n02120079", "n02085620", "n02114367"]  # Arctic fox, Chihuahua, wolf
-    assert rd.canine_classes(leaked) == ["n02085620", "n02114367", "n02120079"]
+    assert pages.canine_classes(leaked) == ["n02085620", "n02114367", "n02120079"]

@@ -1,4 +1,4 @@
-"""``foxdog analyze`` refuses damaged or mismatched result files (foxdog/results_check.py).
+"""``foxdog analyze`` refuses damaged or mismatched result files (foxdog/analysis/validate.py).
 
 Each fault of issue 19 is made in a real-shaped project (tests/synthetic_results.py)
 and the analysis must stop with one line naming the file and the fault, writing
@@ -14,14 +14,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from foxdog import analysis as an
-from foxdog.config import load_params
-from foxdog.results_check import (
+from foxdog.analysis.validate import (
     ResultsError,
     check_listed_arms,
     expected_arm,
     listed_arms,
 )
+from foxdog.config import load_params
+from foxdog.stages import analyze
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic_results import make_project, write_results  # noqa: E402
@@ -47,7 +47,7 @@ def project(pristine: Path, tmp_path: Path) -> Path:
 
 
 def analyse(root: Path) -> None:
-    an.run_analysis(
+    analyze.run(
         load_params(root / "params.yaml"),
         root / "results",
         root / "out" / "metrics",

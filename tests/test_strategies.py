@@ -12,7 +12,7 @@ from foxdog.active import badge as badge_mod
 from foxdog.active import probcover as pc
 from foxdog.active import strategies as st
 from foxdog.active.typiclust import typicality, typiclust_initial, typiclust_select
-from foxdog.config import STRATEGIES
+from foxdog.registry import STRATEGIES
 
 
 class FakeCNN:

@@ -19,8 +19,6 @@ pretraining nothing but a little weight on one photo).
 
 from __future__ import annotations
 
-import argparse
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +29,8 @@ import pandas as pd
 from foxdog import io
 from foxdog.config import DataConfig
 from foxdog.data.arrays import load_npy
-from foxdog.data.curate import (
-    SOURCES_FILE,
-    Candidate,
-    Decoded,
-    decode_all,
-    decoding_record,
-    read_sources,
-)
+from foxdog.data.curate import Candidate, Decoded, decode_all, decoding_record
+from foxdog.data.sources import SOURCES_FILE, read_sources
 from foxdog.errors import CurationError
 
 #: Corpus images compared with the curated hashes at once (bounds memory to ~chunk x 4k bytes).
@@ -237,22 +229,3 @@ def load_corpus(out_dir: str | Path) -> Corpus:
     if labels.min() < 0 or labels.max() >= len(classes):
         raise ValueError(f"{out_dir}/labels.npy: labels outside [0, {len(classes)})")
     return Corpus(images, labels.astype(np.int64), arrays["ids"], list(classes))
-
-
-def cmd_pretrain_data(args: argparse.Namespace) -> int:
-    """CLI handler: ``foxdog pretrain-data`` (the ``pretrain_data`` stage)."""
-    from foxdog.config import load_params
-
-    params = load_params(args.params)
-    d, p = params.data, params.pretrain
-    workers = min(os.cpu_count() or 1, 8)
-    foxdog = foxdog_hashes(Path(d.out_dir) / "manifest.csv", Path(d.raw_dir), d, workers)
-    result = curate_corpus(Path(p.raw_dir), d, foxdog, workers)
-    write_corpus(result, Path(p.out_dir), d)
-    ov = result.overlap
-    print(
-        f"curated {len(result.labels)} corpus images in {len(result.classes)} classes, "
-        f"dropped {len(result.dropped)} ({ov['near_duplicates']} near a curated image, "
-        f"closest distance {ov['min_distance']}) -> {p.out_dir}/"
-    )
-    return 0

@@ -17,7 +17,6 @@ written, so a re-run gives byte-identical files and DVC can skip everything down
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import warnings
@@ -44,14 +43,10 @@ from foxdog.data.images import (
     square_resize,
 )
 from foxdog.data.links import LINKED_FROM_FILE, inside, link_roots, linked_from
+from foxdog.data.sources import SOURCE_COLUMN, SOURCES_FILE, read_sources
 from foxdog.errors import CurationError
 
 SPLIT_NAMES = ("pool", "val", "test")
-SOURCES_FILE = "SOURCES.csv"
-SOURCES_COLUMNS = ("relative_path", "label", "sha256", "breed_or_species")  # required
-# Optional: without it (or where a row leaves it empty) the source is the first
-# folder below the class, and the datasheet says so (``source_from``).
-SOURCE_COLUMN = "source"
 # Burst series (several shots of one animal seconds apart) are not near-duplicates
 # by perceptual hash, but they are numbered consecutively within one source.
 # Their perceptual hashes differ as much as unrelated photos' (pr3__155/157/158:
@@ -95,34 +90,6 @@ class Curated:
     classes: tuple[str, ...] = ()  # data.classes: names in label order
     source_from: dict[str, object] = field(default_factory=dict)  # see _source_record
     linked_from: str | None = None  # the collection LINKED_FROM.txt names, if any
-
-
-def read_sources(raw_dir: Path) -> dict[str, dict[str, str]]:
-    """``SOURCES.csv`` rows keyed by ``relative_path``."""
-    path = raw_dir / SOURCES_FILE
-    if not path.is_file():
-        raise CurationError(
-            f"{path}: not found (every raw folder needs one; write it with "
-            f"`foxdog data index {raw_dir}`)"
-        )
-    rows: dict[str, dict[str, str]] = {}
-    try:
-        # utf-8-sig: a spreadsheet-saved CSV starts with a byte-order mark.
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in SOURCES_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise CurationError(f"{path}: missing column {missing[0]!r}")
-            for row in reader:
-                rel = row["relative_path"]
-                if rel in rows:
-                    raise CurationError(f"{path}: line {reader.line_num}: {rel} is listed twice")
-                rows[rel] = row
-    except UnicodeDecodeError as err:
-        raise CurationError(f"{path}: not UTF-8 text (byte {err.start})") from None
-    except csv.Error as err:
-        raise CurationError(f"{path}: not a readable CSV ({err})") from None
-    return rows
 
 
 def source_of(rel: str, sources: dict[str, dict[str, str]]) -> tuple[str, bool]:

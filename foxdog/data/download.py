@@ -47,22 +47,10 @@ from typing import Literal
 from tqdm import tqdm
 
 from foxdog import io
+from foxdog.data.sources import DOWNLOAD_COLUMNS, SOURCES_FILE
 
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
 ORIGINS = Path(__file__).with_name("origins.csv")
-SOURCES_NAME = "SOURCES.csv"
-# Columns of the SOURCES.csv written into dest; curate reads label, source, sha256, breed.
-WRITTEN_COLUMNS = (
-    "relative_path",
-    "label",
-    "source",
-    "source_repo",
-    "source_path",
-    "source_commit",
-    "source_sha256",
-    "sha256",
-    "breed_or_species",
-)
 # Attempts in a row that fail to connect (refused, DNS, timeout) before the whole
 # run is abandoned: with no network, retrying 3610 files would take ~20 minutes.
 MAX_CONNECTION_FAILURES = 5
@@ -396,7 +384,7 @@ def download_collection(
 
     ``sources_csv`` ``None`` reads the shipped :data:`ORIGINS`. Temp files a killed
     run left in ``dest`` are removed first. When every file is verified, ``dest``
-    gets a ``SOURCES.csv`` (:data:`WRITTEN_COLUMNS`) whose ``sha256`` is the hash
+    gets a ``SOURCES.csv`` (``sources.DOWNLOAD_COLUMNS``) whose ``sha256`` is the hash
     of the fetched file (so it equals ``source_sha256``) and whose ``label`` and
     ``source`` are the first two parts of ``relative_path``.
 
@@ -417,7 +405,7 @@ def download_collection(
     kinds = [kind for kind, _ in outcomes.values()]
     failed = sorted((path, reason) for path, (kind, reason) in outcomes.items() if kind == "failed")
     if not failed:
-        write_sources_csv(sources, dest / SOURCES_NAME)
+        write_sources_csv(sources, dest / SOURCES_FILE)
     return DownloadReport(
         downloaded=kinds.count("downloaded"), skipped=kinds.count("skipped"), failed=failed
     )
@@ -436,7 +424,7 @@ def remove_partial_files(dest: Path) -> list[Path]:
 def write_sources_csv(sources: list[Source], path: Path) -> Path:
     """Write the ``SOURCES.csv`` of a downloaded collection (sha256 = the verified origin)."""
     buffer = io_text.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=WRITTEN_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=DOWNLOAD_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for source in sorted(sources, key=lambda s: s.relative_path):
         parts = PurePosixPath(source.relative_path).parts

@@ -27,23 +27,10 @@ from PIL import Image, UnidentifiedImageError
 
 from foxdog import io
 from foxdog.data.links import inside, link_roots, linked_from
+from foxdog.data.sources import INDEX_COLUMNS, SOURCES_FILE
 from foxdog.errors import CurationError
 from foxdog.progress import Progress
 
-SOURCES_FILE = "SOURCES.csv"
-# A superset of what curate reads (relative_path, label, source, sha256,
-# breed_or_species); order follows ../shared/foxdog-raw/SOURCES.csv.
-COLUMNS = (
-    "relative_path",
-    "label",
-    "source",
-    "sha256",
-    "width",
-    "height",
-    "bytes",
-    "format",
-    "breed_or_species",
-)
 # Suffixes (case-insensitive) of files that are indexed: the still-image formats
 # Pillow opens that photo collections use. Anything else (.txt, .csv, .json,
 # .heic, .raw, ...) is left out and counted; hidden files and folders (name
@@ -357,7 +344,7 @@ def sources_text(entries: list[Entry]) -> str:
     """``SOURCES.csv`` content for ``entries`` (header, then rows sorted by path)."""
     buffer = text_io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(INDEX_COLUMNS)
     for e in sorted(entries, key=lambda e: e.relative_path):
         # breed_or_species stays empty: a folder layout does not say it.
         row = (e.relative_path, e.label, e.source, e.sha256, e.width, e.height, e.bytes, e.format)

@@ -20,8 +20,8 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from foxdog import io
-from foxdog.data.curate import SOURCE_COLUMN, SOURCES_FILE, read_sources
 from foxdog.data.links import LINKED_FROM_FILE
+from foxdog.data.sources import SOURCE_COLUMN, SOURCES_FILE, read_sources
 from foxdog.errors import CurationError
 
 MAP_COLUMNS = ("breed_or_species", "class")

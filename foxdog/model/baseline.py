@@ -3,8 +3,8 @@
 For each of ``baseline.seeds`` the CNN is trained on *every* curated pool image
 for ``baseline.steps`` steps (more than an active-learning fit, since the pool
 is ~10x the largest labelled set), then evaluated on the test split. The
-result, ``metrics/baseline/<start>.json``, holds each metric's mean, 95% t-interval
-over seeds and per-seed values (format: ``docs/formats.md``).
+result, ``metrics/baseline/<start>.json``, holds each metric's mean, t-interval over
+seeds at ``analysis.confidence`` and per-seed values (format: ``docs/formats.md``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy import stats
-
-from foxdog.config import Params
+from foxdog.analysis.stats import t_interval
+from foxdog.config import AnalysisConfig, Params
 from foxdog.data.arrays import load_split
 from foxdog.io import write_json
 from foxdog.metrics import METRICS, classification_metrics
@@ -25,18 +23,17 @@ from foxdog.model.estimator import FlaxCNNClassifier
 from foxdog.progress import Progress
 
 
-def t_interval(values: list[float], level: float = 0.95) -> dict[str, Any]:
-    """Mean and two-sided t-interval of ``values``; the bounds are None for a single value."""
-    x = np.asarray(values, dtype=np.float64)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return {"mean": mean, "low": None, "high": None, "per_seed": [float(v) for v in x]}
-    half = stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+def interval(values: list[float], cfg: AnalysisConfig) -> dict[str, Any]:
+    """Mean and the study's t-interval (:func:`foxdog.analysis.stats.t_interval`) of ``values``.
+
+    At ``analysis.confidence``; the bounds are None below ``analysis.min_seeds`` seeds.
+    """
+    mean, low, high = t_interval(values, cfg.confidence, cfg.min_seeds)
     return {
         "mean": mean,
-        "low": float(mean - half),
-        "high": float(mean + half),
-        "per_seed": [float(v) for v in x],
+        "low": None if math.isnan(low) else low,
+        "high": None if math.isnan(high) else high,
+        "per_seed": [float(v) for v in values],
     }
 
 
@@ -72,7 +69,7 @@ def run_baseline(params: Params, curated_dir: Path, out_path: Path, start: str) 
         "n_test": len(test),
         "seeds": list(params.baseline.seeds),
         "steps": params.baseline.steps,
-        **{name: t_interval(values) for name, values in per_seed.items()},
+        **{name: interval(values, params.analysis) for name, values in per_seed.items()},
     }
     write_json(out_path, result)
     return result

@@ -30,7 +30,6 @@ from the start).
 
 from __future__ import annotations
 
-import argparse
 import functools
 import time
 import warnings
@@ -51,7 +50,6 @@ from foxdog import io
 from foxdog.config import ModelConfig, PretrainConfig, to_dict
 from foxdog.model import train
 from foxdog.model.encoder import save_encoder
-from foxdog.progress import Progress
 
 #: Corpus images used to fit the linear probe (keeps it to seconds on 2 cores).
 PROBE_TRAIN = 5000
@@ -332,27 +330,3 @@ def run_pretrain(
     }
     io.write_json(metrics_out, metrics)
     return metrics
-
-
-def cmd_pretrain(args: argparse.Namespace) -> int:
-    """CLI handler: ``foxdog pretrain [--method supervised|simclr]`` (the ``pretrain`` stage)."""
-    from foxdog.config import load_params
-    from foxdog.data.arrays import load_split
-    from foxdog.data.corpus import load_corpus
-
-    params = load_params(args.params)
-    cfg = params.pretrain
-    method = args.method or cfg.method
-    corpus = load_corpus(cfg.out_dir)
-    pool = load_split(params.data.out_dir, "pool").images if method == "simclr" else None
-    encoder_out = Path(cfg.encoder_dir) / f"{method}.msgpack"
-    metrics_out = Path(args.metrics or f"metrics/pretrain_{method}.json")
-
-    with Progress(cfg.epochs, f"pretrain {method}", "epoch") as bar:
-        m = run_pretrain(
-            method, params.model, cfg, corpus.images, corpus.labels, len(corpus.classes),
-            pool, encoder_out, metrics_out, lambda p: bar.update(note=f"loss {p['loss']:.4f}"),
-        )  # fmt: skip
-    acc = m.get("top1_accuracy", m["linear_probe_accuracy"])
-    print(f"{method}: corpus accuracy {acc:.3f} in {m['seconds']:.0f} s -> {encoder_out}")
-    return 0

@@ -13,20 +13,15 @@ written by the analysis: the README only quotes them) and the compute time.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
 
-from foxdog import io
-from foxdog.analysis import t_interval
+from foxdog import io, paths
 from foxdog.config import Params
+from foxdog.site.fmt import pct, points
 
 START, END = "<!-- numbers:start -->", "<!-- numbers:end -->"
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
 
 
 def _minutes(seconds: float) -> str:
@@ -39,13 +34,9 @@ def _seconds(rounds_csv: Path) -> float:
     return float(rounds[["fit_seconds", "query_seconds"]].fillna(0).to_numpy().sum())
 
 
-def _interval(low: float | None, high: float | None, fmt=_pct) -> str:
+def _interval(low: float | None, high: float | None, fmt=pct) -> str:
     """``75.0%–85.0%``; ``–`` when a bound is missing (e.g. a single seed)."""
     return "–" if low is None or high is None else f"{fmt(low)}–{fmt(high)}"
-
-
-def _points(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:+.2f}"
 
 
 def _read_json(path: Path) -> dict | None:
@@ -54,20 +45,19 @@ def _read_json(path: Path) -> dict | None:
 
 def _baseline_line(start: str, root: Path, params: Params) -> str:
     """The full-pool accuracy of one starting model, from ``metrics/baseline/<start>.json``."""
-    name = f"metrics/baseline/{start}.json"
+    name = paths.baseline(start).as_posix()
     base = _read_json(root / name)
     if base is None:
         return (
             f"- Full-pool baseline from {start}: not computed yet (`dvc repro baseline@{start}`)."
         )
     acc = base["accuracy"]
-    # The same t-interval over seeds as every other band (none for one seed).
-    _, low, high = t_interval(acc.get("per_seed") or [], params.analysis.confidence)
-    low, high = (None, None) if math.isnan(low) else (low, high)
+    # The baseline stage's t-interval at analysis.confidence (none for one seed).
+    low, high = acc.get("low"), acc.get("high")
     level = f"{round(100 * params.analysis.confidence)}%"
     return (
         f"- Full-pool baseline from {start} (`{name}`): test accuracy "
-        f"**{_pct(acc['mean'])}** ({level} interval {_interval(low, high)}, "
+        f"**{pct(acc['mean'])}** ({level} interval {_interval(low, high)}, "
         f"{len(base['seeds'])} seeds, {base['n_train']:,} training / "
         f"{base['n_test']:,} test images)."
     )
@@ -86,8 +76,8 @@ def _strategy_line(start: str, summary: dict, params: Params) -> str | None:
     high = summary.get(f"{first}.aulc_difference_vs_random_high")
     p = summary.get(f"{first}.p_adjusted_vs_random")
     numbers = (
-        f"AULC {_points(diff)} points vs random ({level} interval "
-        f"{_points(low)} to {_points(high)}; exact paired sign-flip test, "
+        f"AULC {points(diff)} points vs random ({level} interval "
+        f"{points(low)} to {points(high)}; exact paired sign-flip test, "
         f"Benjamini–Hochberg adjusted p = {'–' if p is None else f'{p:.3g}'})"
     )
     line = f"- From {start} (`metrics/summary.json` `{start}`): "

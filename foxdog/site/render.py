@@ -623,7 +623,7 @@ _DVC_TEMPLATE = """<!DOCTYPE html>
     <meta charset="utf-8">
     <title>DVC Plot</title>
     <!-- Vega, Vega-Lite and Vega-Embed {version}, inlined by vl-convert: the page works
-         offline. Regenerate with `python -m foxdog.render` after upgrading vl-convert. -->
+         offline. Regenerate with `python -m foxdog.site.render` after upgrading vl-convert. -->
     <script type="text/javascript">
 {bundle}
     </script>

@@ -1,10 +1,7 @@
-"""Small loaders and formatters the report pages call.
+"""What each report page shows, as data read from the analysis and the result files.
 
-The pages (``report/*.qmd``) only read result files; this module keeps that
-reading in one place so the pages stay short: paths relative to the project
-root (``$FOXDOG_PROJECT`` when the renderer sets it, else the working
-directory), number formatting, and HTML snippets in which every piece of text
-that comes from data (file names, breeds, sources, ids) is HTML-escaped.
+The pages (``report/*.qmd``) lay out and display what this module returns; files are
+read through :mod:`foxdog.site.inputs`, numbers formatted by :mod:`foxdog.site.fmt`.
 
 The study has a regime axis, the starting model (``active.starts``: ``scratch``,
 ``transfer``, ``selfsup``), and any number of classes (``data.classes``). What the
@@ -31,302 +28,26 @@ metrics (curves.csv). Class names come from analysis.json ``classes``, else
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import json
-import math
-import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from foxdog.config import Params, load_params
-
-Formatter = Callable[[Any], str]
-
-
-# --------------------------------------------------------------------------- paths and loaders
-
-
-def project_root() -> Path:
-    """Where ``curated/``, ``metrics/``, ``results/`` and ``params.yaml`` live."""
-    return Path(os.environ.get("FOXDOG_PROJECT", "."))
-
-
-def path(*parts: str) -> Path:
-    """A path under the project root."""
-    return project_root().joinpath(*parts)
-
-
-def _existing(*parts: str) -> Path:
-    p = path(*parts)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: not found (run `dvc repro` before rendering the report)")
-    return p
-
-
-def read_json(*parts: str) -> Any:
-    """Parse a JSON file under the project root (NaN allowed, as the analysis writes it)."""
-    return json.loads(_existing(*parts).read_text(encoding="utf-8"))
-
-
-def read_csv(*parts: str) -> pd.DataFrame:
-    """Read a CSV under the project root."""
-    return pd.read_csv(_existing(*parts))
-
-
-def optional_json(*parts: str) -> Any | None:
-    """Like :func:`read_json`, but ``None`` when the file is absent (an optional stage's output)."""
-    return read_json(*parts) if path(*parts).is_file() else None
-
-
-def optional_csv(*parts: str) -> pd.DataFrame | None:
-    """Like :func:`read_csv`, but ``None`` when the file is absent (an optional stage's output)."""
-    return read_csv(*parts) if path(*parts).is_file() else None
-
-
-def params() -> Params:
-    """The validated ``params.yaml`` the results were produced with."""
-    return load_params(path("params.yaml"))
-
-
-def strategy_rounds(start: str, strategy: str) -> pd.DataFrame:
-    """``results/<start>/<strategy>/rounds.csv``."""
-    return read_csv("results", start, strategy, "rounds.csv")
-
-
-def strategy_queries(start: str, strategy: str) -> pd.DataFrame:
-    """``results/<start>/<strategy>/queries.csv``."""
-    return read_csv("results", start, strategy, "queries.csv")
-
-
-def available_strategies(start: str, names: Iterable[str]) -> list[str]:
-    """Those of ``names`` whose ``results/<start>/<name>/rounds.csv`` exists, in the given order."""
-    return [n for n in names if path("results", start, n, "rounds.csv").is_file()]
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def esc(value: Any) -> str:
-    """HTML-escaped text of ``value`` (quotes too: it may land in an attribute)."""
-    return html.escape(str(value), quote=True)
-
-
-def is_missing(value: Any) -> bool:
-    """True for None and NaN (what pandas reads for an empty CSV field)."""
-    if value is None:
-        return True
-    try:
-        return bool(math.isnan(float(value)))
-    except (TypeError, ValueError):
-        return False
-
-
-def pct(value: Any, digits: int = 1) -> str:
-    """0.8123 → ``81.2%``; missing → ``–``."""
-    return "–" if is_missing(value) else f"{100 * float(value):.{digits}f}%"
-
-
-def pp(value: Any, digits: int = 1, signed: bool = True) -> str:
-    """A difference of proportions in percentage points: 0.031 → ``+3.1 pp`` (or ``3.1 pp``)."""
-    if is_missing(value):
-        return "–"
-    return f"{100 * float(value):{'+' if signed else ''}.{digits}f} pp"
-
-
-def num(value: Any, digits: int = 3) -> str:
-    """A float with ``digits`` decimals; missing → ``–``."""
-    return "–" if is_missing(value) else f"{float(value):.{digits}f}"
-
-
-def integer(value: Any) -> str:
-    """A count with thousands separators; missing → ``–``."""
-    return "–" if is_missing(value) else f"{round(float(value)):,}"
-
-
-def pvalue(value: Any) -> str:
-    """``p = 0.032``, ``p < 0.001``; missing → ``p –``."""
-    if is_missing(value):
-        return "p –"
-    v = float(value)
-    return "p < 0.001" if v < 0.001 else f"p = {v:.3f}"
-
-
-def paired_pvalues(test: Mapping[str, Any]) -> str:
-    """A paired test's p-value, and its Benjamini–Hochberg adjustment when there are several."""
-    raw = pvalue(test.get("p_value"))
-    n = test.get("n_comparisons") or 0
-    adjusted = test.get("p_adjusted")
-    if n < 2 or is_missing(adjusted):
-        return raw
-    return f"{raw}, adjusted for {n} comparisons {pvalue(adjusted)}"
-
-
-def plural(n: Any, word: str, words: str | None = None) -> str:
-    """``1 seed``, ``5 seeds``; missing → ``– seeds``."""
-    if is_missing(n):
-        return f"– {words or word + 's'}"
-    count = round(float(n))
-    return f"{count:,} {word if count == 1 else (words or word + 's')}"
-
-
-def negated(value: Any) -> float | None:
-    """``-value``; ``None`` for a missing value (an absent interval bound stays absent)."""
-    return None if is_missing(value) else -float(value)
-
-
-def join_words(items: Sequence[str], conjunction: str = "and") -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
-
-
-# --------------------------------------------------------------------------- HTML snippets
-
-
-def html_table(
-    frame: pd.DataFrame,
-    columns: Mapping[str, str] | None = None,
-    formats: Mapping[str, Formatter] | None = None,
-    *,
-    caption: str | None = None,
-    numeric: Iterable[str] = (),
-) -> str:
-    """An escaped HTML table of ``frame``.
-
-    ``columns`` maps column → header (and picks and orders them); ``formats``
-    maps column → function returning display text; ``numeric`` columns are
-    right-aligned (numbers are right-aligned by default too).
-    """
-    columns = dict(columns) if columns is not None else {c: c for c in frame.columns}
-    formats = dict(formats or {})
-    numeric = set(numeric) | {
-        c for c in columns if c in frame and pd.api.types.is_numeric_dtype(frame[c])
-    }
-    out = ['<table class="fd-table">']
-    if caption:
-        out.append(f"<caption>{esc(caption)}</caption>")
-    head = "".join(
-        f"<th{' class=' + chr(34) + 'num' + chr(34) if c in numeric else ''}>{esc(h)}</th>"
-        for c, h in columns.items()
-    )
-    out.append(f"<thead><tr>{head}</tr></thead><tbody>")
-    for _, row in frame.iterrows():
-        cells = []
-        for c in columns:
-            value = row.get(c)
-            if c in formats:
-                text = formats[c](value)
-            elif is_missing(value):
-                text = "–"
-            else:
-                text = str(value)
-            cls = ' class="num"' if c in numeric else ""
-            cells.append(f"<td{cls}>{esc(text)}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
-    return "\n".join(out)
-
-
-def png_data_uri(data: bytes) -> str:
-    """``data:image/png;base64,...`` for PNG bytes (pages carry their images inline)."""
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
-def array_png(image: np.ndarray) -> bytes:
-    """PNG bytes of one uint8 (H, W, 3) image."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
-
-
-def image_file_html(relpath: str, alt: str, caption: str | None = None) -> str:
-    """A ``<figure>`` with a project image embedded as a data URI (no file to copy)."""
-    data = path(relpath).read_bytes()
-    cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-    return f'<figure><img src="{png_data_uri(data)}" alt="{esc(alt)}">{cap}</figure>'
-
-
-def thumbnails_html(
-    images: Sequence[np.ndarray],
-    captions: Sequence[str],
-    classes: Sequence[str],
-    titles: Sequence[str],
-) -> str:
-    """A grid of small images with captions; ``classes`` are CSS classes colouring the frame.
-
-    Use :func:`class_css` for them: one colour per class index, whatever the class names.
-    """
-    figures = []
-    for image, caption, cls, title in zip(images, captions, classes, titles, strict=True):
-        figures.append(
-            f'<figure><img class="{esc(cls)}" src="{png_data_uri(array_png(image))}" '
-            f'alt="{esc(title)}" title="{esc(title)}">'
-            f"<figcaption>{esc(caption)}</figcaption></figure>"
-        )
-    return '<div class="fd-gallery">' + "".join(figures) + "</div>"
-
-
-# --------------------------------------------------------------------------- derived tables
-
-
-def queried_examples(
-    queries: pd.DataFrame,
-    pool_ids: np.ndarray,
-    *,
-    rounds: Sequence[int],
-    seed: int | None = None,
-    per_round: int = 8,
-) -> pd.DataFrame:
-    """The first ``per_round`` picks (by rank) of one seed in each of ``rounds``.
-
-    Adds ``index``: the row of each image in ``curated/pool_*.npy`` (ids that are
-    not in the pool are dropped, so a stale results folder cannot crash the page).
-    """
-    if queries.empty:
-        return queries.assign(index=pd.Series(dtype=int))
-    if seed is None:
-        seed = int(queries["seed"].min())
-    chosen = queries[(queries["seed"] == seed) & (queries["round"].isin(list(rounds)))]
-    chosen = chosen.sort_values(["round", "rank"]).groupby("round", sort=True).head(per_round)
-    where = {str(i): k for k, i in enumerate(pool_ids.tolist())}
-    chosen = chosen.assign(index=chosen["id"].astype(str).map(where))
-    return chosen.dropna(subset=["index"]).astype({"index": int}).reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------- analysis outputs
-# Column and key names are those documented in foxdog/analysis.py's docstring.
-
-
-def analysis() -> dict[str, Any]:
-    """``metrics/analysis.json``: the nested analysis document written for the report."""
-    return read_json("metrics", "analysis.json")
-
-
-def curves() -> pd.DataFrame:
-    """``plots/curves.csv`` (long form: strategy, round, n_labels, metric, mean, low, high)."""
-    return read_csv("plots", "curves.csv")
-
-
-def all_queries(starts: Iterable[str], strategies: Iterable[str]) -> pd.DataFrame:
-    """``queries.csv`` of every (start, strategy) that has one, concatenated with ``start``."""
-    strategies = list(strategies)
-    frames = [
-        strategy_queries(start, s).assign(start=start)
-        for start in starts
-        for s in available_strategies(start, strategies)
-    ]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+from foxdog.registry import START_INFO
+from foxdog.site.fmt import (
+    Formatter,
+    integer,
+    interval_text,
+    is_missing,
+    join_words,
+    negated,
+    pct,
+    plural,
+    pp,
+)
+from foxdog.site.inputs import optional_json, params
 
 
 def wins_against(winloss: pd.DataFrame, strategy: str, opponent: str = "random") -> dict[str, int]:
@@ -337,14 +58,12 @@ def wins_against(winloss: pd.DataFrame, strategy: str, opponent: str = "random")
     return {k: int(row.iloc[0][k]) for k in ("wins", "ties", "losses")}
 
 
-def same_choices(queries: Mapping[str, pd.DataFrame]) -> list[list[str]]:
+def identical_arms(regime_doc: Mapping[str, Any]) -> list[list[str]]:
     """Groups of two or more strategies that queried the same images in every run.
 
-    ``queries`` maps a strategy to its ``queries.csv``; order within a group follows it.
+    The analysis's ``arms`` of the regime (one arm per distinct query sequence).
     """
-    from foxdog.analysis import identical_arms
-
-    return [g for g in identical_arms(queries) if len(g) > 1]
+    return [list(arm["members"]) for arm in regime_doc.get("arms", []) if len(arm["members"]) > 1]
 
 
 def final_agreement(curves_frame: pd.DataFrame) -> pd.Series:
@@ -357,22 +76,10 @@ def final_agreement(curves_frame: pd.DataFrame) -> pd.Series:
     return last.set_index("strategy")["mean"].astype(float)
 
 
-# --------------------------------------------------------------------------- regimes and classes
-
-#: What each starting model is (``foxdog.config.START_METHOD``: the encoder it loads).
-START_WORDS = {
-    "scratch": "from scratch: every weight starts from the seed's random initialisation",
-    "transfer": (
-        "supervised transfer: the convolutional trunk of a classifier pretrained on the "
-        "pretraining corpus's classes (`pretrain@supervised`)"
-    ),
-    "selfsup": (
-        "self-supervised: the trunk of a SimCLR encoder pretrained without labels on the "
-        "corpus plus the pool's pixels (`pretrain@simclr`)"
-    ),
-}
+#: What each starting model is, in words (``foxdog.registry.START_INFO``).
+START_WORDS = {s.name: s.description for s in START_INFO.values()}
 #: Short names for tables and chart titles.
-START_NAMES = {"scratch": "scratch", "transfer": "supervised transfer", "selfsup": "SimCLR"}
+START_NAMES = {s.name: s.short_name for s in START_INFO.values()}
 
 
 def start_name(start: str) -> str:
@@ -412,20 +119,6 @@ def for_start(frame: pd.DataFrame, start: str) -> pd.DataFrame:
 def overview_sentences(doc: Mapping[str, Any]) -> list[str]:
     """The site's opening sentences as the analysis wrote them."""
     return [str(s) for s in (doc.get("overview") or {}).get("sentences") or []]
-
-
-def class_css(index: int) -> str:
-    """CSS class that colours class ``index`` (``report/styles.css`` has eight colours)."""
-    return f"fd-class-{int(index) % 8}"
-
-
-def class_legend_html(classes: Sequence[str]) -> str:
-    """``■ name`` per class, each square in its class colour."""
-    items = [
-        f'<span class="fd-swatch {class_css(k)}">■</span> {esc(name)}'
-        for k, name in enumerate(classes)
-    ]
-    return '<span class="fd-legend">' + ", ".join(items) + "</span>"
 
 
 def class_of(label: Any, classes: Sequence[str]) -> str:
@@ -610,15 +303,6 @@ def starting_model(doc: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def interval_text(value: Mapping[str, Any] | None, fmt: Formatter = pct) -> str:
-    """``"81.2% [79.0%, 83.4%]"`` from ``{mean, low, high}``; no bracket without an interval."""
-    value = value or {}
-    mean = value.get("mean", value.get("mean_difference"))
-    if is_missing(value.get("low")) or is_missing(value.get("high")):
-        return fmt(mean)
-    return f"{fmt(mean)} [{fmt(value['low'])}, {fmt(value['high'])}]"
-
-
 def starting_model_sentence(doc: Mapping[str, Any]) -> str:
     """What the best starting model is worth on the full pool against the reference (Markdown)."""
     sm = starting_model(doc)
@@ -703,17 +387,10 @@ def rankings(doc: Mapping[str, Any]) -> pd.DataFrame:
 def ranking_changes(doc: Mapping[str, Any]) -> bool:
     """Whether the order of the strategies by mean AULC differs between regimes.
 
-    The analysis's ``overview.ranking_changes`` when given. It is an order of means, not
-    a test: the pages say so and quote each regime's verdict for what is significant.
+    The analysis's ``overview.ranking_changes``. It is an order of means, not a test:
+    the pages say so and quote each regime's verdict for what is significant.
     """
-    given = (doc.get("overview") or {}).get("ranking_changes")
-    if given is not None:
-        return bool(given)
-    orders = {tuple(regime(doc, s).get("ranking", [])) for s in starts(doc)}
-    return len(orders) > 1
-
-
-# --------------------------------------------------------------------------- narrative
+    return bool(doc["overview"]["ranking_changes"])
 
 
 def headline_target(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -770,9 +447,9 @@ def trend_word(values: Sequence[float], tolerance: float) -> str:
     return "grows" if change > 0 else "shrinks"
 
 
-# --------------------------------------------------------------------------- method page
-
 _TTA = re.compile(r"(?i)(test-time augmentation|\bTTA\b)")
+
+
 _POINTS = re.compile(r"([+−-]\s?\d+(?:\.\d+)?)\s*(?:points?|pts?|pp)\b")
 
 
@@ -792,8 +469,6 @@ def tta_measurement(readme: str) -> str | None:
             return gain + (" on the validation split" if "validation" in line.lower() else "")
     return None
 
-
-# --------------------------------------------------------------------------- dataset page
 
 SPLIT_NAMES = {"pool": "pool", "val": "validation", "test": "test"}
 

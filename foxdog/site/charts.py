@@ -18,173 +18,32 @@ or one panel per regime where comparing them side by side is the point.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import altair as alt
 import pandas as pd
 
-from foxdog.config import STRATEGIES
-
-RANDOM = "random"
-WIDTH = 620
-HEIGHT = 340
-# Random is the reference every other strategy is compared with: draw it in black.
-_PALETTE = [
-    "#e8590c",  # fox orange
-    "#1c7ed6",
-    "#2f9e44",
-    "#ae3ec9",
-    "#f59f00",
-    "#0c8599",
-    "#d6336c",
-    "#5c940d",
-    "#3b5bdb",
-]
-METRIC_TITLES = {
-    "accuracy": "test accuracy",
-    "balanced_accuracy": "balanced accuracy",
-    "macro_f1": "macro-averaged F1",
-    "log_loss": "log-loss",
-    "ece": "expected calibration error",
-    "kappa_prev": "agreement with the previous round (κ)",
-    "kappa_stop": "agreement with the previous round on the stop set (κ)",
-    "val_accuracy": "validation accuracy",
-    "accuracy_difference": "test accuracy minus random's (paired)",
-}
-X_TITLES = {"n_labels": "labelled images", "round": "round"}
-# Vega-Embed's menu: keep "save as SVG/PNG", drop the links to the online editor.
-EMBED_OPTIONS = {
-    "renderer": "svg",
-    "actions": {"export": True, "source": False, "compiled": False, "editor": False},
-}
-RENDERER_NAME = "foxdog-offline"
-# The regimes' colours where a chart compares starting models (not strategies).
-START_COLOURS = {"scratch": "#495057", "transfer": "#e8590c", "selfsup": "#1c7ed6"}
-REGIME_PARAM = "regime"
-
-
-# --------------------------------------------------------------------------- colours
-
-
-def strategy_order(strategies: Sequence[str]) -> list[str]:
-    """Registry order (``foxdog.config.STRATEGIES``), random first, unknown names last."""
-    known = [s for s in STRATEGIES if s in set(strategies)]
-    rest = sorted(set(strategies) - set(known))
-    return known + rest
-
-
-def strategy_colour(strategy: str) -> str:
-    """The colour of ``strategy`` on every chart (random in black; by registry position)."""
-    if strategy == RANDOM:
-        return "#212529"
-    others = [s for s in STRATEGIES if s != RANDOM]
-    if strategy in others:
-        return _PALETTE[others.index(strategy) % len(_PALETTE)]
-    # Names outside the registry: a stable colour from the name itself.
-    digest = int(hashlib.sha1(strategy.encode("utf-8")).hexdigest(), 16)
-    return _PALETTE[digest % len(_PALETTE)]
-
-
-def strategy_scale(strategies: Sequence[str]) -> alt.Scale:
-    """Colour scale for these strategies; a strategy keeps its colour on every chart."""
-    order = strategy_order(strategies)
-    return alt.Scale(domain=order, range=[strategy_colour(s) for s in order])
-
-
-# Solid legend symbols: the band layers would otherwise make them pale.
-_LEGEND = alt.Legend(
-    title="strategy (click to toggle)", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3
+from foxdog.site.chart_parts import (
+    HEIGHT,
+    METRIC_TITLES,
+    PALETTE,
+    RANDOM,
+    REFERENCE_RULE,
+    WIDTH,
+    X_TITLES,
+    by_regime,
+    legend_selection,
+    mean_with_band,
+    reference_layers,
+    regime_selector,
+    regimes_of,
+    require,
+    start_scale,
+    strategy_colour_encoding,
+    strategy_order,
+    strategy_scale,
+    x_axis,
 )
-# Dashed grey line for a reference value (full-pool accuracy, random, "no gain").
-_REFERENCE_RULE = {"strokeDash": [6, 4], "color": "#495057"}
-
-
-def _strategy_colour(names: Sequence[str]) -> alt.Color:
-    """Colour by strategy, fixed palette, clickable legend in ``names`` order."""
-    return alt.Color("strategy:N", scale=strategy_scale(names), sort=list(names), legend=_LEGEND)
-
-
-def _legend_selection(name: str) -> alt.Parameter:
-    # toggle="true": a click adds or removes one strategy, no shift key needed.
-    return alt.selection_point(name=name, fields=["strategy"], bind="legend", toggle="true")
-
-
-def _mean_with_band(
-    base: alt.Chart,
-    pick: alt.Parameter,
-    y: alt.Y,
-    tooltip: list[alt.Tooltip],
-    *,
-    point_size: int = 36,
-    band_opacity: float | None = None,
-) -> list[alt.Chart]:
-    """The mean line, its interval band (``low``..``high``) and its points, faded off ``pick``.
-
-    The layers every curve chart draws; ``pick`` is bound to the line (the legend toggle).
-    """
-    area = base.mark_area() if band_opacity is None else base.mark_area(opacity=band_opacity)
-    band = area.encode(
-        y=alt.Y("low:Q"), y2="high:Q", opacity=alt.condition(pick, alt.value(0.16), alt.value(0.02))
-    )
-    line = base.mark_line(strokeWidth=2).encode(
-        y=y, opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12))
-    )
-    points = base.mark_point(filled=True, size=point_size).encode(
-        y="mean:Q", opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)), tooltip=tooltip
-    )
-    return [band, line.add_params(pick), points]
-
-
-def _x_axis(x: str) -> alt.X:
-    # Rounds are whole numbers: no 0.5 ticks.
-    axis = alt.Axis(tickMinStep=1) if x == "round" else alt.Axis()
-    return alt.X(f"{x}:Q", title=X_TITLES[x], axis=axis)
-
-
-def start_order(starts: Sequence[str], order: Sequence[str] | None = None) -> list[str]:
-    """``starts`` in ``order`` (e.g. ``active.starts``), then any others as they come."""
-    present = list(dict.fromkeys(str(s) for s in starts))
-    known = [s for s in (order or []) if s in present]
-    return known + [s for s in present if s not in known]
-
-
-def start_scale(starts: Sequence[str]) -> alt.Scale:
-    """Colour scale of the starting models (a stable colour per regime name)."""
-    fallback = [c for c in _PALETTE if c not in START_COLOURS.values()]
-    colours = [
-        START_COLOURS.get(s)
-        or fallback[int(hashlib.sha1(s.encode("utf-8")).hexdigest(), 16) % len(fallback)]
-        for s in starts
-    ]
-    return alt.Scale(domain=list(starts), range=colours)
-
-
-def regimes_of(frame: pd.DataFrame, order: Sequence[str] | None = None) -> list[str]:
-    """The regimes (``start`` values) in ``frame``, in ``order``; [] without a ``start`` column."""
-    if "start" not in frame.columns:
-        return []
-    return start_order(frame["start"].dropna().astype(str).unique().tolist(), order)
-
-
-def regime_selector(starts: Sequence[str], name: str = REGIME_PARAM) -> alt.Parameter:
-    """A "starting model" drop-down (a parameter bound to a select element)."""
-    return alt.param(
-        name=name,
-        value=starts[0],
-        bind=alt.binding_select(options=list(starts), name="starting model "),
-    )
-
-
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what}: missing columns {missing} (have {list(frame.columns)})")
-
-
-# --------------------------------------------------------------------------- charts
 
 
 def learning_curves(
@@ -206,7 +65,7 @@ def learning_curves(
     several starts in ``curves`` a drop-down picks the regime shown (``starts`` gives
     their order, first shown first). Clicking the legend toggles strategies.
     """
-    _require(curves, ["strategy", "round", "n_labels", "metric", "mean", "low", "high"], "curves")
+    require(curves, ["strategy", "round", "n_labels", "metric", "mean", "low", "high"], "curves")
     if x not in X_TITLES:
         raise ValueError(f"x must be one of {list(X_TITLES)}, got {x!r}")
     data = curves[curves["metric"] == metric]
@@ -218,13 +77,13 @@ def learning_curves(
     keep = ["start"] if regimes else []
     data = data[[*keep, "strategy", "round", "n_labels", "mean", "low", "high"]].copy()
     names = strategy_order(data["strategy"].unique().tolist())
-    pick = _legend_selection("pick")
+    pick = legend_selection("pick")
     choice = regime_selector(regimes) if len(regimes) > 1 else None
     y_title = METRIC_TITLES.get(metric, metric)
-    colour = _strategy_colour(names)
-    base = _by_regime(alt.Chart(data), choice).encode(x=_x_axis(x), color=colour)
+    colour = strategy_colour_encoding(names)
+    base = by_regime(alt.Chart(data), choice).encode(x=x_axis(x), color=colour)
     tooltip = [alt.Tooltip("start:N", title="starting model")] if regimes else []
-    layers = _mean_with_band(
+    layers = mean_with_band(
         base,
         pick,
         alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
@@ -240,52 +99,13 @@ def learning_curves(
         band_opacity=0.15,
     )
     if baseline is not None:
-        layers += _reference_layers(baseline, baseline_label, regimes, choice)
+        layers += reference_layers(baseline, baseline_label, regimes, choice)
     chart = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
     if choice is not None:
         chart = chart.add_params(choice)
     if title:
         chart = chart.properties(title=title)
     return chart
-
-
-def _by_regime(chart: alt.Chart, choice: alt.Parameter | None) -> alt.Chart:
-    """``chart`` filtered to the regime the drop-down shows (unchanged without one)."""
-    return chart if choice is None else chart.transform_filter(alt.datum.start == choice)
-
-
-def _reference_layers(
-    value: float | Mapping[str, float],
-    label: str | Mapping[str, str],
-    regimes: Sequence[str],
-    choice: alt.Parameter | None,
-) -> list[alt.Chart]:
-    """A dashed horizontal rule with its label: one value, or one per regime (filtered)."""
-    if isinstance(value, Mapping):
-        shown = [s for s in (regimes or list(value)) if s in value]
-        labels = label if isinstance(label, Mapping) else {s: label for s in shown}
-        ref = pd.DataFrame(
-            {
-                "start": shown,
-                "value": [float(value[s]) for s in shown],
-                "label": [str(labels.get(s, "")) for s in shown],
-            }
-        )
-        if choice is None and len(ref) > 1:
-            raise ValueError("one reference value per regime needs a regime drop-down")
-    else:
-        text = label if isinstance(label, str) else next(iter(label.values()), "")
-        ref = pd.DataFrame({"value": [float(value)], "label": [text]})
-        choice = None  # the same rule whatever the regime
-    base = _by_regime(alt.Chart(ref), choice)
-    rule = base.mark_rule(**_REFERENCE_RULE).encode(
-        y="value:Q",
-        tooltip=[alt.Tooltip("label:N", title="reference"), alt.Tooltip("value:Q", format=".3f")],
-    )
-    text = base.mark_text(align="right", baseline="bottom", dy=-3, color="#495057").encode(
-        y="value:Q", x=alt.value(WIDTH - 4), text="label:N"
-    )
-    return [rule, text]
 
 
 def difference_curves(
@@ -298,7 +118,7 @@ def difference_curves(
     starts there is one panel per regime, side by side (``starts`` gives their order),
     so the gain can be compared across starting models at a glance.
     """
-    _require(diff, ["strategy", "round", "n_labels", "mean_difference", "low", "high"], "diff")
+    require(diff, ["strategy", "round", "n_labels", "mean_difference", "low", "high"], "diff")
     data = diff.rename(columns={"mean_difference": "mean"}).assign(metric="accuracy_difference")
     regimes = regimes_of(data, starts)
     if len(regimes) <= 1:
@@ -311,10 +131,10 @@ def difference_curves(
         )
     data = data[["start", "strategy", "round", "n_labels", "mean", "low", "high"]]
     names = strategy_order(data["strategy"].unique().tolist())
-    pick = _legend_selection("pick_diff")
-    base = alt.Chart().encode(x=_x_axis("n_labels"), color=_strategy_colour(names))
-    zero = alt.Chart().mark_rule(**_REFERENCE_RULE).encode(y=alt.datum(0.0))
-    layers = _mean_with_band(
+    pick = legend_selection("pick_diff")
+    base = alt.Chart().encode(x=x_axis("n_labels"), color=strategy_colour_encoding(names))
+    zero = alt.Chart().mark_rule(**REFERENCE_RULE).encode(y=alt.datum(0.0))
+    layers = mean_with_band(
         base,
         pick,
         alt.Y("mean:Q", title=METRIC_TITLES["accuracy_difference"]),
@@ -354,7 +174,7 @@ def regime_curves(
     start to its full-pool accuracy, drawn as a dashed rule in the regime's colour.
     Clicking the legend toggles regimes.
     """
-    _require(curves, ["start", "strategy", "n_labels", "metric", "mean", "low", "high"], "curves")
+    require(curves, ["start", "strategy", "n_labels", "metric", "mean", "low", "high"], "curves")
     data = curves[(curves["metric"] == metric) & (curves["strategy"] == strategy)]
     if data.empty:
         raise ValueError(f"curves: no rows for {strategy!r} and metric {metric!r}")
@@ -373,8 +193,8 @@ def regime_curves(
         ),
     )
     y_title = METRIC_TITLES.get(metric, metric)
-    base = alt.Chart(data).encode(x=_x_axis("n_labels"), color=colour)
-    layers = _mean_with_band(
+    base = alt.Chart(data).encode(x=x_axis("n_labels"), color=colour)
+    layers = mean_with_band(
         base,
         pick,
         alt.Y("mean:Q", title=f"{y_title} ({strategy})", scale=alt.Scale(zero=False)),
@@ -422,14 +242,14 @@ def metric_explorer(
     legend toggle, the starting-model drop-down when ``curves`` has several starts);
     the metric drop-down filters the long-form ``curves`` by metric.
     """
-    _require(curves, ["strategy", "round", "n_labels", "metric", "mean", "low", "high"], "curves")
+    require(curves, ["strategy", "round", "n_labels", "metric", "mean", "low", "high"], "curves")
     data = curves[curves["metric"].isin(list(metrics))]
     present = [m for m in metrics if m in set(data["metric"])]
     if not present:
         raise ValueError(f"curves: none of the metrics {list(metrics)}")
     data = data.assign(metric_title=data["metric"].map(lambda m: METRIC_TITLES.get(m, m)))
     names = strategy_order(data["strategy"].unique().tolist())
-    pick = _legend_selection("pick_metric")
+    pick = legend_selection("pick_metric")
     choice = alt.param(
         name="metric_choice",
         value=present[0],
@@ -437,9 +257,9 @@ def metric_explorer(
             options=present, labels=[METRIC_TITLES.get(m, m) for m in present], name="metric "
         ),
     )
-    colour = _strategy_colour(names)
-    base = alt.Chart(data).encode(x=_x_axis(x), color=colour)
-    layers = _mean_with_band(
+    colour = strategy_colour_encoding(names)
+    base = alt.Chart(data).encode(x=x_axis(x), color=colour)
+    layers = mean_with_band(
         base,
         pick,
         alt.Y("mean:Q", title="value of the chosen metric", scale=alt.Scale(zero=False)),
@@ -480,7 +300,7 @@ def class_shares(
     there are several); ``pool_shares`` maps a class to its share of the pool, drawn as
     the dashed reference.
     """
-    _require(curves, ["strategy", "round", "metric", "mean"], "curves")
+    require(curves, ["strategy", "round", "metric", "mean"], "curves")
     metric = {f"share_{c}": str(c) for c in classes}
     data = curves[curves["metric"].isin(list(metric))].copy()
     if data.empty:
@@ -491,15 +311,15 @@ def class_shares(
     keep = [c for c in ("start", "class", "strategy", "round", "mean", "low", "high") if c in data]
     data = data[keep]
     names = strategy_order(data["strategy"].unique().tolist())
-    pick = _legend_selection("pick_share")
+    pick = legend_selection("pick_share")
     which = alt.param(
         name="share_class",
         value=present[0],
         bind=alt.binding_select(options=present, name="class "),
     )
     regime = regime_selector(regimes) if len(regimes) > 1 else None
-    colour = _strategy_colour(names)
-    base = _by_regime(alt.Chart(data).transform_filter(alt.datum["class"] == which), regime)
+    colour = strategy_colour_encoding(names)
+    base = by_regime(alt.Chart(data).transform_filter(alt.datum["class"] == which), regime)
     base = base.encode(
         x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1)), color=colour
     )
@@ -542,7 +362,7 @@ def class_shares(
         rule = (
             alt.Chart(ref)
             .transform_filter(alt.datum["class"] == which)
-            .mark_rule(**_REFERENCE_RULE)
+            .mark_rule(**REFERENCE_RULE)
             .encode(
                 y="value:Q",
                 tooltip=[
@@ -569,7 +389,7 @@ def winloss_heatmap(
     ``winloss`` is ``metrics/winloss.csv``: ``[start,] strategy, opponent, wins, ties,
     losses``; with several starts, one panel per regime.
     """
-    _require(winloss, ["strategy", "opponent", "wins", "ties", "losses"], "winloss")
+    require(winloss, ["strategy", "opponent", "wins", "ties", "losses"], "winloss")
     data = winloss.copy()
     data["net"] = data["wins"] - data["losses"]
     data["label"] = (
@@ -635,7 +455,7 @@ def interval_dots(
     """
     regimes = regimes_of(frame, starts)
     needed = ["strategy", value] + [c for c in (low, high) if c]
-    _require(frame, needed, "interval_dots")
+    require(frame, needed, "interval_dots")
     keep = ["start"] if len(regimes) > 1 else []
     data = frame[keep + needed].dropna(subset=[value]).copy()
     order = data.groupby("strategy")[value].mean().sort_values(ascending=False).index.tolist()
@@ -666,9 +486,7 @@ def interval_dots(
         )
     layers.append(dots)
     if reference is not None:
-        layers.append(
-            alt.Chart().mark_rule(**_REFERENCE_RULE).encode(x=alt.datum(float(reference)))
-        )
+        layers.append(alt.Chart().mark_rule(**REFERENCE_RULE).encode(x=alt.datum(float(reference))))
     chart = alt.layer(*layers, data=data).properties(
         width=WIDTH - 120, height=max(28 * len(order), 80)
     )
@@ -696,11 +514,11 @@ def ablation_lines(
     ``reference`` draws a dashed horizontal rule (e.g. 0 for a gain over random).
     """
     needed = [factor_column, level_column, "strategy", value] + [c for c in (low, high) if c]
-    _require(ablations, needed, "ablations")
+    require(ablations, needed, "ablations")
     data = ablations[needed].copy()
     names = strategy_order(data["strategy"].unique().tolist())
-    pick = _legend_selection("pick_ablation")
-    colour = _strategy_colour(names)
+    pick = legend_selection("pick_ablation")
+    colour = strategy_colour_encoding(names)
     base = alt.Chart().encode(
         x=alt.X(f"{level_column}:Q", title="level", scale=alt.Scale(zero=False)),
         color=colour,
@@ -725,7 +543,7 @@ def ablation_lines(
     if reference is not None:
         layers.insert(
             0,
-            alt.Chart().mark_rule(**_REFERENCE_RULE).encode(y=alt.datum(float(reference))),
+            alt.Chart().mark_rule(**REFERENCE_RULE).encode(y=alt.datum(float(reference))),
         )
     chart = (
         alt.layer(*layers, data=data)
@@ -746,7 +564,7 @@ def probcover_delta(
     ``table`` is ``metrics/probcover_delta.csv``; a vertical rule marks each seed's
     chosen δ, a dashed horizontal one the purity threshold ``alpha``.
     """
-    _require(table, ["seed", "delta", "purity", "coverage", "chosen"], "probcover_delta")
+    require(table, ["seed", "delta", "purity", "coverage", "chosen"], "probcover_delta")
     data = table.melt(
         id_vars=["seed", "delta", "chosen"],
         value_vars=["purity", "coverage"],
@@ -757,7 +575,7 @@ def probcover_delta(
     measure = alt.Color(
         "measure:N",
         title=None,
-        scale=alt.Scale(domain=["purity", "coverage"], range=[_PALETTE[0], _PALETTE[1]]),
+        scale=alt.Scale(domain=["purity", "coverage"], range=[PALETTE[0], PALETTE[1]]),
         legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=3),
     )
     lines = (
@@ -791,85 +609,8 @@ def probcover_delta(
     )
     layers: list[alt.Chart] = [rules, lines]
     if alpha is not None:
-        layers.insert(0, alt.Chart().mark_rule(**_REFERENCE_RULE).encode(y=alt.datum(alpha)))
+        layers.insert(0, alt.Chart().mark_rule(**REFERENCE_RULE).encode(y=alt.datum(alpha)))
     chart = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT * 0.75)
     if title:
         chart = chart.properties(title=title)
     return chart
-
-
-# --------------------------------------------------------------------------- offline HTML
-
-
-def _vl_version() -> str:
-    """The Vega-Lite version Altair writes, in vl-convert's spelling (``v6_4``)."""
-    major, minor = alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]
-    return f"v{major}_{minor}"
-
-
-def vega_bundle_html() -> str:
-    """A ``<script>`` holding Vega, Vega-Lite and Vega-Embed (from vl-convert-python)."""
-    import vl_convert as vlc
-
-    bundle = vlc.javascript_bundle(vl_version=_vl_version())
-    # A literal "</script" would end the element early; "<\/" means the same to JS.
-    bundle = bundle.replace("</script", "<\\/script").replace("</SCRIPT", "<\\/SCRIPT")
-    return f'<script type="text/javascript">\n{bundle}\n</script>'
-
-
-def _script_json(obj: Any) -> str:
-    """JSON safe inside ``<script>``: no ``</script>``, ``<!--`` or ``&`` can appear."""
-    text = json.dumps(obj, sort_keys=True)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def spec_html(spec: dict[str, Any], *, include_bundle: bool, div_id: str | None = None) -> str:
-    """HTML showing a Vega-Lite ``spec``: a div and a script calling ``vegaEmbed``.
-
-    Set ``include_bundle`` for the first chart of a page. The script runs in its
-    own function scope, so several charts on one page do not clash (Altair's
-    ``inline`` template declares a global ``const spec`` per chart, which does).
-    """
-    payload = _script_json(spec)
-    if div_id is None:
-        div_id = "fd-chart-" + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:12]
-    parts = [vega_bundle_html()] if include_bundle else []
-    parts.append(
-        f'<div class="fd-chart" id="{div_id}"></div>\n'
-        '<script type="text/javascript">\n'
-        "(function () {\n"
-        f"  var spec = {payload};\n"
-        f"  var opts = {_script_json(EMBED_OPTIONS)};\n"
-        f'  vegaEmbed("#{div_id}", spec, opts).catch(function (err) {{ console.error(err); }});\n'
-        "})();\n"
-        "</script>"
-    )
-    return "\n".join(parts)
-
-
-def chart_html(chart: alt.TopLevelMixin, *, include_bundle: bool = True) -> str:
-    """HTML for one chart (see :func:`spec_html`); validates the chart first."""
-    return spec_html(chart.to_dict(), include_bundle=include_bundle)
-
-
-class _OfflineRenderer:
-    """Altair renderer: the first chart of a kernel carries the JS bundle, later ones don't."""
-
-    def __init__(self) -> None:
-        self.bundled = False
-        self.count = 0
-
-    def __call__(self, spec: dict[str, Any], **_metadata: Any) -> dict[str, str]:
-        self.count += 1
-        digest = hashlib.sha1(_script_json(spec).encode("utf-8")).hexdigest()[:8]
-        html = spec_html(
-            spec, include_bundle=not self.bundled, div_id=f"fd-chart-{self.count}-{digest}"
-        )
-        self.bundled = True
-        return {"text/html": html}
-
-
-def enable_offline_renderer() -> None:
-    """Make Altair charts display as self-contained HTML (call once per page/kernel)."""
-    alt.renderers.register(RENDERER_NAME, _OfflineRenderer())
-    alt.renderers.enable(RENDERER_NAME)

@@ -1,0 +1,176 @@
+"""Reading the study's result files: rounds.csv, queries.csv and baseline JSON, validated."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from foxdog import paths
+from foxdog.analysis.validate import check_queries, check_rounds, expected_ablation, expected_arm
+from foxdog.config import Params
+from foxdog.metrics import METRICS
+
+# Columns every rounds.csv has; the stop-set columns come with the newer loop.
+REQUIRED_COLUMNS = ("strategy", "seed", "round", "n_labels", *METRICS)
+
+
+OPTIONAL_CURVE_METRICS = ("val_accuracy", "kappa_stop")
+
+
+# Per-round class shares of the queried batch are curve metrics ``share_<class>``.
+SHARE_PREFIX = "share_"
+
+
+CURVE_METRICS = (*METRICS, *OPTIONAL_CURVE_METRICS)
+
+
+REFERENCE = "random"
+
+
+REFERENCE_START = "scratch"  # the starting model the others are compared with, when run
+
+
+def curve_metrics(classes: Sequence[str]) -> tuple[str, ...]:
+    """Metrics of ``plots/curves.csv``: the test metrics, one share per class, the stop set."""
+    return (*METRICS, *(SHARE_PREFIX + c for c in classes), *OPTIONAL_CURVE_METRICS)
+
+
+def reference_start(starts: Sequence[str]) -> str:
+    """``scratch`` when it is a regime of the study, else the first regime."""
+    return REFERENCE_START if REFERENCE_START in starts else starts[0]
+
+
+def read_rounds(path: Path, stage: str) -> pd.DataFrame:
+    """Read one ``rounds.csv``; a missing or malformed file is a one-line error naming it."""
+    path = Path(path)
+    if not path.is_file():
+        # No ``filename`` attribute: the CLI then prints this message as is.
+        raise FileNotFoundError(f"{path}: not found — produced by `dvc repro {stage}`")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"{path}: not a readable CSV ({err}); re-run `dvc repro {stage}`"
+        ) from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; re-run `dvc repro {stage}`")
+    if frame.empty:
+        raise ValueError(f"{path}: no rows; re-run `dvc repro {stage}`")
+    return frame
+
+
+def _check_start(frame: pd.DataFrame, start: str, path: Path, stage: str) -> None:
+    """A ``start`` column, when present, must name the regime of the folder."""
+    if "start" in frame.columns:
+        found = sorted(set(frame["start"].astype(str)) - {start})
+        if found:
+            raise ValueError(
+                f"{path}: start {found} in a file of regime {start!r}; re-run `dvc repro {stage}`"
+            )
+
+
+def load_strategy_rounds(params: Params, results_dir: Path, start: str) -> pd.DataFrame:
+    """All ``results/<start>/<strategy>/rounds.csv`` of ``active.strategies``, concatenated."""
+    frames = []
+    for strategy in params.active.strategies:
+        path = paths.strategy_dir(results_dir, start, strategy) / "rounds.csv"
+        stage = f"al@{start}-{strategy}"
+        frame = read_rounds(path, stage)
+        _check_start(frame, start, path, stage)
+        check_rounds(path, expected_arm(params, start, strategy))  # issue 19
+        frames.append(frame.assign(start=start, strategy=strategy))
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_ablation_rounds(params: Params, results_dir: Path) -> pd.DataFrame:
+    """Every ablation ``rounds.csv``, with ``factor`` and ``level`` columns added."""
+    frames = []
+    start = params.ablations.start
+    for factor in params.ablations.factors:
+        for strategy in params.ablations.strategies:
+            path = paths.ablation_dir(results_dir, factor, strategy) / "rounds.csv"
+            stage = f"ablate@{factor}-{strategy}"
+            frame = read_rounds(path, stage)
+            if factor not in frame.columns:
+                raise ValueError(f"{path}: missing column {factor!r}")
+            _check_start(frame, start, path, stage)
+            check_rounds(path, expected_ablation(params, factor, strategy))  # issue 19
+            frames.append(
+                frame.assign(start=start, strategy=strategy, factor=factor, level=frame[factor])
+            )
+    if not frames:
+        return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "start", "factor", "level"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_baseline(path: Path, start: str = REFERENCE_START) -> dict[str, Any]:
+    """``metrics/baseline/<start>.json``; its ``accuracy.mean`` defines the regime's targets."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found — produced by `dvc repro baseline@{start}`")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        float(data["accuracy"]["mean"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: no readable accuracy.mean ({err})") from None
+    return data
+
+
+def load_queries(params: Params, results_dir: Path, start: str) -> dict[str, pd.DataFrame | None]:
+    """``results/<start>/<strategy>/queries.csv`` per strategy (``None`` when absent or unreadable).
+
+    ``true_label`` must be a class index of ``data.classes``.
+    """
+    out: dict[str, pd.DataFrame | None] = {}
+    n_classes = len(params.data.classes)
+    for strategy in params.active.strategies:
+        path = paths.strategy_dir(results_dir, start, strategy) / "queries.csv"
+        frame = check_queries(path, expected_arm(params, start, strategy))  # issue 19
+        if frame is not None and "true_label" in frame.columns:
+            labels = pd.to_numeric(frame["true_label"], errors="coerce")
+            bad = frame["true_label"][~labels.isin(range(n_classes))]
+            if len(bad):
+                raise ValueError(
+                    f"{path}: true_label {str(bad.iloc[0])!r} is not a class index of "
+                    f"data.classes={list(params.data.classes)!r} (0 … {n_classes - 1})"
+                )
+        out[strategy] = frame
+    return out
+
+
+def query_shares(queries: pd.DataFrame | None, classes: Sequence[str]) -> pd.DataFrame:
+    """``seed, round, n_queried, share_<class>…``: each class's share of a round's batch."""
+    columns = ["seed", "round", "n_queried", *(SHARE_PREFIX + c for c in classes)]
+    needed = {"seed", "round", "true_label"}
+    if queries is None or queries.empty or not needed <= set(queries.columns):
+        return pd.DataFrame(columns=columns)
+    counts = pd.crosstab([queries["seed"], queries["round"]], queries["true_label"].astype(int))
+    counts = counts.reindex(columns=range(len(classes)), fill_value=0)
+    n = counts.sum(axis=1)
+    shares = counts.div(n, axis=0)
+    shares.columns = [SHARE_PREFIX + c for c in classes]
+    out = shares.assign(n_queried=n).reset_index()
+    return out[columns]
+
+
+def with_shares(
+    rounds: pd.DataFrame, queries: Mapping[str, pd.DataFrame | None], classes: Sequence[str]
+) -> pd.DataFrame:
+    """``rounds`` with ``n_queried`` and ``share_<class>`` per (strategy, seed, round) added.
+
+    Empty (NaN) at round 0 and for a strategy without ``queries.csv``.
+    """
+    parts = []
+    for strategy, part in rounds.groupby("strategy", sort=False):
+        shares = query_shares(queries.get(strategy), classes)
+        shares = shares.astype({"seed": "int64", "round": "int64"})
+        keys = part[["seed", "round"]].astype("int64")
+        merged = keys.merge(shares, on=["seed", "round"], how="left")
+        merged.index = part.index
+        parts.append(pd.concat([part, merged.drop(columns=["seed", "round"])], axis=1))
+    return pd.concat(parts) if parts else rounds

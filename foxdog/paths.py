@@ -1,0 +1,66 @@
+"""Every artefact path of the pipeline, in one place (the layout ``dvc.yaml`` declares).
+
+Functions take the folder they live under (``results``, ``metrics``, ``plots`` by
+default, relative to the project root) so tests and one-off runs can point elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from foxdog.config import Params
+from foxdog.registry import START_METHOD
+
+RESULTS = Path("results")
+METRICS = Path("metrics")
+PLOTS = Path("plots")
+
+
+def strategy_dir(results_dir: Path, start: str, strategy: str) -> Path:
+    """``results/<start>/<strategy>/``: one AL stage's rounds.csv, queries.csv, state/."""
+    return Path(results_dir) / start / strategy
+
+
+def ablation_dir(results_dir: Path, factor: str, strategy: str) -> Path:
+    """``results/ablations/<factor>/<strategy>/``: one ablate stage's outputs."""
+    return Path(results_dir) / "ablations" / factor / strategy
+
+
+def baseline_dir(metrics_dir: Path = METRICS) -> Path:
+    """``metrics/baseline/``: one ``<start>.json`` per start."""
+    return Path(metrics_dir) / "baseline"
+
+
+def baseline(start: str, metrics_dir: Path = METRICS) -> Path:
+    """``metrics/baseline/<start>.json``: the full-pool baseline of ``start``."""
+    return baseline_dir(metrics_dir) / f"{start}.json"
+
+
+def pretrain_metrics(method: str, metrics_dir: Path = METRICS) -> Path:
+    """``metrics/pretrain_<method>.json``: what pretraining ``method`` measured."""
+    return Path(metrics_dir) / f"pretrain_{method}.json"
+
+
+def encoder(params: Params, method: str) -> Path:
+    """``<pretrain.encoder_dir>/<method>.msgpack``: the encoder ``method`` trains."""
+    return Path(params.pretrain.encoder_dir) / f"{method}.msgpack"
+
+
+def start_encoder(params: Params, start: str) -> Path:
+    """The encoder file ``start`` loads (``start`` must be a pretrained start)."""
+    return encoder(params, START_METHOD[start])
+
+
+def probcover_delta(metrics_dir: Path = METRICS) -> Path:
+    """``metrics/probcover_delta.csv``: ProbCover's δ table."""
+    return Path(metrics_dir) / "probcover_delta.csv"
+
+
+def analysis_json(metrics_dir: Path = METRICS) -> Path:
+    """``metrics/analysis.json``: the analysis document."""
+    return Path(metrics_dir) / "analysis.json"
+
+
+def summary_json(metrics_dir: Path = METRICS) -> Path:
+    """``metrics/summary.json``: the flat metrics ``dvc metrics`` shows."""
+    return Path(metrics_dir) / "summary.json"

@@ -1,0 +1,1 @@
+"""What the reader sees: the report site (render, charts, page data, formatters), README numbers."""
