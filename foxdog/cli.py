@@ -27,6 +27,7 @@ The stages, in pipeline order
   data download  rebuild the raw collection from its origins in SOURCES.csv
   data index     write SOURCES.csv for your own DIR/<class>/**/<image> folder
   data regroup   new classes from a collection's breed_or_species, as symbolic links
+  study          DIR -> index, params, the stages its starts need -> _site/ (--quick: short look)
   curate         data/ -> curated/ (checked, deduplicated, split, resized arrays)
   pretrain-data  pretraining corpus -> curated_pretrain/ (+ near-duplicate check)
   pretrain       one encoder (supervised | simclr) -> models/<method>.msgpack
@@ -69,7 +70,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from foxdog.data.index import write_index
+    from foxdog.data.index import summary_lines, write_index
 
     index, out = write_index(
         args.dir,
@@ -79,16 +80,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         force=args.force,
         workers=args.workers,
     )
-    for path, reason in index.skipped:
-        print(f"foxdog: warning: {path}: {reason} — skipped, not listed", file=sys.stderr)
-    if index.ignored:
-        print(
-            f"foxdog: warning: {len(index.ignored)} files without an image suffix left out "
-            f"(e.g. {index.ignored[0]})",
-            file=sys.stderr,
-        )
-    counts = ", ".join(f"{n} {label}" for label, n in index.counts().items())
-    print(f"indexed {len(index.entries)} images ({counts}) -> {out}")
+    # data.min_side from params.yaml where there is one: index runs before a checkout too.
+    min_side = load_params(args.params).data.min_side if Path(args.params).exists() else None
+    for line in summary_lines(index, out, min_side):
+        print(line, file=sys.stderr if line.startswith("foxdog:") else sys.stdout)
     return 0
 
 
@@ -177,6 +172,17 @@ def cmd_readme(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_study(args: argparse.Namespace) -> int:
+    from foxdog.study import run_study
+
+    run_study(
+        Path(args.dir), args.classes, quick=args.quick, overrides=args.set,
+        params_path=Path(args.params),
+    )  # fmt: skip
+    print("site written: _site/index.html")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -234,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     idx.add_argument("--force", action="store_true", help="replace an existing --out file")
     idx.add_argument("--workers", type=int, default=None, help="hashing threads (default: ≤ 8)")
+    idx.add_argument(
+        "--params", default="params.yaml",
+        help="data.min_side is read from here when it exists (default: %(default)s)",
+    )  # fmt: skip
     idx.set_defaults(func=cmd_index)
     reg = data_sub.add_parser(
         "regroup",
@@ -251,6 +261,21 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("--workers", type=int, default=None, help="hashing threads (default: ≤ 8)")
     reg.set_defaults(func=cmd_regroup)
 
+    study = add("study", cmd_study, "your folder of photos -> the whole study -> _site/")
+    study.add_argument("dir", metavar="DIR", help="folder with one sub-folder of photos per class")
+    study.add_argument(
+        "--classes", nargs="+", required=True, metavar="CLASS",
+        help="the class folders to study, in label order (label i = i-th name)",
+    )  # fmt: skip
+    study.add_argument(
+        "--quick", action="store_true",
+        help="the short look of quick-look.yaml (one start from scratch, two strategies, "
+        "three rounds of 20 labels) instead of the full study",
+    )  # fmt: skip
+    study.add_argument(
+        "-S", "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="change one parameter for this study, as `dvc exp run -S` (repeatable)",
+    )  # fmt: skip
     add("curate", cmd_curate, "raw photos -> curated arrays, manifest, datasheet")
     add("pretrain-data", cmd_pretrain_data, "curate the pretraining corpus, check for leaks")
     pre = add("pretrain", cmd_pretrain, "pretrain an encoder for the transfer / selfsup starts")

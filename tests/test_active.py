@@ -455,6 +455,9 @@ MALFORMED = {
     "rounds misnumbered": lambda s: s["rounds"][1].update(round=5),
     "record not a dict": lambda s: s["rounds"].__setitem__(0, "garbage"),
     "record value text": lambda s: s["rounds"][0].update(accuracy="high"),
+    "accuracy NaN": lambda s: s["rounds"][1].update(accuracy=float("nan")),  # issue 19
+    "fit_seconds infinite": lambda s: s["rounds"][0].update(fit_seconds=float("inf")),
+    "query_seconds NaN after round 0": lambda s: s["rounds"][2].update(query_seconds=float("nan")),
     "n_labels wrong": lambda s: s["rounds"][2].update(n_labels=99),
     "labelled too short": lambda s: s["labelled"].pop(),
     "labelled repeats": lambda s: s["labelled"].__setitem__(-1, s["labelled"][0]),

@@ -714,3 +714,24 @@ def test_dvc_curate_stage_tracks_its_code_and_the_report_every_output():
     report = stages["report"]["deps"]
     assert "curated" in report
     assert not [d for d in report if str(d).startswith("curated/contact_")]
+
+
+def test_console_summary_counts_each_kind_of_reason_and_names_the_first_files():
+    from foxdog.data.curate import drop_summary
+
+    dropped = [
+        {"path": f"cat/s{i}.jpg", "label": "cat", "source": "", "reason": f"too small: {i}x9, "
+         "shorter side < data.min_side=64"}  # fmt: skip
+        for i in range(5)
+    ] + [
+        {"path": "cat/a.jpg", "label": "cat", "source": "",
+         "reason": "label conflict: near-duplicate group also holds dog/a.jpg"},
+        {"path": "dog/a.jpg", "label": "dog", "source": "",
+         "reason": "label conflict: near-duplicate group also holds cat/a.jpg"},
+    ]  # fmt: skip
+    assert drop_summary(dropped) == [
+        "  5 too small: WxH, shorter side < data.min_side=64: cat/s0.jpg, cat/s1.jpg, "
+        "cat/s2.jpg, … 2 more",
+        "  2 label conflict: near-duplicate group also holds …: cat/a.jpg, dog/a.jpg",
+    ]
+    assert drop_summary([]) == []

@@ -104,9 +104,44 @@ def test_one_row_per_image_with_hash_size_and_header_facts(folder, capsys):
     assert out.out.strip() == (
         f"indexed 8 images (4 dog, 3 fox, 1 wolf) -> {folder / 'SOURCES.csv'}"
     )
-    assert out.err.strip() == (
+    err = out.err.strip().splitlines()
+    assert err[0] == (
         "foxdog: warning: 1 files without an image suffix left out (e.g. fox/site_c/notes.txt)"
     )
+    # These test images are all below the data.min_side of ./params.yaml: one line each.
+    assert err[1:] == [
+        f"foxdog: warning: {r['relative_path']}: {r['width']}x{r['height']}, shorter side "
+        "below data.min_side=64 — curate drops it"
+        for r in rows
+    ]
+
+
+def test_index_warns_about_a_photo_in_two_classes_a_tiny_one_and_transparency(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    root = tmp_path / "photos"
+    same = encode(textured(rng, 120, 90))
+    rgba = np.dstack([textured(rng, 100, 100), np.full((100, 100), 128, np.uint8)])
+    files = {
+        "cat/a.jpg": same,
+        "dog/copy of a.jpg": same,  # the same photo in both classes
+        "dog/tiny.jpg": encode(textured(rng, 20, 20)),
+        "cat/logo.png": encode(Image.fromarray(rgba, "RGBA"), "PNG"),
+        "cat/b.jpg": encode(textured(rng, 100, 80)),
+    }
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(to_dict(params_with({"data": {"min_side": 64}}))))
+    assert index_cli(root, "--params", params) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "foxdog: warning: cat/a.jpg and dog/copy of a.jpg: the same photo in 2 classes — "
+        "curate drops every copy (label conflict)",
+        "foxdog: warning: dog/tiny.jpg: 20x20, shorter side below data.min_side=64 — "
+        "curate drops it",
+        "foxdog: note: cat/logo.png: has transparency — curate flattens it onto white",
+    ]
 
 
 def test_curate_read_sources_accepts_the_written_file(folder):

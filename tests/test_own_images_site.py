@@ -89,6 +89,22 @@ def test_pages_name_the_users_classes_not_fox_or_dog(own_site: Path) -> None:
     assert (own_site.parent / "curated" / "contact_noise.png").is_file()
 
 
+def test_a_one_start_site_words_it_for_one_start(own_site: Path) -> None:
+    # Issue 19: "from each of 1 starting model", ablations listed that never ran, and a
+    # bold "Leakage check (failed)" for a study that never used the pretraining corpus.
+    index = page_text(own_site, "index.html")
+    assert "ran from the scratch starting model" in index
+    assert "each of 1 starting model" not in index
+    insights = page_text(own_site, "insights.html")
+    assert "Every strategy ran from the scratch starting model" in insights
+    assert "Each of 1 starting model" not in insights
+    method = page_text(own_site, "method.html")
+    assert "Ablations. None ran in this study" in method
+    dataset = page_text(own_site, "dataset.html")
+    assert "No starting model of this study (scratch) is pretrained" in dataset
+    assert "Leakage check" not in dataset and "curated_pretrain" not in dataset
+
+
 @pytest.fixture(scope="module")
 def served(own_site: Path) -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(own_site))

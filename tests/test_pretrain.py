@@ -109,3 +109,27 @@ def test_encoder_path_follows_the_start():
     cfg = PretrainConfig(encoder_dir="enc")
     assert str(encoder_path(cfg, "transfer")) == "enc/supervised.msgpack"
     assert str(encoder_path(cfg, "selfsup")) == "enc/simclr.msgpack"
+
+
+def test_linear_probe_convergence_warning_is_not_printed(tmp_path, monkeypatch):
+    # Issue 19: sklearn's multi-line ConvergenceWarning from the probe buried the output.
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    from foxdog.model import pretrain
+
+    class OneStep(LogisticRegression):
+        def __init__(self, max_iter: int = 1) -> None:
+            super().__init__(max_iter=1)  # certain not to converge
+
+    monkeypatch.setattr(pretrain, "LogisticRegression", OneStep)
+    x, y = corpus()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = run_pretrain(
+            "supervised", MODEL, CFG, x, y, 2, None, tmp_path / "e.msgpack", tmp_path / "m.json"
+        )
+    assert 0 <= m["linear_probe_accuracy"] <= 1
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]

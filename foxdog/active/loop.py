@@ -49,9 +49,11 @@ from foxdog.active.state import (
     state_path,
     unpack_predictions,
 )
+from foxdog.active.state_check import nonfinite_keys
 from foxdog.active.strategies import COMMITTEE_STRATEGIES, get_strategy
 from foxdog.data.arrays import Split
 from foxdog.metrics import agreement_kappa, classification_metrics
+from foxdog.progress import Progress
 
 modal_compat.apply()
 
@@ -180,6 +182,8 @@ class Experiment:
         for r, rec in enumerate(rounds):
             need(isinstance(rec, dict) and set(rec) == set(ROUND_KEYS), f"rounds[{r}]: wrong keys")
             need(all(is_number(rec[k]) for k in ROUND_KEYS), f"rounds[{r}]: non-numeric value")
+            bad = nonfinite_keys(rec, r)  # issue 19: JSON reads NaN, the loop must not
+            need(not bad, f"rounds[{r}]: {', '.join(bad)} not a finite number")
             need(rec["round"] == r, f"rounds[{r}] is numbered {rec['round']!r}")
             need(
                 rec["n_labels"] == self.n_labels(r),
@@ -401,9 +405,14 @@ def run_specs(
     specs = list(specs)
     rounds: list[dict[str, Any]] = []
     queries: list[dict[str, Any]] = []
-    for spec in tqdm(specs, desc="runs", disable=not progress):
+    # One line per finished seed where stderr is no terminal (dvc repro's log); on a
+    # terminal a bar over seeds, and the Experiment's own bar over rounds below it.
+    names = "/".join(dict.fromkeys(spec.strategy for spec in specs))
+    bar = Progress(len(specs), f"al {start}/{names}", "run")
+    for spec in specs:
         path = state_path(state_dir, spec)
         state = Experiment(spec, make_estimator, pool, test, path, progress, val=val).run()
+        bar.update(note=f"seed {spec.seed}: accuracy {state['rounds'][-1]['accuracy']:.3f}")
         protocol = {
             "start": start,
             "strategy": spec.strategy,
@@ -414,6 +423,7 @@ def run_specs(
         }
         rounds.extend({**protocol, **r, "machine": state["machine"]} for r in state["rounds"])
         queries.extend({**protocol, **q} for q in pd.DataFrame(state["queries"]).to_dict("records"))
+    bar.close()
     return (
         pd.DataFrame(rounds, columns=list(ROUND_COLUMNS)),
         pd.DataFrame(queries, columns=list(QUERY_COLUMNS)),

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from foxdog import paths
+from foxdog.analysis.validate import check_queries, check_rounds, expected_ablation, expected_arm
 from foxdog.config import Params
 from foxdog.metrics import METRICS
 
@@ -81,6 +82,7 @@ def load_strategy_rounds(params: Params, results_dir: Path, start: str) -> pd.Da
         stage = f"al@{start}-{strategy}"
         frame = read_rounds(path, stage)
         _check_start(frame, start, path, stage)
+        check_rounds(path, expected_arm(params, start, strategy))  # issue 19
         frames.append(frame.assign(start=start, strategy=strategy))
     return pd.concat(frames, ignore_index=True)
 
@@ -97,6 +99,7 @@ def load_ablation_rounds(params: Params, results_dir: Path) -> pd.DataFrame:
             if factor not in frame.columns:
                 raise ValueError(f"{path}: missing column {factor!r}")
             _check_start(frame, start, path, stage)
+            check_rounds(path, expected_ablation(params, factor, strategy))  # issue 19
             frames.append(
                 frame.assign(start=start, strategy=strategy, factor=factor, level=frame[factor])
             )
@@ -127,10 +130,7 @@ def load_queries(params: Params, results_dir: Path, start: str) -> dict[str, pd.
     n_classes = len(params.data.classes)
     for strategy in params.active.strategies:
         path = paths.strategy_dir(results_dir, start, strategy) / "queries.csv"
-        try:
-            frame = pd.read_csv(path) if path.is_file() else None
-        except (pd.errors.EmptyDataError, pd.errors.ParserError):
-            frame = None
+        frame = check_queries(path, expected_arm(params, start, strategy))  # issue 19
         if frame is not None and "true_label" in frame.columns:
             labels = pd.to_numeric(frame["true_label"], errors="coerce")
             bad = frame["true_label"][~labels.isin(range(n_classes))]

@@ -510,16 +510,38 @@ def contact_sheet_name(label: str) -> str:
     return f"contact_{label}.png"
 
 
+def reason_kinds(reasons: pd.Series) -> pd.Series:
+    """Each drop reason without its particulars (paths, sizes), so equal kinds count together."""
+    kinds = reasons.str.replace(r"(near-duplicate of|group also holds) .*", r"\1 …", regex=True)
+    kinds = kinds.str.replace(r"\(.*\)", "(…)", regex=True)
+    return kinds.str.replace(r"\d+x\d+", "WxH", regex=True)
+
+
+def drop_summary(dropped: list[dict[str, str]], first: int = 3) -> list[str]:
+    """One console line per kind of drop reason: the count and the first ``first`` files.
+
+    Kinds are ordered by count (largest first), then by name; the full list with each
+    file's own reason is in ``datasheet.json``.
+    """
+    if not dropped:
+        return []
+    frame = pd.DataFrame(dropped, columns=["path", "label", "source", "reason"])
+    frame["kind"] = reason_kinds(frame["reason"])
+    counts = frame["kind"].value_counts()
+    order = sorted(counts.index, key=lambda k: (-counts[k], k))
+    lines = []
+    for kind in order:
+        paths = frame.loc[frame["kind"] == kind, "path"].tolist()
+        more = f", … {len(paths) - first} more" if len(paths) > first else ""
+        lines.append(f"  {len(paths)} {kind}: {', '.join(paths[:first])}{more}")
+    return lines
+
+
 def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
     """Counts and decisions of one curation run, for ``datasheet.json``."""
     kept = result.kept
     dropped = pd.DataFrame(result.dropped, columns=["path", "label", "source", "reason"])
-    reasons = dropped["reason"].str.replace(
-        r"(near-duplicate of|group also holds) .*", r"\1 …", regex=True
-    )
-    reasons = reasons.str.replace(r"\(.*\)", "(…)", regex=True).str.replace(
-        r"\d+x\d+", "WxH", regex=True
-    )
+    reasons = reason_kinds(dropped["reason"])
     by_source = []
     for (label, source), part in kept.groupby(["label_name", "source"]):
         gone = dropped[(dropped["label"] == label) & (dropped["source"] == source)]

@@ -29,6 +29,7 @@ from foxdog import io
 from foxdog.data.links import inside, link_roots, linked_from
 from foxdog.data.sources import INDEX_COLUMNS, SOURCES_FILE
 from foxdog.errors import CurationError
+from foxdog.progress import Progress
 
 # Suffixes (case-insensitive) of files that are indexed: the still-image formats
 # Pillow opens that photo collections use. Anything else (.txt, .csv, .json,
@@ -64,6 +65,7 @@ class CollectionIndex:
     entries: list[Entry]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not listed
     ignored: list[str] = field(default_factory=list)  # files without an image suffix
+    transparent: list[str] = field(default_factory=list)  # alpha: curate flattens onto white
 
     def counts(self) -> dict[str, int]:
         """Indexed images per class, classes in sorted order."""
@@ -185,6 +187,12 @@ def read_header(path: Path) -> tuple[str, int, int]:
     return (fmt, height, width) if turned else (fmt, width, height)
 
 
+def has_transparency(path: Path) -> bool:
+    """True when the header declares an alpha channel or a transparent colour (no decoding)."""
+    with Image.open(path) as im:
+        return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+
+
 def _orientation(im: Image.Image) -> object:
     # Not im.getexif(): for PNG it decodes the whole image. JPEG, WebP and PNG (eXIf
     # before the pixels) carry their EXIF bytes in info; TIFF has it in its tags.
@@ -200,12 +208,13 @@ def _orientation(im: Image.Image) -> object:
         return 1
 
 
-def _index_one(job: tuple[Path, str]) -> tuple[str, int, str, int, int] | str:
+def _index_one(job: tuple[Path, str]) -> tuple[str, int, str, int, int, bool] | str:
     root, rel = job
     path = root / rel
     try:
         fmt, width, height = read_header(path)
-        return io.sha256_file(path), path.stat().st_size, fmt, width, height
+        alpha = has_transparency(path)
+        return io.sha256_file(path), path.stat().st_size, fmt, width, height, alpha
     except UnidentifiedImageError:
         return "not a readable image header (unknown format)"
     except Image.DecompressionBombError as err:
@@ -269,14 +278,22 @@ def index_collection(
         # data.max_pixels check drops them with its reason. (Filters are set here,
         # in the calling thread, around the whole pool; the workers only read them.)
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_index_one, jobs))  # map keeps the sorted order
-    entries = []
+        with (
+            ThreadPoolExecutor(max_workers=workers) as pool,
+            Progress(len(jobs), "index", "image", lines=False) as bar,
+        ):
+            results = []
+            for result in pool.map(_index_one, jobs):  # map keeps the sorted order
+                results.append(result)
+                bar.update()
+    entries, transparent = [], []
     for rel, result in zip(paths, results, strict=True):
         if isinstance(result, str):
             skipped.append((rel, result))
             continue
-        sha, size, fmt, width, height = result
+        sha, size, fmt, width, height, alpha = result
+        if alpha:
+            transparent.append(rel)
         label = rel.split("/", 1)[0]
         source = source_at_level(rel, subgroup_level) if subgroups is None else ""
         entries.append(Entry(rel, label, source, sha, width, height, size, fmt))
@@ -287,7 +304,9 @@ def index_collection(
             raise CollectionError(f"{root / label}: no readable images in class folder{example}")
     if subgroups is not None:
         entries = _apply_subgroups(entries, subgroups, {s[0] for s in skipped})
-    return CollectionIndex(entries=entries, skipped=sorted(skipped), ignored=ignored)
+    return CollectionIndex(
+        entries=entries, skipped=sorted(skipped), ignored=ignored, transparent=transparent
+    )
 
 
 def _apply_subgroups(
@@ -364,3 +383,45 @@ def write_index(
     )
     io.write_text(out, sources_text(index.entries))
     return index, out
+
+
+def in_two_classes(entries: list[Entry]) -> list[list[Entry]]:
+    """Groups of entries with the same bytes (sha256) under more than one class."""
+    by_hash: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_hash.setdefault(e.sha256, []).append(e)
+    return [group for group in by_hash.values() if len({e.label for e in group}) > 1]
+
+
+def summary_lines(index: CollectionIndex, out: Path, min_side: int | None = None) -> list[str]:
+    """What indexing found, for the console: warnings (``foxdog: ...``), notes, then a total.
+
+    Each photo present in two classes is named with both paths (curate drops both);
+    with ``min_side`` (``data.min_side``), each image whose shorter side is below it.
+    """
+    lines = [
+        f"foxdog: warning: {path}: {reason} — skipped, not listed" for path, reason in index.skipped
+    ]
+    if index.ignored:
+        lines.append(
+            f"foxdog: warning: {len(index.ignored)} files without an image suffix left out "
+            f"(e.g. {index.ignored[0]})"
+        )
+    for group in in_two_classes(index.entries):
+        names = " and ".join(e.relative_path for e in group)
+        lines.append(
+            f"foxdog: warning: {names}: the same photo in {len({e.label for e in group})} "
+            "classes — curate drops every copy (label conflict)"
+        )
+    if min_side is not None:
+        for e in index.entries:
+            if min(e.width, e.height) < min_side:
+                lines.append(
+                    f"foxdog: warning: {e.relative_path}: {e.width}x{e.height}, shorter side "
+                    f"below data.min_side={min_side} — curate drops it"
+                )
+    for rel in index.transparent:
+        lines.append(f"foxdog: note: {rel}: has transparency — curate flattens it onto white")
+    counts = ", ".join(f"{n} {label}" for label, n in index.counts().items())
+    lines.append(f"indexed {len(index.entries)} images ({counts}) -> {out}")
+    return lines

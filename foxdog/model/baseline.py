@@ -20,6 +20,7 @@ from foxdog.data.arrays import load_split
 from foxdog.io import write_json
 from foxdog.metrics import METRICS, classification_metrics
 from foxdog.model.estimator import FlaxCNNClassifier
+from foxdog.progress import Progress
 
 
 def interval(values: list[float], cfg: AnalysisConfig) -> dict[str, Any]:
@@ -41,6 +42,7 @@ def run_baseline(params: Params, curated_dir: Path, out_path: Path, start: str) 
     pool = load_split(curated_dir, "pool")
     test = load_split(curated_dir, "test")
     per_seed: dict[str, list[float]] = {name: [] for name in (*METRICS, "train_seconds")}
+    bar = Progress(len(params.baseline.seeds), f"baseline {start}", "seed")
     for seed in params.baseline.seeds:
         clf = FlaxCNNClassifier.from_config(
             params.model,
@@ -59,6 +61,8 @@ def run_baseline(params: Params, curated_dir: Path, out_path: Path, start: str) 
             test.labels, clf.predict_proba(test.images)
         ).items():
             per_seed[name].append(value)
+        bar.update(note=f"seed {seed}: accuracy {per_seed['accuracy'][-1]:.3f}")
+    bar.close()
     result = {
         "start": start,
         "n_train": len(pool),

@@ -74,9 +74,16 @@ def paired_pvalues(test: Mapping[str, Any]) -> str:
 
 
 def plural(n: Any, word: str, words: str | None = None) -> str:
-    """``1 seed``, ``5 seeds``."""
+    """``1 seed``, ``5 seeds``; missing → ``– seeds``."""
+    if is_missing(n):
+        return f"– {words or word + 's'}"
     count = round(float(n))
     return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def negated(value: Any) -> float | None:
+    """``-value``; ``None`` for a missing value (an absent interval bound stays absent)."""
+    return None if is_missing(value) else -float(value)
 
 
 def join_words(items: Sequence[str], conjunction: str = "and") -> str:

@@ -36,7 +36,17 @@ import numpy as np
 import pandas as pd
 
 from foxdog.registry import START_INFO
-from foxdog.site.fmt import Formatter, integer, interval_text, is_missing, pct, plural, pp
+from foxdog.site.fmt import (
+    Formatter,
+    integer,
+    interval_text,
+    is_missing,
+    join_words,
+    negated,
+    pct,
+    plural,
+    pp,
+)
 from foxdog.site.inputs import optional_json, params
 
 
@@ -128,13 +138,19 @@ def _reference(doc: Mapping[str, Any]) -> str:
     return str(doc.get("settings", {}).get("reference", "random"))
 
 
-def saving_cell(saving: Mapping[str, Any] | None, reference: str = "random") -> str:
-    """A paired saving against random in a few words: ``"60 [20, 100] over 8 seeds"``."""
+def saving_cell(
+    saving: Mapping[str, Any] | None, reference: str = "random", span: Any = None
+) -> str:
+    """A paired saving against random in a few words: ``"60 [20, 100] over 8 seeds"``.
+
+    ``span`` (labels from the first round to the last): an interval wider than that
+    says nothing a reader can use, so it is named as such instead of printed.
+    """
     saving = saving or {}
     status = saving.get("status")
     if status == "ok":
         return (
-            f"{integer(saving['labels'])}{_bracket(saving)} over "
+            f"{integer(saving['labels'])}{_bracket(saving, span=span)} over "
             f"{plural(saving.get('n_pairs', 0), 'seed')}"
         )
     return {
@@ -144,11 +160,55 @@ def saving_cell(saving: Mapping[str, Any] | None, reference: str = "random") -> 
     }.get(str(status), "–")
 
 
-def _bracket(value: Mapping[str, Any], fmt: Formatter = integer) -> str:
-    """`` [low, high]`` of an interval; nothing when it is missing (too few seeds)."""
+def _bracket(value: Mapping[str, Any], fmt: Formatter = integer, span: Any = None) -> str:
+    """`` [low, high]`` of an interval; nothing when it is missing (too few seeds).
+
+    With ``span``, an interval wider than ``span`` labels is not printed but named.
+    """
     if is_missing(value.get("low")) or is_missing(value.get("high")):
         return ""
+    if not is_missing(span) and float(value["high"]) - float(value["low"]) > float(span):
+        return f" (interval wider than the {integer(span)} labels the runs span)"
     return f" [{fmt(value['low'])}, {fmt(value['high'])}]"
+
+
+def label_span(info: Mapping[str, Any] | None) -> int | None:
+    """Labels between a strategy's first and last round (``label_range``), or ``None``."""
+    bounds = (info or {}).get("label_range") or []
+    if len(bounds) != 2 or any(is_missing(b) for b in bounds):
+        return None
+    return int(bounds[1]) - int(bounds[0])
+
+
+def extra_labels_cell(saving: Mapping[str, Any], span: Any = None) -> str:
+    """A negative saving as the labels a strategy needs *more*: ``"40 more [10, 70] over 8 seeds"``.
+
+    The interval is the saving's, negated (its bounds swap); absent with one paired seed.
+    """
+    flipped = {"low": negated(saving.get("high")), "high": negated(saving.get("low"))}
+    return (
+        f"{integer(negated(saving.get('labels')))} more{_bracket(flipped, span=span)} over "
+        f"{plural(saving.get('n_pairs', 0), 'seed')}"
+    )
+
+
+def starts_phrase(starts_: Sequence[str]) -> str:
+    """``"the `scratch` starting model"`` for one start, ``"each of 3 starting models"`` else."""
+    if len(starts_) == 1:
+        return f"the `{starts_[0]}` starting model"
+    return f"each of {plural(len(starts_), 'starting model')}"
+
+
+def ablations_item(
+    strategies: Sequence[str], factors: Sequence[str], start: str, levels: str
+) -> str:
+    """The Method page's ablation step: what re-ran, or that none did."""
+    if not strategies or not factors:
+        return "None ran in this study (`ablations.strategies` or `ablations.factors` is empty)."
+    return (
+        f"{join_words(list(strategies))} are re-run from the `{start}` starting model with one "
+        f"factor of `ablations.factors` changed at a time: {levels}."
+    )
 
 
 def regime_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
@@ -174,14 +234,15 @@ def regime_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
         member = (arm or "").split(" = ")[0] or None
         test = (info.get(member) or {}).get("test_vs_random") or {}
         saving = summary.get("saving") if start in per_start else None
+        span = label_span(info.get(member))
         if start in per_start:
             target = f"{pct(saving['fraction'], 0)} ({pct(saving['accuracy'])})" if saving else "–"
-            saving_text = saving_cell(dict(saving, status="ok"), reference) if saving else "–"
+            saving_text = saving_cell(dict(saving, status="ok"), reference, span) if saving else "–"
         else:  # no overview: the regime's headline target
             key = str(headline_target(reg)["key"]) if reg.get("targets") and member else None
             found = info[member]["targets"][key].get("saving_vs_random") if key else None
             target = pct(headline_target(reg)["fraction"], 0) if key else "–"
-            saving_text = saving_cell(found, reference) if key else "–"
+            saving_text = saving_cell(found, reference, span) if key else "–"
         rows.append(
             {
                 "start": start,
@@ -424,8 +485,13 @@ def split_table(by_split: Mapping[str, Mapping[str, int]], classes: Sequence[str
     return pd.DataFrame(rows, columns=["split", *[str(c) for c in classes], "images"])
 
 
-def leakage_sentence(overlap: Mapping[str, Any]) -> str:
-    """What ``curated_pretrain/overlap.json`` found, in one sentence (Markdown)."""
+def leakage_sentence(overlap: Mapping[str, Any], starts_: Sequence[str] | None = None) -> str:
+    """What ``curated_pretrain/overlap.json`` found, in one sentence (Markdown).
+
+    Near-duplicates found are dropped from the corpus, so finding some is not a failure;
+    with ``starts_`` (``active.starts``) that use no pretrained encoder, the check is
+    described as not concerning this study.
+    """
     found = int(overlap.get("near_duplicates", 0))
     closest = overlap.get("min_distance")
     bits = int(overlap.get("hash_size", 0)) ** 2
@@ -434,15 +500,32 @@ def leakage_sentence(overlap: Mapping[str, Any]) -> str:
         if closest is not None
         else "no pair was compared"
     )
-    verdict = "passed" if overlap.get("passed") else "**failed**"
+    dropped = "those corpus images dropped" if found else "passed"
+    verdict = (
+        "not used by this study" if starts_ is not None and not uses_corpus(starts_) else dropped
+    )
+    prefix = (
+        f"No starting model of this study ({join_words(list(starts_))}) was pretrained on the "
+        "corpus, so nothing here affects its results. "
+        if verdict == "not used by this study"
+        else ""
+    )
     return (
-        f"Leakage check ({verdict}): the {bits}-bit perceptual hash of every one of the "
-        f"{integer(overlap.get('corpus_images'))} corpus images was compared with every one "
-        f"of the {integer(overlap.get('foxdog_images'))} curated images of the study; "
-        f"{plural(found, 'near-duplicate')} within the threshold of Hamming distance "
-        f"≤ {overlap.get('max_hash_distance')} ({closest_words}). "
-        + ("Those corpus images were dropped." if found else "")
-    ).strip()
+        prefix
+        + (
+            f"Leakage check ({verdict}): the {bits}-bit perceptual hash of every one of the "
+            f"{integer(overlap.get('corpus_images'))} corpus images was compared with every one "
+            f"of the {integer(overlap.get('foxdog_images'))} curated images of the study; "
+            f"{plural(found, 'near-duplicate')} within the threshold of Hamming distance "
+            f"≤ {overlap.get('max_hash_distance')} ({closest_words}). "
+            + ("Those corpus images were dropped." if found else "")
+        ).strip()
+    )
+
+
+def uses_corpus(starts_: Sequence[str]) -> bool:
+    """Whether any start fine-tunes an encoder pretrained on the corpus."""
+    return any(s != "scratch" for s in starts_)
 
 
 #: WordNet ids of ImageNet's dog, wolf, wild-dog and fox classes (n02085620 Chihuahua …

@@ -394,10 +394,37 @@ def _css_files(project_dir: Path, config: dict[str, Any]) -> list[str]:
     return files
 
 
+KERNEL_PREFIX = "foxdog-kernel-"
+
+
+def remove_stale_kernel_dirs(tmp_root: Path | None = None) -> list[Path]:
+    """Remove the kernelspec folders of renders whose process is gone (killed); return them.
+
+    Each folder is named ``foxdog-kernel-<pid>-…`` by the render that made it, so one of a
+    render still running (another project, another user's terminal) is left alone.
+    """
+    root = Path(tmp_root or tempfile.gettempdir())
+    removed = []
+    for folder in root.glob(f"{KERNEL_PREFIX}*-*"):
+        pid = folder.name[len(KERNEL_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except PermissionError:
+            pass  # alive, another user's
+    return removed
+
+
 @contextlib.contextmanager
 def _kernelspec_dir() -> Iterator[list[str]]:
     """A throw-away kernelspec for *this* interpreter, so pages run in the project's venv."""
-    with tempfile.TemporaryDirectory(prefix="foxdog-kernel-") as tmp:
+    # A killed render cannot clean up after itself: the next one does (issue 19).
+    remove_stale_kernel_dirs()
+    with tempfile.TemporaryDirectory(prefix=f"{KERNEL_PREFIX}{os.getpid()}-") as tmp:
         spec = Path(tmp) / "foxdog-python"
         spec.mkdir()
         kernel = {

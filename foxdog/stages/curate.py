@@ -10,7 +10,7 @@ from foxdog.config import Params
 
 def run(params: Params) -> None:
     """Curate ``data.raw_dir`` into ``data.out_dir``; warnings go to stderr."""
-    from foxdog.data.curate import curate, write_curated
+    from foxdog.data.curate import curate, drop_summary, write_curated
 
     raw_dir, out_dir = Path(params.data.raw_dir), Path(params.data.out_dir)
     result = curate(raw_dir, params.data)
@@ -25,3 +25,7 @@ def run(params: Params) -> None:
         f"curated {len(result.kept)} images ({per_class}), "
         f"dropped {len(result.dropped)} -> {out_dir}/"
     )
+    for line in drop_summary(result.dropped):
+        print(line)
+    if result.dropped:
+        print(f"  (every file and its reason: {out_dir}/datasheet.json)")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from foxdog import paths
 from foxdog.config import Params
+from foxdog.progress import Progress
 
 
 def run(params: Params, method: str | None = None, metrics_out: Path | None = None) -> dict:
@@ -22,13 +22,11 @@ def run(params: Params, method: str | None = None, metrics_out: Path | None = No
     encoder_out = paths.encoder(params, method)
     metrics_out = Path(metrics_out) if metrics_out else paths.pretrain_metrics(method)
 
-    def log(p: dict[str, Any]) -> None:
-        print(f"epoch {p['epoch']:3d}  loss {p['loss']:.4f}  {p['seconds']:.0f} s", flush=True)
-
-    m = run_pretrain(
-        method, params.model, cfg, corpus.images, corpus.labels, len(corpus.classes),
-        pool, encoder_out, metrics_out, log,
-    )  # fmt: skip
+    with Progress(cfg.epochs, f"pretrain {method}", "epoch") as bar:
+        m = run_pretrain(
+            method, params.model, cfg, corpus.images, corpus.labels, len(corpus.classes),
+            pool, encoder_out, metrics_out, lambda p: bar.update(note=f"loss {p['loss']:.4f}"),
+        )  # fmt: skip
     acc = m.get("top1_accuracy", m["linear_probe_accuracy"])
     print(f"{method}: corpus accuracy {acc:.3f} in {m['seconds']:.0f} s -> {encoder_out}")
     return m

@@ -1,0 +1,69 @@
+"""Every number formatter of the report degrades to "–"; the wording fits the study (issue 19)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from foxdog.site import fmt, pages
+
+MISSING = (None, math.nan, float("nan"))
+
+
+@pytest.mark.parametrize("value", MISSING)
+def test_every_number_formatter_renders_a_missing_value_as_a_dash(value: object) -> None:
+    assert fmt.pct(value) == "–"
+    assert fmt.pp(value) == "–"
+    assert fmt.num(value) == "–"
+    assert fmt.integer(value) == "–"
+    assert fmt.pvalue(value) == "p –"
+    assert fmt.plural(value, "seed") == "– seeds"
+    assert fmt.negated(value) is None
+    assert fmt.interval_text({"mean": value, "low": None, "high": None}) == "–"
+
+
+def test_a_saving_without_an_interval_has_no_bracket_either_way() -> None:
+    # One paired seed: the analysis writes low = high = null (issue 19's insights crash).
+    saving = {"status": "ok", "labels": -40.0, "low": None, "high": None, "n_pairs": 1}
+    assert pages.extra_labels_cell(saving) == "40 more over 1 seed"
+    assert pages.saving_cell({**saving, "labels": 40.0}) == "40 over 1 seed"
+
+
+def test_a_negative_saving_negates_and_swaps_its_interval() -> None:
+    saving = {"status": "ok", "labels": -40.0, "low": -70.0, "high": -10.0, "n_pairs": 8}
+    assert pages.extra_labels_cell(saving) == "40 more [10, 70] over 8 seeds"
+
+
+def test_an_interval_wider_than_the_runs_is_named_not_printed() -> None:
+    saving = {"status": "ok", "labels": 4.0, "low": -175.0, "high": 183.0, "n_pairs": 2}
+    span = pages.label_span({"label_range": [10, 70]})
+    assert span == 60
+    text = pages.saving_cell(saving, "random", span)
+    assert text == "4 (interval wider than the 60 labels the runs span) over 2 seeds"
+    assert "[-175" not in text
+    assert pages.saving_cell(saving, "random") == "4 [-175, 183] over 2 seeds"
+    assert pages.label_span({}) is None
+
+
+def test_one_start_is_named_not_counted() -> None:
+    assert pages.starts_phrase(["scratch"]) == "the `scratch` starting model"
+    assert pages.starts_phrase(["scratch", "transfer"]) == "each of 2 starting models"
+
+
+def test_the_method_page_says_when_no_ablation_ran() -> None:
+    assert pages.ablations_item((), ("label_noise",), "scratch", "x").startswith("None ran")
+    text = pages.ablations_item(("random", "margin"), ("label_noise",), "transfer", "`label_noise`")
+    assert text.startswith("random and margin are re-run from the `transfer` starting model")
+
+
+def test_leakage_check_of_a_study_that_never_used_the_corpus() -> None:
+    overlap = {
+        "corpus_images": 20999, "foxdog_images": 400, "hash_size": 8, "max_hash_distance": 4,
+        "min_distance": 1, "near_duplicates": 28, "passed": False,
+    }  # fmt: skip
+    text = pages.leakage_sentence(overlap, ["scratch"])
+    assert text.startswith("No starting model of this study (scratch) was pretrained")
+    assert "(not used by this study)" in text and "failed" not in text
+    used = pages.leakage_sentence(overlap, ["scratch", "transfer"])
+    assert "(those corpus images dropped)" in used and "No starting model" not in used
