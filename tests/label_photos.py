@@ -44,3 +44,24 @@ def make_folder(root: Path, n: int, seed: int = 0) -> dict[str, str]:
             digest = hashlib.sha256((root / rel).read_bytes()).hexdigest()
             writer.writerow([rel, label, digest, ""])
     return truth
+
+
+def open_session(photos: Path, project: Path, classes=CLASSES, **overrides):
+    """A :class:`LabelSession` on ``photos`` with the real transfer features.
+
+    ``overrides`` replace fields of ``label`` (e.g. ``batch_size``); a keyword
+    ``synchronous`` is passed to the session.
+    """
+    import dataclasses
+
+    from foxdog.config import Params
+    from foxdog.label.command import load
+    from foxdog.label.session import LabelSession
+
+    synchronous = overrides.pop("synchronous", False)
+    params = Params()
+    cfg = dataclasses.replace(params.label, **overrides)
+    loaded = load(photos, project, list(classes), params)
+    return LabelSession(
+        loaded.project, loaded.features, loaded.has_features, cfg, synchronous=synchronous
+    )

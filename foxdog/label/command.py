@@ -160,7 +160,7 @@ def _run_oracle(session: object, oracle: Path, budget: int | None) -> int:
     from foxdog.label.replay import read_oracle, replay
 
     answers = read_oracle(oracle, session.project)
-    given = replay(session, answers, budget or session.project.n_photos)
+    given = replay(session, answers, session.project.n_photos if budget is None else budget)
     status = session.status()
     estimate = status["estimate"]
     text = (

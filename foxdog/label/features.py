@@ -14,6 +14,7 @@ so a photo renamed, moved or shared by two projects costs nothing twice.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,8 +77,9 @@ EXTRACTORS: dict[str, Callable[[Params], Extractor]] = {
 }
 
 
+@functools.cache
 def get_extractor(name: str, params: Params) -> Extractor:
-    """Build the extractor registered under ``name``."""
+    """Build the extractor registered under ``name`` (once per process: compiled once)."""
     try:
         factory = EXTRACTORS[name]
     except KeyError:
@@ -174,7 +176,14 @@ def progress_bar(desc: str) -> Callable[[int], Callable[[int], None]]:
     """A ``progress_factory`` for :func:`foxdog.label.project.open_project`: a tqdm bar."""
 
     def factory(total: int) -> Callable[[int], None]:
-        bar = tqdm(total=total, desc=desc, unit="photo", disable=os.environ.get("FOXDOG_QUIET"))
-        return lambda n: (bar.update(n), bar.refresh() if bar.n >= total else None, None)[-1]
+        quiet = bool(os.environ.get("FOXDOG_QUIET"))
+        bar = tqdm(total=total, desc=desc, unit="photo", disable=quiet)
+
+        def update(n: int) -> None:
+            bar.update(n)
+            if bar.n >= total:
+                bar.close()
+
+        return update
 
     return factory
