@@ -56,15 +56,18 @@ def test_only_random_checks_with_a_prior_prediction_count() -> None:
 
 def test_stop_signal_needs_a_flat_estimate_and_settled_predictions() -> None:
     flat = curve(_answers([True if i % 5 == 0 else None for i in range(60)]), CFG)
-    early = stop_signal(flat[:1], None, CFG)
+    early = stop_signal(flat[:1], flat[0], None, CFG)
     assert not early.stop and "needs 5 random checks, it has 2" in early.text
-    assert not stop_signal(flat, (0.95, 500), CFG).stop
-    done = stop_signal(flat, (0.995, 500), CFG)
+    assert not stop_signal(flat, flat[-1], (0.95, 500), CFG).stop
+    waiting = stop_signal(flat, flat[-1], None, CFG)
+    assert not waiting.stop and "prediction churn shows after 3 retrains" in waiting.text
+    done = stop_signal(flat, flat[-1], (0.995, 500), CFG)
     assert done.stop and done.text.startswith("You can stop") and "500 unlabelled" in done.text
     rising = [True if i % 5 == 0 else None for i in range(60)]
     for i in range(0, 30, 5):
         rising[i] = False
-    signal = stop_signal(curve(_answers(rising), CFG), (1.0, 500), CFG)
+    points = curve(_answers(rising), CFG)
+    signal = stop_signal(points, points[-1], (1.0, 500), CFG)
     assert not signal.stop and signal.gain > 0 and "more than its" in signal.text
 
 

@@ -72,11 +72,9 @@ def estimate_at(answers: Sequence[Answer], n_labels: int, cfg: LabelConfig) -> E
 
 
 def curve(answers: Sequence[Answer], cfg: LabelConfig) -> list[Estimate]:
-    """The estimate after every ``label.batch_size`` labels (and now), where there is one."""
+    """The estimate after every ``label.batch_size`` labels, where there is one."""
     n_labels = sum(a.label is not None for a in answers)
-    marks = list(range(cfg.batch_size, n_labels + 1, cfg.batch_size))
-    if n_labels and (not marks or marks[-1] != n_labels):
-        marks.append(n_labels)
+    marks = range(cfg.batch_size, n_labels + 1, cfg.batch_size)
     points = [estimate_at(answers, n, cfg) for n in marks]
     return [p for p in points if p is not None]
 
@@ -103,7 +101,10 @@ class StopSignal:
 
 
 def stop_signal(
-    points: Sequence[Estimate], churn: tuple[float, int] | None, cfg: LabelConfig
+    points: Sequence[Estimate],
+    now: Estimate | None,
+    churn: tuple[float, int] | None,
+    cfg: LabelConfig,
 ) -> StopSignal:
     """Stop once the estimate has stopped rising and the predictions have settled.
 
@@ -113,16 +114,16 @@ def stop_signal(
     photos of the latest model agree with those of the model ``stop_batches``
     retrains earlier at kappa >= ``label.stop_kappa`` (Bloodgood & Vijay-Shanker
     2009). ``churn`` is (that kappa, photos compared) or None before there are
-    two such models.
+    two such models. ``now`` is the estimate at the current label count,
+    ``points`` its history (:func:`curve`).
     """
-    if not points or points[-1].n < cfg.min_random:
-        have = points[-1].n if points else 0
+    if now is None or now.n < cfg.min_random:
+        have = 0 if now is None else now.n
         return StopSignal(
             False,
             f"Keep labelling: the estimate needs {cfg.min_random} random checks, "
             f"it has {have} (about 1 photo in {round(1 / max(cfg.random_share, 1e-9))} is one).",
         )
-    now = points[-1]
     half = (now.high - now.low) / 2
     back = now.labels - cfg.stop_batches * cfg.batch_size
     before = next((p for p in reversed(points) if p.labels <= back), None)
@@ -143,7 +144,8 @@ def stop_signal(
         f"({'within' if flat else 'more than'} its ±{half * 100:.1f})"
     )
     if churn is None:
-        return StopSignal(False, f"Keep labelling: {estimate_text}; {gain_text}.", gain)
+        wait = f"prediction churn shows after {cfg.stop_batches + 1} retrains of this session"
+        return StopSignal(False, f"Keep labelling: {estimate_text}; {gain_text}; {wait}.", gain)
     k, n = churn
     settled = k >= cfg.stop_kappa
     churn_text = (

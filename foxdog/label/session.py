@@ -60,7 +60,11 @@ class LabelSession:
         self.askable = mask
         self.log = EventLog(project.folder)
         self.strategy = self.log.state.strategy or strategy or cfg.strategy
-        self.trainer = Trainer(self._fit)
+        # Model versions continue the log's numbering across restarts.
+        logged = [p.model for p in self.log.state.queue] + [
+            a.pick.model for a in self.log.state.answers
+        ]
+        self.trainer = Trainer(self._fit, first_version=max([0, *filter(None, logged)]) + 1)
         self._lock = threading.Lock()
         self._trained_at = -1
         self._curve_cache: tuple[int, list[Estimate]] | None = None
@@ -205,7 +209,7 @@ class LabelSession:
             estimate = estimate_at(state.answers, n_labels, self.cfg)
             unlabelled = self._available()
             churn = self.trainer.churn(self.cfg.stop_batches, unlabelled)
-            signal = stop_signal(points, churn, self.cfg)
+            signal = stop_signal(points, estimate, churn, self.cfg)
             model = self.model
             return {
                 "current": None if current is None else current.id,

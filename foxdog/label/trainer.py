@@ -113,13 +113,17 @@ class Trainer:
     thread always trains on the newest labels and never queues up stale work.
     """
 
-    def __init__(self, fit: Callable[[dict[int, int], np.ndarray, str, int], Model | None]):
+    def __init__(
+        self,
+        fit: Callable[[dict[int, int], np.ndarray, str, int], Model | None],
+        first_version: int = 1,
+    ):
         self._fit = fit
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foxdog-train")
         self._lock = threading.Lock()
         self._waiting: tuple | None = None
         self._running: Future | None = None
-        self._version = 0
+        self._version = first_version - 1
         self.latest: Model | None = None
         self.history: list[Model] = []  # every finished model, oldest first
         self.error: str | None = None

@@ -1,6 +1,7 @@
 // foxdog label: the page. Talks only to its own server (same origin, JSON), no CDN.
+(() => {
 "use strict";
-const $ = (id) => document.getElementById(id);
+const byId = (id) => document.getElementById(id);
 let state = null;
 let busy = false;
 let curvePoints = -1;
@@ -28,35 +29,35 @@ function pct(x) { return `${(100 * x).toFixed(0)}%`; }
 
 function render(s) {
   state = s;
-  const photo = $("photo");
+  const photo = byId("photo");
   if (s.current === null) {
-    photo.hidden = true; $("done").hidden = false;
+    photo.hidden = true; byId("done").hidden = false;
   } else {
-    photo.hidden = false; $("done").hidden = true;
+    photo.hidden = false; byId("done").hidden = true;
     if (photo.dataset.id !== String(s.current)) {
       photo.src = `/photo/${s.current}`;
       photo.dataset.id = String(s.current);
     }
   }
   s.next.forEach(preload);
-  const keys = $("keys");
+  const keys = byId("keys");
   if (!keys.childElementCount) {
     s.classes.forEach((name, i) => keys.append(button(String(i + 1), name, () => answer(name))));
     keys.append(button("x", "none of these / unsure", () => answer("x")));
     keys.append(button("z", "undo", undo));
   }
   const e = s.estimate;
-  $("estimate").textContent = e === null ? "Estimated accuracy: — (no random checks yet)"
+  byId("estimate").textContent = e === null ? "Estimated accuracy: — (no random checks yet)"
     : `Estimated accuracy: ${pct(e.accuracy)} (${pct(e.low)}–${pct(e.high)}, ${e.n} checks)`;
-  $("stop").textContent = s.stop.text;
-  $("stop").className = s.stop.stop ? "go" : "";
+  byId("stop").textContent = s.stop.text;
+  byId("stop").className = s.stop.stop ? "go" : "";
   const rows = Object.entries(s.counts).map(([c, n]) => `<tr><td>${c}</td><td>${n}</td></tr>`);
   rows.push(`<tr><td>unsure</td><td>${s.unsure}</td></tr>`);
-  $("counts").innerHTML = rows.join("");
-  $("progress").textContent = `${s.labelled} labelled, ${s.remaining} to go` +
+  byId("counts").innerHTML = rows.join("");
+  byId("progress").textContent = `${s.labelled} labelled, ${s.remaining} to go` +
     (s.model ? `; model ${s.model.version} on ${s.model.labels} labels` : "; no model yet") +
     (s.training ? " (retraining…)" : "") + (s.error ? ` — ${s.error}` : "");
-  const select = $("strategy");
+  const select = byId("strategy");
   if (!select.childElementCount) {
     for (const name of s.strategies) select.append(new Option(name, name));
   }
@@ -64,7 +65,7 @@ function render(s) {
   if (s.curve_points !== curvePoints) {
     curvePoints = s.curve_points;
     api("/api/curve").then((spec) => vegaEmbed("#curve", spec, {actions: false}))
-      .catch((err) => { $("message").textContent = String(err); });
+      .catch((err) => { byId("message").textContent = String(err); });
   }
   document.body.dataset.seq = String(s.seq);
 }
@@ -83,9 +84,9 @@ async function act(path, body) {
   busy = true;
   try {
     render(await api(path, body));
-    $("message").textContent = "";
+    byId("message").textContent = "";
   } catch (err) {
-    $("message").textContent = String(err.message || err);
+    byId("message").textContent = String(err.message || err);
   } finally {
     busy = false;
   }
@@ -106,5 +107,6 @@ document.addEventListener("keydown", (event) => {
     answer(state.classes[Number(k) - 1]); event.preventDefault();
   }
 });
-$("strategy").addEventListener("change", (e) => act("/api/strategy", {name: e.target.value}));
-api("/api/state").then(render).catch((err) => { $("message").textContent = String(err); });
+byId("strategy").addEventListener("change", (e) => act("/api/strategy", {name: e.target.value}));
+api("/api/state").then(render).catch((err) => { byId("message").textContent = String(err); });
+})();
