@@ -161,7 +161,7 @@ class LabelConfig:
     strategy: str = "margin"  # what the model asks for next (one of LABEL_STRATEGIES)
     batch_size: int = 10  # photos per batch of picks; the head is retrained after each
     random_share: float = 0.2  # share of each batch drawn uniformly at random (the estimate)
-    estimate_window: int = 50  # most recent random answers the live accuracy estimate pools
+    estimate_window: int = 30  # most recent random answers the live accuracy estimate pools
     confidence: float = 0.95  # level of the estimate's (Wilson) interval
     stop_batches: int = 3  # batches over which the estimate's gain and prediction churn are read
     stop_kappa: float = 0.99  # predictions on unlabelled photos count as stable at this kappa
@@ -435,12 +435,13 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(an.slope_threshold >= 0, "analysis.slope_threshold", "must be >= 0", an.slope_threshold)
     c(0 < an.alpha < 1, "analysis.alpha", "must be in (0, 1)", an.alpha)
     validate_pretrain(params, source)
-    validate_label(params.label, c)
+    validate_label(params.label, source)
     return params
 
 
-def validate_label(lab: LabelConfig, c: Callable[[bool, str, str, Any], None]) -> None:
-    """Range checks of the ``label`` section (the labelling app)."""
+def validate_label(lab: LabelConfig, source: str = "params.yaml") -> LabelConfig:
+    """Range checks of the ``label`` section (the labelling app); ``lab`` if they hold."""
+    c = _checker(source)
     c(
         lab.extractor in LABEL_EXTRACTORS,
         "label.extractor",
@@ -469,6 +470,7 @@ def validate_label(lab: LabelConfig, c: Callable[[bool, str, str, Any], None]) -
     )
     c(0 <= lab.port <= 65535, "label.port", "must be in [0, 65535] (0: any free port)", lab.port)
     c(0 <= lab.seed < 2**32, "label.seed", "must be in [0, 2**32)", lab.seed)
+    return lab
 
 
 # ---------------------------------------------------------------- limits

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 from label_photos import make_folder
 
@@ -98,3 +99,23 @@ def test_export_refuses_a_used_folder_and_an_empty_project(tmp_path: Path, capsy
     assert (tmp_path / "used" / "keep.txt").read_text() == "mine"
     assert main([*base[:2], "--classes", "cat,dog", "--project", str(project)]) == 2
     assert "not ['cat', 'dog']" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--classes", "fox"], "--classes: fox: need at least two classes"),
+        (["--classes", "fox,fox"], "a class is listed twice"),
+        (["--classes", "fox,../dog"], "must be a folder name"),
+        (["--classes", "fox,dog", "--strategy", "bald"], "--strategy='bald' is not one of"),
+        (["--classes", "fox,dog", "--port", "70000"], "--port=70000 must be in [0, 65535]"),
+        ([], "--classes: missing"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(tmp_path: Path, capsys, extra, message) -> None:
+    photos = tmp_path / "photos"
+    make_folder(photos, 2)
+    assert main(["label", str(photos), "--project", str(tmp_path / "p"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("foxdog: ") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "p" / "log.jsonl").exists()

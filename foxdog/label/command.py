@@ -16,8 +16,14 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # the heavy modules load only when a command runs
+    from foxdog.config import Params
+    from foxdog.label.project import Project
+    from foxdog.label.session import LabelSession
 
 HELP = "label your own photos in a local web app; the model picks what to ask"
 EPILOG = """\
@@ -56,12 +62,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 class Loaded:
     """A project opened with its features."""
 
-    project: object
+    project: Project
     features: np.ndarray
     has_features: np.ndarray
 
 
-def load(photos_dir: Path, folder: Path, classes: list[str], params: object) -> Loaded:
+def load(photos_dir: Path, folder: Path, classes: list[str], params: Params) -> Loaded:
     """Open (or create) the project and make sure every photo's features are cached."""
     from foxdog.label.features import (
         FeatureCache,
@@ -115,10 +121,10 @@ def run(args: argparse.Namespace) -> int:
     if args.port == 0:
         overrides["port"] = 0
     cfg = dataclasses.replace(cfg, **overrides)
-    from foxdog.config import ConfigError, _checker, validate_label
+    from foxdog.config import ConfigError, validate_label
 
     try:
-        validate_label(cfg, _checker("command line"))
+        validate_label(cfg, "command line")
     except ConfigError as err:
         raise ValueError(str(err).replace("label.", "--")) from None
     photos_dir = Path(args.dir)
@@ -143,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_skipped(project: object) -> None:
+def _report_skipped(project: Project) -> None:
     skipped = project.skipped
     for path, reason in zip(skipped["path"][:10], skipped["reason"][:10], strict=True):
         print(f"foxdog: warning: {path}: {reason} — skipped", file=sys.stderr)
@@ -156,7 +162,7 @@ def _report_skipped(project: object) -> None:
     print(f"{project.n_photos} photos to label in {project.photos_dir} (project {project.folder})")
 
 
-def _run_oracle(session: object, oracle: Path, budget: int | None) -> int:
+def _run_oracle(session: LabelSession, oracle: Path, budget: int | None) -> int:
     from foxdog.label.replay import read_oracle, replay
 
     answers = read_oracle(oracle, session.project)
@@ -176,7 +182,7 @@ def _run_oracle(session: object, oracle: Path, budget: int | None) -> int:
     return 0
 
 
-def serve(session: object, host: str, port: int) -> None:
+def serve(session: LabelSession, host: str, port: int) -> None:
     """Serve the page until interrupted; prints the address first."""
     import uvicorn
 
@@ -199,7 +205,7 @@ def serve(session: object, host: str, port: int) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def run_export(args: argparse.Namespace, params: object) -> int:
+def run_export(args: argparse.Namespace, params: Params) -> int:
     """``foxdog label export PROJECT OUT``."""
     import json
 

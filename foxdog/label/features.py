@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from foxdog import io
-from foxdog.config import Params, encoder_path
+from foxdog.config import DataConfig, Params, encoder_path
 from foxdog.data.curate import Candidate, Decoded, decode_all
 
 EMBED_CHUNK = 256  # photos per extractor call
@@ -150,23 +150,20 @@ def fill_missing(
     photos_dir: Path,
     paths: list[str],
     sha256s: list[str],
-    data_image_config: object,
+    data: DataConfig,
 ) -> int:
     """Decode and embed the photos whose sha256 is not cached; returns how many were.
 
     Used when a project indexed earlier meets an extractor for the first time.
-    ``data_image_config`` is the :class:`foxdog.config.DataConfig` at the
-    extractor's image size. A photo that no longer decodes keeps no features
-    (the app then never offers it).
+    ``data`` is curation's configuration at the extractor's image size. A photo
+    that no longer decodes keeps no features (the app then never offers it).
     """
     todo = [(p, s) for p, s in zip(paths, sha256s, strict=True) if s not in cache]
     hook = chunk_embedder(cache, extractor)
     with tqdm(total=len(todo), desc="features", unit="photo", disable=not todo) as bar:
         for start in range(0, len(todo), EMBED_CHUNK):
             part = todo[start : start + EMBED_CHUNK]
-            decoded = decode_all(
-                photos_dir, [Candidate(p, "", "") for p, _ in part], data_image_config
-            )
+            decoded = decode_all(photos_dir, [Candidate(p, "", "") for p, _ in part], data)
             hook([d for d in decoded if isinstance(d, Decoded)])
             bar.update(len(part))
     return len(todo)

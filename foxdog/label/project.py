@@ -18,10 +18,10 @@ never change under a running log.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,7 @@ DEFAULT_PROJECT = ".foxdog-label"  # inside DIR unless --project says otherwise
 INDEX_COLUMNS = ("id", "path", "sha256", "group", "width", "height", "format")
 # Photos decoded per step: bounds memory (pixels at the extractor's size) whatever DIR holds.
 DECODE_CHUNK = 256
+CLASS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # the rule of data.classes
 
 
 class ProjectError(ValueError):
@@ -176,7 +177,7 @@ def check_classes(classes: Sequence[str]) -> tuple[str, ...]:
         raise ProjectError(f"--classes: {','.join(classes)}: a class is listed twice")
     for name in classes:
         # Export writes <class>/ folders and curation reads them (data.classes' rule).
-        if not name.replace("_", "a").replace("-", "a").isalnum() or not name[0].isalnum():
+        if not CLASS_NAME.fullmatch(name):
             raise ProjectError(
                 f"--classes: {name!r} must be a folder name of letters, digits, '_' or '-'"
             )
@@ -244,7 +245,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
             path,
             dtype={"path": str, "sha256": str, "reason": str},
             keep_default_na=False,
-            quoting=csv.QUOTE_MINIMAL,
         )
     except (OSError, ValueError) as err:
         raise ProjectError(f"{path}: not readable ({err}); delete the project folder") from None

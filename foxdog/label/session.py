@@ -87,7 +87,7 @@ class LabelSession:
             version,
         )
 
-    def _available(self) -> np.ndarray:
+    def available(self) -> np.ndarray:
         """Photo ids that may still be picked: askable, not answered, queued or gone."""
         state = self.log.state
         mask = self.askable.copy()
@@ -102,7 +102,7 @@ class LabelSession:
         self._trained_at = n
         index = {name: i for i, name in enumerate(self.classes)}
         labels = {pid: index[c] for pid, c in self.log.state.labels().items()}
-        self.trainer.submit(labels, self._available(), self.strategy)
+        self.trainer.submit(labels, self.available(), self.strategy)
         if self.synchronous:
             self.trainer.wait()
 
@@ -120,7 +120,7 @@ class LabelSession:
             self.log.append({"event": "gone", "id": state.queue[0].id})
             state = self.log.state
         if len(state.queue) < 2:
-            available = self._available()
+            available = self.available()
             picks = next_batch(self.model, available, self.classes, self.cfg, state.batches)
             picks = [p for p in picks if self._exists(p.id)]
             if picks:
@@ -207,7 +207,7 @@ class LabelSession:
             n_labels = len(labels)
             points = self.curve()
             estimate = estimate_at(state.answers, n_labels, self.cfg)
-            unlabelled = self._available()
+            unlabelled = self.available()
             churn = self.trainer.churn(self.cfg.stop_batches, unlabelled)
             signal = stop_signal(points, estimate, churn, self.cfg)
             model = self.model
