@@ -120,6 +120,7 @@ def test_label_by_keyboard_survives_kill_9(tmp_path: Path) -> None:
                 "current": current(),
                 "counts": counts,
                 "estimate": estimate,
+                "stop": page.inner_text("#stop"),
                 "events": list(read_events(project / "log.jsonl")),
             }
             # 100 replayed + 28 keyed + x + the slip and its correction
@@ -138,6 +139,7 @@ def test_label_by_keyboard_survives_kill_9(tmp_path: Path) -> None:
             assert current() == before["current"]
             assert page.inner_text("#counts") == before["counts"]
             assert page.inner_text("#estimate") == before["estimate"]
+            assert page.inner_text("#stop") == before["stop"]  # the same models, refitted
             after = list(read_events(project / "log.jsonl"))
             assert after[: len(before["events"])] == before["events"]
             press(key_of[current()])  # and labelling goes on where it stopped

@@ -69,9 +69,7 @@ class LabelSession:
         self._trained_at = -1
         self._curve_cache: tuple[int, list[Estimate]] | None = None
         with self._lock:
-            self._retrain_if_due(force=True)
-            if self.synchronous:
-                self.trainer.wait()
+            self._resume_models()
 
     # ------------------------------------------------------------ model
 
@@ -95,14 +93,45 @@ class LabelSession:
         mask[np.asarray(taken, dtype=np.int64)] = False
         return np.flatnonzero(mask)
 
+    def _labels_at(self, n: int) -> dict[int, int]:
+        """{photo id: class index} of the first ``n`` live labels, in the order given."""
+        index = {name: i for i, name in enumerate(self.classes)}
+        given = [a for a in self.log.state.answers if a.label is not None]
+        return {a.pick.id: index[a.label] for a in given[:n]}
+
+    def _resume_models(self) -> None:
+        """Refit the models a running session had at the last batch marks, then serve on.
+
+        A live session retrains at every ``batch_size`` labels; after a restart the
+        same marks are refitted (the latest in the background, with its ranking),
+        so the prediction churn behind the stop signal reads as it did before.
+        """
+        size = self.cfg.batch_size
+        last = self.log.state.n_labels() // size * size
+        for mark in range(max(size, last - self.cfg.stop_batches * size), last, size):
+            model = fit_model(
+                self.features,
+                self._labels_at(mark),
+                np.zeros(0, np.int64),
+                self.strategy,
+                0,
+                len(self.classes),
+                self.cfg.head_c,
+                0,
+            )
+            if model is not None:
+                self.trainer.history.append(model)
+        self._trained_at = last
+        self.trainer.submit(self._labels_at(last), self.available(), self.strategy)
+        if self.synchronous:
+            self.trainer.wait()
+
     def _retrain_if_due(self, force: bool = False) -> None:
         n = self.log.state.n_labels()
         if not force and n - self._trained_at < self.cfg.batch_size:
             return
         self._trained_at = n
-        index = {name: i for i, name in enumerate(self.classes)}
-        labels = {pid: index[c] for pid, c in self.log.state.labels().items()}
-        self.trainer.submit(labels, self.available(), self.strategy)
+        self.trainer.submit(self._labels_at(n), self.available(), self.strategy)
         if self.synchronous:
             self.trainer.wait()
 
