@@ -1,7 +1,7 @@
 """The labelling page in headless Chromium (Debian's), driven by Playwright, offline.
 
-Replays 100 labels with ``--oracle`` (so the curve has a history), starts
-``foxdog label`` on the generated folder, labels 30 more photos by keyboard
+Starts ``foxdog label`` on a generated folder, answers 100 photos over the API
+from the known labels (so the curve has a history), labels 30 more by keyboard
 (one ``z`` undo and one ``x`` among them), sees the estimate and its curve
 update, kills the server with SIGKILL, restarts it and finds every label and
 the position intact. Every request the page makes must go to the app itself.
@@ -20,12 +20,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx2 as httpx
 import pandas as pd
 import pytest
-from label_photos import make_folder, open_session
+from label_photos import make_folder
 
 from foxdog.label.log import read_events
-from foxdog.label.replay import read_oracle, replay
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,14 +59,16 @@ def test_label_by_keyboard_survives_kill_9(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     photos, project = tmp_path / "photos", tmp_path / "project"
-    truth = make_folder(photos, 160)
-    # The replay runs in this process (one start-up fewer), on the same project.
-    session = open_session(photos, project, synchronous=True)
-    replay(session, read_oracle(tmp_path / "photos_oracle" / "SOURCES.csv", session.project), 100)
-    session.close()
+    truth = make_folder(photos, 140)
     proc, url = start_server(photos, project)
     paths = pd.read_csv(project / "index.csv")["path"]
     key_of = {i: "1" if truth[p] == "fox" else "2" for i, p in enumerate(paths)}
+    # 100 answers over the API first (an oracle, through the same routes the page uses).
+    with httpx.Client(base_url=url, timeout=60) as api:
+        state = api.get("/api/state").json()
+        for _ in range(100):
+            body = {"id": state["current"], "class": key_of[state["current"]]}
+            state = api.post("/api/label", json=body).json()
     foreign: list[str] = []
     errors: list[str] = []
     try:

@@ -60,7 +60,7 @@ def test_stop_signal_needs_a_flat_estimate_and_settled_predictions() -> None:
     assert not early.stop and "needs 5 random checks, it has 2" in early.text
     assert not stop_signal(flat, flat[-1], (0.95, 500), CFG).stop
     waiting = stop_signal(flat, flat[-1], None, CFG)
-    assert not waiting.stop and "prediction churn shows after 3 retrains" in waiting.text
+    assert not waiting.stop and "once a model 20 labels older exists" in waiting.text
     done = stop_signal(flat, flat[-1], (0.995, 500), CFG)
     assert done.stop and done.text.startswith("You can stop") and "500 unlabelled" in done.text
     rising = [True if i % 5 == 0 else None for i in range(60)]

@@ -112,7 +112,7 @@ def stop_signal(
     batches is within its own interval's half-width (more labels no longer move
     it by more than its uncertainty), and the predictions on the unlabelled
     photos of the latest model agree with those of the model ``stop_batches``
-    retrains earlier at kappa >= ``label.stop_kappa`` (Bloodgood & Vijay-Shanker
+    batches earlier at kappa >= ``label.stop_kappa`` (Bloodgood & Vijay-Shanker
     2009). ``churn`` is (that kappa, photos compared) or None before there are
     two such models. ``now`` is the estimate at the current label count,
     ``points`` its history (:func:`curve`).
@@ -125,6 +125,7 @@ def stop_signal(
             f"it has {have} (about 1 photo in {round(1 / max(cfg.random_share, 1e-9))} is one).",
         )
     half = (now.high - now.low) / 2
+    back_labels = cfg.stop_batches * cfg.batch_size
     back = now.labels - cfg.stop_batches * cfg.batch_size
     before = next((p for p in reversed(points) if p.labels <= back), None)
     estimate_text = (
@@ -144,13 +145,13 @@ def stop_signal(
         f"({'within' if flat else 'more than'} its ±{half * 100:.1f})"
     )
     if churn is None:
-        wait = f"prediction churn shows after {cfg.stop_batches + 1} retrains of this session"
+        wait = f"prediction churn shows once a model {back_labels} labels older exists"
         return StopSignal(False, f"Keep labelling: {estimate_text}; {gain_text}; {wait}.", gain)
     k, n = churn
     settled = k >= cfg.stop_kappa
     churn_text = (
         f"predictions on {n:,} unlabelled photos {'have' if settled else 'have not'} settled "
-        f"(kappa {k:.3f} vs {cfg.stop_kappa} over {cfg.stop_batches} retrains)"
+        f"(kappa {k:.3f} vs {cfg.stop_kappa} with the model of {back_labels} labels earlier)"
     )
     if flat and settled:
         return StopSignal(

@@ -237,7 +237,7 @@ class LabelSession:
             points = self.curve()
             estimate = estimate_at(state.answers, n_labels, self.cfg)
             unlabelled = self.available()
-            churn = self.trainer.churn(self.cfg.stop_batches, unlabelled)
+            churn = self.trainer.churn(self.cfg.stop_batches * self.cfg.batch_size, unlabelled)
             signal = stop_signal(points, estimate, churn, self.cfg)
             model = self.model
             return {

@@ -12,6 +12,7 @@ nothing ever waits for a fit.
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -109,8 +110,9 @@ def fit_model(
 class Trainer:
     """Retrains in one background thread; :attr:`latest` is the last model that finished.
 
-    A request made while a fit runs replaces any older waiting request, so the
-    thread always trains on the newest labels and never queues up stale work.
+    Requests are fitted in order, none dropped (one per batch of labels; a fit
+    takes a fraction of a second), so :attr:`history` holds a model at every
+    batch mark: the prediction churn of the stop signal compares two of them.
     """
 
     def __init__(
@@ -121,7 +123,7 @@ class Trainer:
         self._fit = fit
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foxdog-train")
         self._lock = threading.Lock()
-        self._waiting: tuple | None = None
+        self._waiting: collections.deque[tuple] = collections.deque()
         self._running: Future | None = None
         self._version = first_version - 1
         self.latest: Model | None = None
@@ -138,17 +140,17 @@ class Trainer:
         """Ask for a retrain on ``labels``; returns at once."""
         with self._lock:
             self._version += 1
-            self._waiting = (dict(labels), candidates.copy(), strategy, self._version)
+            self._waiting.append((dict(labels), candidates.copy(), strategy, self._version))
             if self._running is None:
                 self._running = self._pool.submit(self._run)
 
     def _run(self) -> None:
         while True:
             with self._lock:
-                job, self._waiting = self._waiting, None
-                if job is None:
+                if not self._waiting:
                     self._running = None
                     return
+                job = self._waiting.popleft()
             try:
                 model = self._fit(*job)
             except Exception as err:  # noqa: BLE001 - the page shows it; labelling goes on
@@ -168,10 +170,17 @@ class Trainer:
             running.result()
 
     def churn(self, back: int, unlabelled: np.ndarray) -> tuple[float, int] | None:
-        """(kappa, photos) between the latest model and the one ``back`` fits earlier."""
-        if len(self.history) <= back:
+        """(kappa, photos) between the latest model and the last one ``back`` labels before it.
+
+        None when no model is that old (e.g. in the first batches).
+        """
+        if not self.history:
             return None
-        new, old = self.history[-1], self.history[-1 - back]
+        new = self.history[-1]
+        older = [m for m in self.history if m.n_labels <= new.n_labels - back]
+        if not older:
+            return None
+        old = older[-1]
         return kappa(new.predicted()[unlabelled], old.predicted()[unlabelled]), len(unlabelled)
 
     def close(self) -> None:
