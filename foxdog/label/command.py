@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(str(err).replace("label.", "--")) from None
     photos_dir = Path(args.dir)
     folder = Path(args.project) if args.project else default_folder(photos_dir)
+    _cache_inside(folder)
     loaded = load(photos_dir, folder, args.classes.split(","), params)
     project = loaded.project
     _report_skipped(project)
@@ -147,6 +148,19 @@ def run(args: argparse.Namespace) -> int:
     finally:
         session.close()
     return 0
+
+
+def _cache_inside(folder: Path) -> None:
+    """Point JAX's compilation cache into the project: the app writes nowhere else.
+
+    ``foxdog``'s entry point defaults it to ``./.jax_cache`` (right for the
+    pipeline, run from the project root); a user's own setting is kept.
+    """
+    import os
+
+    default = str(Path(".jax_cache").resolve())
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR") in (None, default):
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = str(Path(folder).resolve() / "jax_cache")
 
 
 def _report_skipped(project: Project) -> None:

@@ -53,6 +53,11 @@ def transfer_extractor(params: Params) -> Extractor:
     from foxdog.model.encoder import check_architecture, load_encoder
 
     path = encoder_path(params.pretrain, "transfer")
+    if not path.is_file():
+        raise ValueError(
+            f"{path}: encoder not found (label.extractor=transfer needs it: run foxdog label "
+            "from the project root, where models/ is committed, or `dvc repro pretrain`)"
+        )
     trunk, meta = load_encoder(path)
     widths, stem = tuple(params.model.widths), params.model.stem
     check_architecture(path, meta, widths, stem)
