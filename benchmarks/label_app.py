@@ -175,7 +175,7 @@ def one_replay(params, loaded, answers, truth, test_ids, strategy, seed, budget,
         est = estimate_at(s.log.state.answers, n, cfg)
         predicted = s.model.predicted()
         test_acc = float(np.mean(predicted[test_ids] == truth[test_ids]))
-        unlabelled = s.available()
+        unlabelled = s.available()  # the population the next random checks are drawn from
         rest_acc = float(np.mean(predicted[unlabelled] == truth[unlabelled]))
         if est is not None:
             rows.append((n, est.low, est.high, est.accuracy, test_acc, rest_acc, est.n))

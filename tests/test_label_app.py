@@ -229,3 +229,17 @@ def test_fifty_concurrent_label_posts_keep_the_log_intact(photos: Path, tmp_path
         server.should_exit = True
         thread.join(10)
         session.close()
+
+
+def test_strategy_switch_is_logged_and_survives_a_restart(client, photos, tmp_path) -> None:
+    assert post(client, "/api/undo", {}).status_code == 409  # nothing to undo yet
+    bad = post(client, "/api/strategy", {"name": "bald"})
+    assert bad.status_code == 400 and "unknown" in bad.json()["error"]
+    assert post(client, "/api/strategy", {"name": "coreset"}).json()["strategy"] == "coreset"
+    assert [e["name"] for e in events(client) if e["event"] == "strategy"] == ["coreset"]
+    client.session.close()
+    again = open_session(photos, tmp_path / "project", batch_size=5)
+    try:
+        assert again.strategy == "coreset"
+    finally:
+        again.close()

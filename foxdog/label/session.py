@@ -59,7 +59,8 @@ class LabelSession:
             mask[np.asarray(holdout, dtype=np.int64)] = False
         self.askable = mask
         self.log = EventLog(project.folder)
-        self.strategy = self.log.state.strategy or strategy or cfg.strategy
+        # An explicit --strategy wins; else the user's last switch on the page; else params.
+        self.strategy = strategy or self.log.state.strategy or cfg.strategy
         # Model versions continue the log's numbering across restarts.
         logged = [p.model for p in self.log.state.queue] + [
             a.pick.model for a in self.log.state.answers
@@ -91,6 +92,14 @@ class LabelSession:
         mask = self.askable.copy()
         taken = [a.pick.id for a in state.answers] + [p.id for p in state.queue] + [*state.gone]
         mask[np.asarray(taken, dtype=np.int64)] = False
+        return np.flatnonzero(mask)
+
+    def unanswered(self) -> np.ndarray:
+        """Photo ids still without an answer: askable, not answered, not gone (queued included)."""
+        state = self.log.state
+        mask = self.askable.copy()
+        done = [a.pick.id for a in state.answers] + [*state.gone]
+        mask[np.asarray(done, dtype=np.int64)] = False
         return np.flatnonzero(mask)
 
     def _labels_at(self, n: int) -> dict[int, int]:
@@ -236,7 +245,7 @@ class LabelSession:
             n_labels = len(labels)
             points = self.curve()
             estimate = estimate_at(state.answers, n_labels, self.cfg)
-            unlabelled = self.available()
+            unlabelled = self.unanswered()
             churn = self.trainer.churn(self.cfg.stop_batches * self.cfg.batch_size, unlabelled)
             signal = stop_signal(points, estimate, churn, self.cfg)
             model = self.model
@@ -247,7 +256,7 @@ class LabelSession:
                 "counts": counts,
                 "labelled": n_labels,
                 "unsure": sum(a.label is None for a in state.answers),
-                "remaining": int(len(unlabelled) + len(state.queue)),
+                "remaining": int(len(unlabelled)),
                 "total": int(self.askable.sum()),
                 "can_undo": bool(state.answers),
                 "strategy": self.strategy,
