@@ -38,6 +38,8 @@ The stages, in pipeline order
   analyze        results -> metrics/summary.json, metrics/*.csv, plots/
   report         report/*.qmd -> _site/ (Quarto if installed, else Jupyter)
   readme         rewrite README.md's numbers block from the result files
+
+  label          label your own photos in a local web app (the model picks what to ask)
 """
 
 
@@ -301,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--engine", choices=("auto", "quarto", "jupyter"), default="auto")
     readme = add("readme", cmd_readme, "refresh README.md's numbers from metrics/ and results/")
     readme.add_argument("--readme", default="README.md")
+    from foxdog.label import command as label_command  # light: heavy imports are inside
+
+    label_command.configure(sub.add_parser("label", parents=[common], help=label_command.HELP))
     return parser
 
 

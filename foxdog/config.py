@@ -129,6 +129,42 @@ class AnalysisConfig:
     max_exact_seeds: int = 16  # exact sign-flip test up to 2**this patterns; Monte Carlo above
 
 
+# ---------------------------------------------------------------- labelling app (foxdog label)
+
+#: Feature extractors the labelling app can use (foxdog/label/features.py registers them).
+LABEL_EXTRACTORS = ("transfer",)
+#: Strategies that work on a feature head (no committee, no MC-dropout).
+LABEL_STRATEGIES = (
+    "random",
+    "least_confident",
+    "margin",
+    "entropy",
+    "ranked_batch",
+    "coreset",
+    "typiclust",
+    "probcover",
+    "badge",
+)
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    extractor: str = "transfer"  # features per photo, cached by sha256 (one of LABEL_EXTRACTORS)
+    strategy: str = "margin"  # what the model asks for next (one of LABEL_STRATEGIES)
+    batch_size: int = 10  # photos per batch of picks; the head is retrained after each
+    random_share: float = 0.2  # share of each batch drawn uniformly at random (the estimate)
+    estimate_window: int = 30  # most recent random answers the live accuracy estimate pools
+    confidence: float = 0.95  # level of the estimate's (Wilson) interval
+    stop_batches: int = 3  # batches over which the estimate's gain and prediction churn are read
+    stop_kappa: float = 0.99  # predictions on unlabelled photos count as stable at this kappa
+    min_random: int = 20  # random answers needed before any stop signal
+    head_c: float = 1.0  # inverse L2 strength of the logistic-regression head
+    display_size: int = 768  # longest side (pixels) of the photos the page shows
+    host: str = "127.0.0.1"
+    port: int = 8765
+    seed: int = 0
+
+
 # ---------------------------------------------------------------- pretraining (owner: pretrain)
 
 
@@ -232,6 +268,7 @@ class Params:
     ablations: AblationConfig = field(default_factory=AblationConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    label: LabelConfig = field(default_factory=LabelConfig)
 
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
@@ -385,7 +422,42 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(an.slope_threshold >= 0, "analysis.slope_threshold", "must be >= 0", an.slope_threshold)
     c(0 < an.alpha < 1, "analysis.alpha", "must be in (0, 1)", an.alpha)
     validate_pretrain(params, source)
+    validate_label(params.label, source)
     return params
+
+
+def validate_label(lab: LabelConfig, source: str = "params.yaml") -> LabelConfig:
+    """Range checks of the ``label`` section (the labelling app); ``lab`` if they hold."""
+    c = _checker(source)
+    c(
+        lab.extractor in LABEL_EXTRACTORS,
+        "label.extractor",
+        f"is not one of {LABEL_EXTRACTORS}",
+        lab.extractor,
+    )
+    c(
+        lab.strategy in LABEL_STRATEGIES,
+        "label.strategy",
+        f"is not one of {LABEL_STRATEGIES}",
+        lab.strategy,
+    )
+    c(1 <= lab.batch_size <= 1000, "label.batch_size", "must be in [1, 1000]", lab.batch_size)
+    c(0 <= lab.random_share <= 1, "label.random_share", "must be in [0, 1]", lab.random_share)
+    c(lab.estimate_window >= 1, "label.estimate_window", "must be >= 1", lab.estimate_window)
+    c(0 < lab.confidence < 1, "label.confidence", "must be in (0, 1)", lab.confidence)
+    c(lab.stop_batches >= 1, "label.stop_batches", "must be >= 1", lab.stop_batches)
+    c(0 < lab.stop_kappa <= 1, "label.stop_kappa", "must be in (0, 1]", lab.stop_kappa)
+    c(lab.min_random >= 1, "label.min_random", "must be >= 1", lab.min_random)
+    c(lab.head_c > 0, "label.head_c", "must be > 0", lab.head_c)
+    c(
+        64 <= lab.display_size <= 4096,
+        "label.display_size",
+        "must be in [64, 4096]",
+        lab.display_size,
+    )
+    c(0 <= lab.port <= 65535, "label.port", "must be in [0, 65535] (0: any free port)", lab.port)
+    c(0 <= lab.seed < 2**32, "label.seed", "must be in [0, 2**32)", lab.seed)
+    return lab
 
 
 # ---------------------------------------------------------------- limits
