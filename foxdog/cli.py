@@ -15,7 +15,7 @@ from pathlib import Path
 
 from foxdog.config import (
     ABLATION_FACTORS,
-    STARTS,
+    CNN_STARTS,
     STRATEGIES,
     Params,
     check_against_data,
@@ -33,6 +33,7 @@ The stages, in pipeline order
   data index     write SOURCES.csv for your own DIR/<class>/**/<image> folder
   data regroup   new classes from a collection's breed_or_species, as symbolic links
   curate         data/ -> curated/ (checked, deduplicated, split, resized arrays)
+  embed          curated photos -> frozen ImageNet features per split (imagenet start)
   pretrain-data  pretraining corpus -> curated_pretrain/ (+ near-duplicate check)
   pretrain       one encoder (supervised | simclr) -> models/<method>.msgpack
   baseline       full-pool training over seeds, one start -> metrics/baseline/<start>.json
@@ -121,6 +122,14 @@ def cmd_regroup(args: argparse.Namespace) -> int:
         print(f"foxdog: warning: {path}: {reason} — skipped, not listed", file=sys.stderr)
     per_class = ", ".join(f"{n} {name}" for name, n in counts.items())
     print(f"linked {sum(counts.values())} images ({per_class}) -> {out}/, indexed -> {written}")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    params = _params(args)
+    from foxdog.model.embed import embed
+
+    print(embed(params).line())
     return 0
 
 
@@ -298,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("curate", cmd_curate, "raw photos -> curated arrays, manifest, datasheet")
     add("pretrain-data", cmd_pretrain_data, "curate the pretraining corpus, check for leaks")
+    add("embed", cmd_embed, "frozen ImageNet features of every curated photo, per split")
     pre = add("pretrain", cmd_pretrain, "pretrain an encoder for the transfer / selfsup starts")
     pre.add_argument("--method", choices=("supervised", "simclr"))
     pre.add_argument("--metrics", help="default: metrics/pretrain_<method>.json")
@@ -306,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     al = add("al", cmd_al, "run one query strategy for every seed (resumable)")
     for command in (base, al):
         command.add_argument(
-            "--start", required=True, choices=STARTS, help="where the network starts (regime)"
+            "--start", required=True, choices=CNN_STARTS, help="where the network starts (regime)"
         )
     ab = add("ablate", cmd_ablate, "vary one protocol factor for one strategy (resumable)")
     ab.add_argument("--factor", required=True, choices=ABLATION_FACTORS)

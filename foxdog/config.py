@@ -139,7 +139,13 @@ class AnalysisConfig:
 
 # ---------------------------------------------------------------- pretraining (owner: pretrain)
 
-STARTS = ("scratch", "selfsup", "transfer")
+#: The CNN starts run by the active-learning loop and the baseline today.
+CNN_STARTS = ("scratch", "selfsup", "transfer")
+#: Frozen-feature starts: a pretrained backbone's features (the embed stage) and a small
+#: head per round (foxdog/model/head.py). Not yet wired into the loop, so not yet
+#: accepted in active.starts.
+FEATURE_STARTS = ("imagenet",)
+STARTS = CNN_STARTS + FEATURE_STARTS
 PRETRAIN_METHODS = ("supervised", "simclr")
 #: Which pretraining method's encoder each start of ``active.starts`` loads.
 START_METHOD = {"transfer": "supervised", "selfsup": "simclr"}
@@ -160,6 +166,15 @@ class PretrainConfig:
     temperature: float = 0.2  # NT-Xent temperature (simclr)
     projection: int = 64  # SimCLR projection-head output width
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    """The embed stage: frozen ImageNet features of every curated photo (imagenet start)."""
+
+    out_dir: str = "features/imagenet"  # <split>.npy, <split>_ids.npy, the id cache
+    image_size: int = 224  # the resolution EfficientNet-Lite0 was trained at
+    batch_size: int = 32  # photos per forward pass (a fixed compiled shape)
 
 
 def encoder_path(pretrain: PretrainConfig, start: str) -> Path:
@@ -200,6 +215,13 @@ def validate_pretrain(params: Params, source: str = "params.yaml") -> None:
     c(len(a.starts) >= 1, "active.starts", "must list at least one start", a.starts)
     for i, s in enumerate(a.starts):
         c(s in STARTS, f"active.starts[{i}]", f"is not one of {STARTS}", s)
+        c(
+            s not in FEATURE_STARTS,
+            f"active.starts[{i}]",
+            "is a frozen-feature start the active-learning loop does not run yet "
+            f"(run `foxdog embed` for its features); use one of {CNN_STARTS}",
+            s,
+        )
     c(len(set(a.starts)) == len(a.starts), "active.starts", "has repeats", a.starts)
     c(
         ab.start in a.starts,
@@ -245,6 +267,7 @@ class Params:
     ablations: AblationConfig = field(default_factory=AblationConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
 
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
@@ -398,7 +421,30 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(an.slope_threshold >= 0, "analysis.slope_threshold", "must be >= 0", an.slope_threshold)
     c(0 < an.alpha < 1, "analysis.alpha", "must be in (0, 1)", an.alpha)
     validate_pretrain(params, source)
+    validate_embed(params, source)
     return params
+
+
+MAX_EMBED_BATCH = 512  # ~5 MB of activations per 224-px photo in the widest layer
+
+
+def validate_embed(params: Params, source: str = "params.yaml") -> None:
+    """Ranges of ``embed.*``."""
+    e, c = params.embed, _checker(source)
+    c(e.out_dir.strip() != "", "embed.out_dir", "must name a folder", e.out_dir)
+    c(
+        Path(e.out_dir) not in (Path(params.data.raw_dir), Path(params.data.out_dir)),
+        "embed.out_dir",
+        "must differ from data.raw_dir and data.out_dir",
+        e.out_dir,
+    )
+    c(32 <= e.image_size <= 512, "embed.image_size", "must be between 32 and 512", e.image_size)
+    c(
+        1 <= e.batch_size <= MAX_EMBED_BATCH,
+        "embed.batch_size",
+        f"must be between 1 and {MAX_EMBED_BATCH}",
+        e.batch_size,
+    )
 
 
 # ---------------------------------------------------------------- limits
