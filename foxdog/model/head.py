@@ -34,18 +34,45 @@ def bucket(n: int) -> int:
     return max(MIN_BUCKET, 1 << max(0, int(n) - 1).bit_length())
 
 
+@jax.custom_vjp
+def _matmul_fixed_input(x: jax.Array, xt: jax.Array, kernel: jax.Array) -> jax.Array:
+    """``x @ kernel`` whose gradient reads the precomputed ``xt = x.T``.
+
+    XLA's CPU backend computes the kernel gradient ``x.T @ g`` ~15x slower than
+    the same product with ``x.T`` laid out in memory (measured: 50 full-batch
+    steps on 1024 x 1280 features, 300 ms vs 19 ms); the features are frozen,
+    so their transpose is computed once per fit instead of once per step.
+    """
+    return x @ kernel
+
+
+def _matmul_fwd(x: jax.Array, xt: jax.Array, kernel: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return x @ kernel, xt
+
+
+def _matmul_bwd(xt: jax.Array, g: jax.Array) -> tuple[None, None, jax.Array]:
+    return None, None, xt @ g  # inputs are data, not parameters: no gradient for them
+
+
+_matmul_fixed_input.defvjp(_matmul_fwd, _matmul_bwd)
+
+
 class Head(nnx.Module):
     """Features -> logits: linear, or one hidden ReLU layer then linear."""
 
     def __init__(self, d_in: int, hidden: int, n_out: int, *, rngs: nnx.Rngs) -> None:
-        self.hidden = nnx.Linear(d_in, hidden, rngs=rngs) if hidden else None
         # Zero output weights: a linear head starts at the uniform prediction whatever the seed.
-        self.out = nnx.Linear(hidden or d_in, n_out, kernel_init=nnx.initializers.zeros, rngs=rngs)
+        zeros = nnx.initializers.zeros
+        first_init = nnx.initializers.lecun_normal() if hidden else zeros
+        self.first = nnx.Linear(d_in, hidden or n_out, kernel_init=first_init, rngs=rngs)
+        self.out = nnx.Linear(hidden, n_out, kernel_init=zeros, rngs=rngs) if hidden else None
 
-    def __call__(self, x: jax.Array) -> jax.Array:
-        if self.hidden is not None:
-            x = jax.nn.relu(self.hidden(x))
-        return self.out(x)
+    def __call__(self, x: jax.Array, xt: jax.Array | None = None) -> jax.Array:
+        """Logits of ``x``; ``xt`` (= ``x.T``), when given, makes the training gradient fast."""
+        kernel = self.first.kernel[...]
+        h = x @ kernel if xt is None else _matmul_fixed_input(x, xt, kernel)
+        h = h + self.first.bias[...]
+        return h if self.out is None else self.out(jax.nn.relu(h))
 
 
 @functools.partial(jax.jit, static_argnames=("hidden", "n_out", "steps"))
@@ -68,8 +95,10 @@ def _fit(
     mask = jax.tree.map(lambda p: p.ndim == 2, params)
     tx = optax.adamw(learning_rate, weight_decay=weight_decay, mask=mask)
 
+    xt = x.T
+
     def loss(p: nnx.State) -> jax.Array:
-        ce = optax.softmax_cross_entropy_with_integer_labels(nnx.merge(graphdef, p)(x), y)
+        ce = optax.softmax_cross_entropy_with_integer_labels(nnx.merge(graphdef, p)(x, xt), y)
         return jnp.sum(w * ce) / jnp.sum(w)
 
     def step(_: int, carry: tuple[nnx.State, Any]) -> tuple[nnx.State, Any]:
