@@ -259,11 +259,11 @@ def imagenet_logits(
     images: np.ndarray, model: EfficientNetLite0 | None = None, batch_size: int = 32
 ) -> np.ndarray:
     """(N, 1000) ImageNet logits of uint8 RGB photos (224 x 224 as trained), in batches."""
-    return _batched(model or pretrained(), images, batch_size, logits=True)
+    return _batched(pretrained() if model is None else model, images, batch_size, logits=True)
 
 
 def features(
     images: np.ndarray, model: EfficientNetLite0 | None = None, batch_size: int = 32
 ) -> np.ndarray:
     """(N, 1280) pooled features of uint8 RGB photos (224 x 224 as trained), in batches."""
-    return _batched(model or pretrained(), images, batch_size, logits=False)
+    return _batched(pretrained() if model is None else model, images, batch_size, logits=False)

@@ -144,6 +144,8 @@ def embed(params: Params, *, progress: bool = True) -> EmbedSummary:
     chunks = [todo.iloc[i : i + batch] for i in range(0, len(todo), batch)]
     model = effnet.pretrained() if chunks else None
     bar = tqdm(total=len(todo), desc="embed", unit="photo", disable=not progress)
+    # Two decoding threads keep the next batch ready while the network runs (Pillow and
+    # XLA both release the GIL).
     with ThreadPoolExecutor(max_workers=2) as pool:
 
         def submit(chunk: pd.DataFrame) -> list[Future]:
