@@ -224,6 +224,23 @@ class FeatureHeadClassifier(ClassifierMixin, BaseEstimator):
             out.append(np.asarray(_proba(graphdef, self.params_, padded))[: len(chunk)])
         return np.concatenate(out)
 
+    def embed(self, X: Any) -> np.ndarray:
+        """The input of the output layer (what BADGE's gradient and core-set use).
+
+        The features themselves for a linear head; the hidden ReLU layer otherwise.
+        """
+        X = check_features(X)
+        if not self.hidden:
+            return X
+        check_is_fitted(self, "params_")
+        kernel = np.asarray(self.params_["first"]["kernel"][...])
+        bias = np.asarray(self.params_["first"]["bias"][...])
+        return np.maximum(X @ kernel + bias, 0.0)
+
+    def pretrained_embed(self, X: Any) -> np.ndarray:
+        """The start's own embedding, untouched by labels: the frozen features (TypiClust)."""
+        return check_features(X)
+
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
