@@ -29,7 +29,7 @@ from flax import nnx
 
 from foxdog.config import load_params
 from foxdog.model import effnet
-from foxdog.model.embed import _decode, read_manifest
+from foxdog.model.embed import decode_photo, read_manifest
 from foxdog.model.head import FeatureHeadClassifier
 
 
@@ -55,7 +55,7 @@ def block_outputs(params, split: str, cache: Path) -> tuple[np.ndarray, np.ndarr
     out = []
     for start in range(0, len(rows), 32):
         chunk = rows.iloc[start : start + 32]
-        images = np.stack([_decode(raw, row, params) for _, row in chunk.iterrows()])
+        images = np.stack([decode_photo(raw, row, params) for _, row in chunk.iterrows()])
         pad = np.zeros((32 - len(images), *images.shape[1:]), np.uint8)
         batch = np.concatenate([images, pad])
         out.append(np.asarray(_trunk(graphdef, state, batch))[: len(images)])
