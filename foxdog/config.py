@@ -33,6 +33,11 @@ from foxdog.registry import (
     STRATEGIES,
 )
 
+# Test metrics of rounds.csv a decision can be scored on (higher is better), and the
+# label axes an AULC can be taken on.
+SCORE_METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
+AULC_AXES = ("linear", "log")
+
 
 class ConfigError(ValueError):
     """A parameter is missing, mistyped or out of range."""
@@ -127,6 +132,11 @@ class AnalysisConfig:
     tie_tolerance: float = 0.005  # per-seed AULC difference counted as a tie
     min_seeds: int = 2  # seeds needed before an interval or a test is computed
     max_exact_seeds: int = 16  # exact sign-flip test up to 2**this patterns; Monte Carlo above
+    metric_natural: str = "accuracy"  # decision-map score of a pool at its natural class balance
+    metric_subsampled: str = "balanced_accuracy"  # ... and of a pool with one class subsampled
+    aulc_axis: str = "linear"  # primary AULC: label axis linear or log (both are reported)
+    power: float = 0.8  # power the seed count is judged against ...
+    effect: float = 0.01  # ... for a paired AULC difference of this size (1 point)
 
 
 # ---------------------------------------------------------------- pretraining (owner: pretrain)
@@ -384,6 +394,12 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     )
     c(an.slope_threshold >= 0, "analysis.slope_threshold", "must be >= 0", an.slope_threshold)
     c(0 < an.alpha < 1, "analysis.alpha", "must be in (0, 1)", an.alpha)
+    for key in ("metric_natural", "metric_subsampled"):
+        value = getattr(an, key)
+        c(value in SCORE_METRICS, f"analysis.{key}", f"is not one of {SCORE_METRICS}", value)
+    c(an.aulc_axis in AULC_AXES, "analysis.aulc_axis", f"is not one of {AULC_AXES}", an.aulc_axis)
+    c(0 < an.power < 1, "analysis.power", "must be in (0, 1)", an.power)
+    c(an.effect > 0, "analysis.effect", "must be > 0", an.effect)
     validate_pretrain(params, source)
     return params
 
