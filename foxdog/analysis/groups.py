@@ -23,6 +23,7 @@ from foxdog.analysis.stats import (
     interval_dict,
     paired_difference,
     rank_value,
+    seeds_for_power,
     stop_round,
     t_interval,
     window_slopes,
@@ -38,7 +39,13 @@ def _labels_at(rounds: pd.DataFrame, index: int | None) -> float:
 
 
 def stopping(by_seed: Mapping[int, pd.DataFrame], cfg: AnalysisConfig) -> dict[str, Any]:
-    """The stabilising-predictions stopping rule on ``kappa_stop``, per seed and pooled."""
+    """The stabilising-predictions stopping rule on ``kappa_stop``, per seed and pooled.
+
+    What stopping would have cost, against the test curve: ``accuracy_cost`` (accuracy at
+    the end of the budget minus at the stop) and ``labels_saved``, over every seed (a seed
+    that never stops costs and saves nothing). ``best_window_kappa`` is the highest window
+    mean reached, and ``can_fire`` whether any seed reached the threshold.
+    """
     out: dict[str, Any] = {"kappa": cfg.stop_kappa, "window": cfg.stop_window}
     available = all(
         "kappa_stop" in p.columns and pd.to_numeric(p["kappa_stop"], errors="coerce").notna().any()
@@ -53,9 +60,13 @@ def stopping(by_seed: Mapping[int, pd.DataFrame], cfg: AnalysisConfig) -> dict[s
             | {
                 "accuracy_at_stop": nan,
                 "accuracy_change": nan | {"n_pairs": 0},
+                "labels_saved": nan,
+                "accuracy_cost": nan,
+                "best_window_kappa": {"mean": math.nan, "max": math.nan},
+                "can_fire": False,
             }
         )
-    per_seed, labels, at_stop, change = {}, [], [], []
+    per_seed, labels, at_stop, change, saved, cost, best = {}, [], [], [], [], [], []
     for s, p in by_seed.items():
         kappa = pd.to_numeric(p["kappa_stop"], errors="coerce").to_numpy(np.float64)
         idx = stop_round(kappa, cfg.stop_kappa, cfg.stop_window)
@@ -63,16 +74,29 @@ def stopping(by_seed: Mapping[int, pd.DataFrame], cfg: AnalysisConfig) -> dict[s
         per_seed[str(s)] = {"round": None if idx is None else int(p["round"].iloc[idx])}
         per_seed[str(s)]["n_labels"] = as_count(n)
         labels.append(n)
+        windows = pd.Series(kappa).rolling(cfg.stop_window).mean()
+        best.append(float(windows.max()) if windows.notna().any() else math.nan)
+        acc = p["accuracy"].to_numpy(np.float64)
+        final = float(p["n_labels"].iloc[-1])
         if idx is not None:
-            acc = p["accuracy"].to_numpy(np.float64)
             at_stop.append(acc[idx])
             change.append(acc[idx] - acc[-1])
+        # Over every seed: a seed that never stops labels the whole budget (saves nothing).
+        saved.append(final - n if idx is not None else 0.0)
+        cost.append(acc[-1] - acc[idx] if idx is not None else 0.0)
     out.update(
         labels=as_count(censored_median(labels)),
         seeds_stopped=float(np.mean([not math.isnan(v) for v in labels])),
         per_seed=per_seed,
         accuracy_at_stop=interval_dict(at_stop, cfg),
         accuracy_change=interval_dict(change, cfg) | {"n_pairs": len(change)},
+        labels_saved=interval_dict(saved, cfg),
+        accuracy_cost=interval_dict(cost, cfg),
+        best_window_kappa={
+            "mean": float(np.nanmean(best)) if np.isfinite(best).any() else math.nan,
+            "max": float(np.nanmax(best)) if np.isfinite(best).any() else math.nan,
+        },
+        can_fire=bool(np.nanmax(best) >= cfg.stop_kappa) if np.isfinite(best).any() else False,
     )
     return out
 
@@ -288,6 +312,11 @@ def compare_to_reference(
                     float(ref["final_labels"]),
                 )
         group["test_vs_random"] = None
+        if ref is not None and name != reference and "per_seed_aulc_secondary" in group:
+            # The other label axis: reported with its interval, not tested (not primary).
+            group["secondary_vs_random"] = paired_difference(
+                group["per_seed_aulc_secondary"], ref["per_seed_aulc_secondary"], cfg
+            )
     if ref is None:
         return
     tested = []
@@ -322,6 +351,40 @@ def compare_to_reference(
         test.setdefault("p_adjusted", math.nan)
         test.setdefault("n_comparisons", len(finite))
         test.setdefault("significant", False)
+
+
+def power(groups: Mapping[str, dict[str, Any]], cfg: AnalysisConfig) -> dict[str, Any]:
+    """Seeds needed for ``analysis.power`` at an AULC difference of ``analysis.effect``.
+
+    Per strategy from the observed SD over seeds of its paired AULC difference from random;
+    the regime needs the most any strategy needs, and ``enough`` says whether it has them.
+    """
+    ref = groups.get(REFERENCE)
+    per: dict[str, Any] = {}
+    n_seeds = max((g["n_seeds"] for g in groups.values()), default=0)
+    for name, g in groups.items():
+        if ref is None or name == REFERENCE:
+            continue
+        seeds = g["per_seed_aulc"].index.intersection(ref["per_seed_aulc"].index)
+        d = (g["per_seed_aulc"].loc[seeds] - ref["per_seed_aulc"].loc[seeds]).dropna()
+        sd = float(d.std(ddof=1)) if len(d) >= 2 else math.nan
+        per[name] = {
+            "sd": sd,
+            "n_pairs": len(d),
+            "seeds_needed": seeds_for_power(sd, cfg.effect, cfg.alpha, cfg.power),
+        }
+    needed = [v["seeds_needed"] for v in per.values() if not math.isnan(v["seeds_needed"])]
+    most = max(needed) if needed else math.nan
+    return {
+        "effect": cfg.effect,
+        "power": cfg.power,
+        "alpha": cfg.alpha,
+        "axis": cfg.aulc_axis,
+        "n_seeds": n_seeds,
+        "seeds_needed": most,
+        "enough": bool(needed) and n_seeds >= most,
+        "strategies": per,
+    }
 
 
 def verdict(groups: Mapping[str, dict[str, Any]], cfg: AnalysisConfig) -> dict[str, Any]:

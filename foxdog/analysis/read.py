@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from foxdog import paths
+from foxdog.active.state import unpack_predictions
 from foxdog.config import Params
 from foxdog.metrics import METRICS
 
@@ -140,6 +143,31 @@ def load_queries(params: Params, results_dir: Path, start: str) -> dict[str, pd.
                     f"data.classes={list(params.data.classes)!r} (0 … {n_classes - 1})"
                 )
         out[strategy] = frame
+    return out
+
+
+def load_final_val_predictions(
+    strategy_dir: Path, initial_size: int, query_size: int, label_noise: float
+) -> dict[int, np.ndarray]:
+    """Per seed, the final model's validation predictions (``val_pred`` of the run state).
+
+    Only states of this protocol (``spec``); a state without predictions, unreadable or of
+    another protocol is skipped (they calibrate the stop rule, nothing else).
+    """
+    out: dict[int, np.ndarray] = {}
+    for path in sorted(Path(strategy_dir).glob("state/**/seed_*.json")):
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+            spec, packed = state["spec"], state["val_pred"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        same = (
+            spec.get("initial_size") == initial_size
+            and spec.get("query_size") == query_size
+            and float(spec.get("label_noise", math.nan)) == float(label_noise)
+        )
+        if same and isinstance(packed, str) and int(spec["seed"]) not in out:
+            out[int(spec["seed"])] = unpack_predictions(packed, len(packed) // 2)
     return out
 
 

@@ -268,3 +268,28 @@ def flat_power(sd: float, threshold: float, n: int, confidence: float) -> float:
         return 1.0
     q = stats.t.ppf(0.5 + confidence / 2.0, n - 1)
     return float(stats.t.cdf(threshold * math.sqrt(n) / sd - q, n - 1))
+
+
+def between_seed_kappa(predictions: Mapping[int, np.ndarray]) -> dict[str, Any]:
+    """Cohen's κ between every two seeds' predictions on the same images (the stop set).
+
+    The agreement two equally trained models reach by chance of seed alone: a stop rule
+    whose κ threshold lies above it asks consecutive rounds for more than seeds give.
+    Pairs share seeds, so the mean comes with its range, not an interval.
+    """
+    from sklearn.metrics import cohen_kappa_score
+
+    seeds = sorted(predictions)
+    values = [
+        float(cohen_kappa_score(predictions[a], predictions[b]))
+        for a, b in itertools.combinations(seeds, 2)
+        if len(predictions[a]) == len(predictions[b])
+    ]
+    if not values:
+        return {"mean": math.nan, "min": math.nan, "max": math.nan, "n_pairs": 0}
+    return {
+        "mean": float(np.mean(values)),
+        "min": float(np.min(values)),
+        "max": float(np.max(values)),
+        "n_pairs": len(values),
+    }
