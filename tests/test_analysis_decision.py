@@ -63,18 +63,40 @@ def test_half_as_fast_costs() -> None:
     assert row["verdict"] == decision.COSTS
 
 
-def test_a_seed_that_never_gets_there_is_counted_at_the_budget_not_dropped() -> None:
+def test_a_seed_that_never_gets_there_is_counted_not_dropped() -> None:
     # Seed 2 of coreset is far slower: random's 0.91 at 910 is never reached.
     rounds = rounds_of({"random": [1e-3] * 3, "coreset": [2e-3, 2e-3, 0.5e-3]})
     row = rows_by(rounds, [910])[("coreset", 910)]
     assert row["n_seeds"] == 3 and row["n_censored"] == 1
-    # Two seeds at 910 / 455 = 2, the censored one at 910 / 910 = 1.
-    assert row["factor"] == pytest.approx((2 * 2 * 1) ** (1 / 3))
+    # Two seeds at 910 / 455 = 2; the slow one scores 0.455 at 910, which random had at
+    # 455 labels: 455 / 910 = 0.5 (not 1, as counting it at the budget would say).
+    assert row["factor"] == pytest.approx((2 * 2 * 0.5) ** (1 / 3))
     found = decision.speedups(
         rounds[rounds.strategy == "random"], rounds[rounds.strategy == "coreset"], 910, "accuracy"
     )
     assert found.censored.tolist() == [False, False, True]
-    assert found.ratio.tolist() == pytest.approx([2.0, 2.0, 1.0])
+    assert found.ratio.tolist() == pytest.approx([2.0, 2.0, 0.5])
+
+
+def test_at_the_last_budget_a_strategy_behind_can_cost() -> None:
+    rounds = rounds_of({"random": [1e-3] * 3, "coreset": [0.9e-3] * 3})
+    row = rows_by(rounds, [910])[("coreset", 910)]
+    assert row["factor"] == pytest.approx(0.9) and row["verdict"] == decision.COSTS
+    assert row["n_censored"] == 3
+
+
+def test_noisy_twins_of_random_average_a_factor_of_one() -> None:
+    rng = np.random.default_rng(0)
+    frames = []
+    for seed in range(200):
+        for strategy in ("random", "twin"):
+            curve = run(strategy, seed, 1e-3)
+            curve["accuracy"] += rng.normal(0, 0.02, len(curve))
+            frames.append(curve)
+    rounds = pd.concat(frames, ignore_index=True)
+    for budget in (110, 510, 910):
+        row = rows_by(rounds, [budget])[("twin", budget)]
+        assert row["low"] < 1 < row["high"], budget
 
 
 def test_mixed_seeds_make_no_difference() -> None:
@@ -127,12 +149,14 @@ def test_condition_summary_and_headline() -> None:
     assert summary["pays_at"] == [210, 410] and summary["costs_at"] == [210, 410]
     assert summary["best"]["strategy"] == "margin"
     flat = decision.condition_summary([], {"mean": 0.9}, {"start": "t"})
-    head = decision.headline({"c1": summary, "c2": flat})
+    head = decision.headline({"c1": summary, "c2": flat}, rows, 0.95)
     assert head["any_pays"] and set(head["pays"]) == {"c1"}
     assert head["no_pay"] == ["c2"] and head["costs"] == ["c1"]
     assert head["largest"]["factor"] == pytest.approx(2.0)
+    assert (head["n_rows"], head["n_pays"], head["n_costs"]) == (4, 2, 2)
+    assert head["expected_by_chance"] == pytest.approx(0.2)
     keys = decision.summary_keys(rows)
-    assert keys["decision.c1.margin.b210.factor"] == pytest.approx(2.0)
+    assert keys["c1"]["margin"]["b210"]["factor"] == pytest.approx(2.0)
 
 
 def test_discovery_curves_band_over_seeds() -> None:

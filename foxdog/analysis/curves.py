@@ -50,9 +50,9 @@ def curve_bands(
 
 
 def learning_curves(curves: pd.DataFrame) -> pd.DataFrame:
-    """``[start,]strategy,n_labels,accuracy`` (mean) from :func:`curve_bands` output."""
+    """``[condition,start,]strategy,n_labels,accuracy`` (mean) from :func:`curve_bands`."""
     acc = curves[curves["metric"] == "accuracy"]
-    keys = [c for c in ("start", "strategy") if c in acc.columns]
+    keys = [c for c in ("condition", "start", "strategy") if c in acc.columns]
     out = acc[[*keys, "n_labels", "mean"]].rename(columns={"mean": "accuracy"})
     return out.reset_index(drop=True)
 

@@ -4,14 +4,19 @@ Pre-declared (``params.yaml`` ``analysis``; nothing here is chosen after seeing 
 
 - The metric is ``analysis.metric_natural`` (accuracy) for a pool at its natural class
   balance and ``analysis.metric_subsampled`` (balanced accuracy) for a subsampled one.
-- For seed *i* and budget *b*, the target is random's own score at *b* on that seed (paired
-  by seed: the same initial set, the same test split). The strategy needs ``n_i`` labels to
-  reach it (first crossing, linear interpolation between rounds).
-- The speed-up is ``b / n_i``; the factor is the geometric mean over seeds with the
-  exponentiated t-interval of ``log(b / n_i)``. A seed whose strategy never reaches the
-  target within its run (``B`` labels) is *censored*: counted, not dropped, at ``b / B``, the
-  largest speed-up it could have — censoring can only flatter a strategy that loses, never
-  one that wins. ``n_censored`` says how many seeds were.
+- Per seed *i* and budget *b* (paired by seed: the same initial set, the same test split),
+  the speed-up is random's labels over the strategy's for the same score: ``b / n_i`` when
+  the strategy scores at least random's score ``R_i`` at *b* (``n_i``: labels it needs for
+  ``R_i``), else ``m_i / b`` (``m_i``: labels random needs for the strategy's score at *b*).
+  First crossings, linearly interpolated between rounds, both at or before *b*.
+- Why not always ``b / n_i``: a strategy that is behind at *b* may never reach ``R_i``
+  within its run of ``B`` labels; counted at ``b / B`` such seeds bias the factor upwards,
+  and at ``b = B`` the factor could never fall below 1. The two-sided definition needs no
+  rounds after *b*, so no seed is cut off and a twin of random scores 1 on average.
+  ``n_censored`` still counts the seeds whose strategy never reaches ``R_i`` in its run
+  (they are in the factor, below 1).
+- The factor is the geometric mean over seeds with the exponentiated t-interval of the
+  log speed-ups.
 - Verdict: ``pays`` when the interval lies above 1, ``costs`` when it lies below 1, else
   ``no difference``.
 - Rare-class discovery: examples of the rare class labelled by *b* (initial set included,
@@ -31,6 +36,8 @@ import pandas as pd
 
 from foxdog.analysis.read import REFERENCE
 from foxdog.analysis.stats import crossing_labels, t_interval
+from foxdog.config import AnalysisConfig
+from foxdog.registry import Condition
 
 PAYS, NO_DIFFERENCE, COSTS = "pays", "no difference", "costs"
 # Half an example added to both counts: a ratio stays finite when random has found none yet.
@@ -84,23 +91,43 @@ def score_at(seed_rows: pd.DataFrame, budget: float, metric: str) -> float:
     return float(hit.iloc[0]) if len(hit) else math.nan
 
 
-def speedups(random: pd.DataFrame, other: pd.DataFrame, budget: float, metric: str) -> Speedups:
-    """Per seed both arms ran, ``budget / labels the other arm needs for random's score``.
+def _up_to(rows: pd.DataFrame, budget: float) -> pd.DataFrame:
+    rows = rows.sort_values("n_labels")
+    return rows.loc[rows["n_labels"].astype(float) <= float(budget)]
 
-    A seed that never reaches random's score is censored at its largest label count.
+
+def speedups(random: pd.DataFrame, other: pd.DataFrame, budget: float, metric: str) -> Speedups:
+    """Per seed both arms ran: random's labels over the strategy's for the same score.
+
+    With ``R`` and ``S`` random's and the strategy's scores at ``budget``: when ``S >= R``,
+    ``budget / n`` with ``n`` the labels the strategy needs for ``R``; else ``m / budget``
+    with ``m`` the labels random needs for ``S``. Both crossings lie at or before
+    ``budget``, so no seed is cut off by the end of a run and arms that are alike give
+    factors symmetric about 1 (at the last budget too). ``censored`` marks the seeds whose
+    strategy never reaches ``R`` within its whole run (bookkeeping: they are counted, with
+    a factor below 1).
     """
     ratio, censored = {}, {}
     other_by_seed = {int(s): p for s, p in other.groupby("seed", sort=True)}
     for seed, mine in random.groupby("seed", sort=True):
         theirs = other_by_seed.get(int(seed))
-        target = score_at(mine, budget, metric)
-        if theirs is None or not math.isfinite(target):
+        if theirs is None:
             continue
-        theirs = theirs.sort_values("n_labels")
-        needed = crossing_labels(theirs["n_labels"], theirs[metric], target)
-        cut = not math.isfinite(needed)
-        ratio[int(seed)] = budget / (float(theirs["n_labels"].max()) if cut else max(needed, 1.0))
-        censored[int(seed)] = cut
+        target, reached = score_at(mine, budget, metric), score_at(theirs, budget, metric)
+        if not (math.isfinite(target) and math.isfinite(reached)):
+            continue
+        if reached >= target:
+            part = _up_to(theirs, budget)
+            needed = crossing_labels(part["n_labels"], part[metric], target)
+            ratio[int(seed)] = budget / max(needed, 1.0)
+        else:
+            part = _up_to(mine, budget)
+            needed = crossing_labels(part["n_labels"], part[metric], reached)
+            ratio[int(seed)] = max(needed, 1.0) / budget
+        whole = theirs.sort_values("n_labels")
+        censored[int(seed)] = not math.isfinite(
+            crossing_labels(whole["n_labels"], whole[metric], target)
+        )
     return Speedups(
         pd.Series(ratio, dtype=np.float64, name="speedup"),
         pd.Series(censored, dtype=bool, name="censored"),
@@ -240,12 +267,18 @@ def condition_summary(
     }
 
 
-def headline(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def headline(
+    conditions: Mapping[str, Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any]] = (),
+    confidence: float = 0.95,
+) -> dict[str, Any]:
     """The facts the Overview's first paragraph is generated from (no wording here).
 
     ``pays``: per condition where a strategy pays, its best row; ``largest``: the largest
     paying factor of the study; ``no_pay``: conditions where nothing pays at any budget;
-    ``costs``: conditions with a budget where some strategy costs.
+    ``costs``: conditions with a budget where some strategy costs. ``n_rows`` intervals
+    were computed; about ``expected_by_chance`` of them would exclude 1 with no effect at
+    all (each at ``1 - confidence``), next to ``n_pays`` and ``n_costs`` that do.
     """
     pays = {c: s["best"] for c, s in conditions.items() if s["pays_at"]}
     largest = max(pays.values(), key=lambda r: r["factor"]) if pays else None
@@ -255,14 +288,73 @@ def headline(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         "largest": dict(largest) if largest else None,
         "no_pay": [c for c, s in conditions.items() if not s["pays_at"]],
         "costs": [c for c, s in conditions.items() if s["costs_at"]],
+        "n_rows": len(rows),
+        "n_pays": sum(r["verdict"] == PAYS for r in rows),
+        "n_costs": sum(r["verdict"] == COSTS for r in rows),
+        "expected_by_chance": len(rows) * (1.0 - confidence),
     }
 
 
-def summary_keys(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-    """``decision.<condition>.<strategy>.b<budget>.{factor,low,high}`` for ``dvc metrics``."""
-    out = {}
+def summary_keys(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``{condition: {strategy: {b<budget>: {factor, low, high}}}}``: ``dvc metrics`` shows it
+    as ``decision.<condition>.<strategy>.b<budget>.factor``."""
+    out: dict[str, Any] = {}
     for r in rows:
-        stem = f"decision.{r['condition']}.{r['strategy']}.b{r['budget']}"
-        for k in ("factor", "low", "high"):
-            out[f"{stem}.{k}"] = r[k]
+        at = out.setdefault(r["condition"], {}).setdefault(r["strategy"], {})
+        at[f"b{r['budget']}"] = {k: r[k] for k in ("factor", "low", "high")}
     return out
+
+
+def metric_of(condition: Condition, cfg: AnalysisConfig) -> str:
+    """The decision metric of a condition: natural balance or a subsampled pool."""
+    return cfg.metric_natural if condition.natural else cfg.metric_subsampled
+
+
+def condition_about(
+    condition: Condition, rounds: pd.DataFrame, rare_class: str, cfg: AnalysisConfig
+) -> dict[str, Any]:
+    """What names a condition in every row: start, rare class, the pool share it ran on."""
+    share = (
+        float(pd.to_numeric(rounds["pool_share"], errors="coerce").mean())
+        if "pool_share" in rounds.columns
+        else math.nan
+    )
+    return {
+        "condition": condition.name,
+        "start": condition.start,
+        "rare_class": condition.rare_class or rare_class,
+        "pool_share": share,
+        "metric": metric_of(condition, cfg),
+    }
+
+
+def full_pool(baseline: Mapping[str, Any], metric: str, cfg: AnalysisConfig) -> dict[str, float]:
+    """The condition's full-pool ``metric``: mean and t-interval over the baseline's seeds."""
+    entry = baseline.get(metric) or {}
+    per_seed = [float(v) for v in entry.get("per_seed") or []]
+    mean, low, high = t_interval(per_seed, cfg.confidence, cfg.min_seeds)
+    if not per_seed and "mean" in entry:
+        mean = float(entry["mean"])
+    return {"mean": mean, "low": low, "high": high, "n_seeds": len(per_seed)}
+
+
+def analyse_condition(
+    condition: Condition,
+    rounds: pd.DataFrame,
+    budgets: Sequence[int],
+    baseline: Mapping[str, Any],
+    rare_class: str,
+    cfg: AnalysisConfig,
+) -> tuple[list[dict[str, Any]], dict[str, Any], pd.DataFrame]:
+    """One condition's decision rows, its summary and its discovery curves."""
+    about = condition_about(condition, rounds, rare_class, cfg)
+    metric = about["metric"]
+    rows = [
+        {**about, **row}
+        for row in decision_rows(rounds, budgets, metric, cfg.confidence, cfg.min_seeds)
+    ]
+    rows = [{k: row.get(k, math.nan) for k in COLUMNS} for row in rows]
+    summary = condition_summary(rows, full_pool(baseline, metric, cfg), about)
+    curves = discovery_curves(rounds, cfg.confidence, cfg.min_seeds)
+    curves.insert(0, "condition", condition.name)
+    return rows, summary, curves

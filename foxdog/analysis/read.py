@@ -15,6 +15,7 @@ from foxdog import paths
 from foxdog.active.state import unpack_predictions
 from foxdog.config import Params
 from foxdog.metrics import METRICS
+from foxdog.registry import Condition, parse_condition
 
 # Columns every rounds.csv has; the stop-set columns come with the newer loop.
 REQUIRED_COLUMNS = ("strategy", "seed", "round", "n_labels", *METRICS)
@@ -67,7 +68,7 @@ def read_rounds(path: Path, stage: str) -> pd.DataFrame:
 
 
 def _check_start(frame: pd.DataFrame, start: str, path: Path, stage: str) -> None:
-    """A ``start`` column, when present, must name the regime of the folder."""
+    """A ``start`` column, when present, must name the start of the folder's condition."""
     if "start" in frame.columns:
         found = sorted(set(frame["start"].astype(str)) - {start})
         if found:
@@ -76,21 +77,43 @@ def _check_start(frame: pd.DataFrame, start: str, path: Path, stage: str) -> Non
             )
 
 
+def condition_of(params: Params, name: str) -> Condition:
+    """The :class:`~foxdog.registry.Condition` a results folder name spells."""
+    return parse_condition(name, params.data.classes)
+
+
+def strategies_of(params: Params, condition: str) -> tuple[str, ...]:
+    """The strategies a condition runs: its start's protocol's (``Params.protocol``)."""
+    return params.protocol(condition_of(params, condition).start).strategies
+
+
 def load_strategy_rounds(params: Params, results_dir: Path, start: str) -> pd.DataFrame:
-    """All ``results/<start>/<strategy>/rounds.csv`` of ``active.strategies``, concatenated."""
+    """All ``results/<condition>/<strategy>/rounds.csv`` of the condition, concatenated.
+
+    ``start`` is the condition's name (a start's name at the natural balance). Adds the
+    columns ``condition`` and ``start`` (the condition's start) when the file lacks them.
+    """
+    cond = condition_of(params, start)
     frames = []
-    for strategy in params.active.strategies:
+    for strategy in strategies_of(params, start):
         path = paths.strategy_dir(results_dir, start, strategy) / "rounds.csv"
         stage = f"al@{start}-{strategy}"
         frame = read_rounds(path, stage)
-        _check_start(frame, start, path, stage)
-        frames.append(frame.assign(start=start, strategy=strategy))
+        _check_start(frame, cond.start, path, stage)
+        if "condition" in frame.columns:
+            found = sorted(set(frame["condition"].astype(str)) - {start})
+            if found:
+                raise ValueError(
+                    f"{path}: condition {found} in a file of condition {start!r}; "
+                    f"re-run `dvc repro {stage}`"
+                )
+        frames.append(frame.assign(condition=start, start=cond.start, strategy=strategy))
     return pd.concat(frames, ignore_index=True)
 
 
 def load_ablation_rounds(params: Params, results_dir: Path) -> pd.DataFrame:
     """Every ablation ``rounds.csv``, with ``factor`` and ``level`` columns added."""
-    frames = []
+    frames: list[pd.DataFrame] = []
     start = params.ablations.start
     for factor in params.ablations.factors:
         for strategy in params.ablations.strategies:
@@ -128,7 +151,7 @@ def load_queries(params: Params, results_dir: Path, start: str) -> dict[str, pd.
     """
     out: dict[str, pd.DataFrame | None] = {}
     n_classes = len(params.data.classes)
-    for strategy in params.active.strategies:
+    for strategy in strategies_of(params, start):
         path = paths.strategy_dir(results_dir, start, strategy) / "queries.csv"
         try:
             frame = pd.read_csv(path) if path.is_file() else None

@@ -12,7 +12,7 @@ import pandas as pd
 from foxdog.analysis.curves import curve_bands, difference_curves, target_key, target_reference
 from foxdog.analysis.groups import analyse_group, compare_to_reference, power, verdict
 from foxdog.analysis.narrative import slope_words
-from foxdog.analysis.read import REFERENCE, curve_metrics, with_shares
+from foxdog.analysis.read import REFERENCE, curve_metrics, strategies_of, with_shares
 from foxdog.analysis.stats import (
     PERMUTATION_SEED,
     arm_name,
@@ -193,7 +193,7 @@ def analyse_regime(
     arms = identical_arms(queries)
     groups = {
         s: analyse_group(rounds[rounds["strategy"] == s], targets, cfg, classes)
-        for s in params.active.strategies
+        for s in strategies_of(params, start)
     }
     compare_to_reference(groups, cfg, arms)
     decided = verdict(groups, cfg)
