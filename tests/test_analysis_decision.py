@@ -156,7 +156,7 @@ def test_condition_summary_and_headline() -> None:
     assert (head["n_rows"], head["n_pays"], head["n_costs"]) == (4, 2, 2)
     assert head["expected_by_chance"] == pytest.approx(0.2)
     keys = decision.summary_keys(rows)
-    assert keys["c1"]["margin"]["b210"]["factor"] == pytest.approx(2.0)
+    assert keys["c1.margin.b210.factor"] == pytest.approx(2.0)
 
 
 def test_discovery_curves_band_over_seeds() -> None:
