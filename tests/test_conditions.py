@@ -73,3 +73,18 @@ def test_class_quotas_split_the_batch_evenly_rarest_class_first() -> None:
     assert class_quotas(predicted, 2, 5).tolist() == [2, 3]
     assert class_quotas(predicted, 2, 10).tolist() == [5, 3]  # capped by the candidates
     assert class_quotas(np.zeros(4, dtype=int), 2, 3).tolist() == [3, 0]
+
+
+def test_typiclust_projects_wide_embeddings_only_and_keeps_their_geometry() -> None:
+    from foxdog.active.typiclust import PROJECTED_DIM, project
+
+    rng = np.random.default_rng(0)
+    narrow = rng.standard_normal((30, 16))
+    assert np.allclose(project(narrow), narrow / np.linalg.norm(narrow, axis=1, keepdims=True))
+    # Two well-separated groups of 1280-d points stay separated after the projection.
+    centres = rng.standard_normal((2, 1280))
+    wide = np.repeat(centres, 20, axis=0) + 0.1 * rng.standard_normal((40, 1280))
+    z = project(wide)
+    assert z.shape == (40, PROJECTED_DIM) and np.array_equal(z, project(wide))
+    d = np.linalg.norm(z[:, None] - z[None], axis=2)
+    assert d[:20, :20].max() < d[:20, 20:].min()
