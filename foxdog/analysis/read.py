@@ -26,7 +26,8 @@ from foxdog.registry import Condition, parse_condition
 REQUIRED_COLUMNS = ("strategy", "seed", "round", "n_labels", *METRICS)
 
 
-OPTIONAL_CURVE_METRICS = ("val_accuracy", "kappa_stop")
+# Rare-class recall and rare examples found come with the conditions' loop.
+OPTIONAL_CURVE_METRICS = ("rare_recall", "n_rare", "val_accuracy", "kappa_stop")
 
 
 # Per-round class shares of the queried batch are curve metrics ``share_<class>``.
