@@ -37,6 +37,11 @@ from foxdog.registry import (
     share_percent,
 )
 
+# Test metrics of rounds.csv a decision can be scored on (higher is better), and the
+# label axes an AULC can be taken on.
+SCORE_METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
+AULC_AXES = ("linear", "log")
+
 
 class ConfigError(ValueError):
     """A parameter is missing, mistyped or out of range."""
@@ -85,7 +90,6 @@ class TrainConfig:
 @dataclass(frozen=True)
 class BaselineConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
-    steps: int = 6000
 
 
 @dataclass(frozen=True)
@@ -177,15 +181,20 @@ class AblationConfig:
 class AnalysisConfig:
     # Every constant that drives a conclusion of the analysis (docs in params.yaml).
     targets: tuple[float, ...] = (0.9, 0.95, 0.98)
-    stop_kappa: float = 0.99  # stabilising-predictions stop: mean kappa over the window >= this
+    stop_kappa: float = 0.67  # stop: mean kappa over the window >= this (between-seed kappa)
     stop_window: int = 3  # consecutive rounds averaged by the stopping rule
     slope_threshold: float = 1e-4  # accuracy per label under which a curve may be called flat
-    slope_window: int = 3  # consecutive rounds whose per-seed slope is tested against it
+    slope_window: int = 5  # consecutive rounds whose per-seed slope is tested against it
     alpha: float = 0.05
     confidence: float = 0.95  # level of every interval
     tie_tolerance: float = 0.005  # per-seed AULC difference counted as a tie
     min_seeds: int = 2  # seeds needed before an interval or a test is computed
     max_exact_seeds: int = 16  # exact sign-flip test up to 2**this patterns; Monte Carlo above
+    metric_natural: str = "accuracy"  # decision-map score of a pool at its natural class balance
+    metric_subsampled: str = "balanced_accuracy"  # ... and of a pool with one class subsampled
+    aulc_axis: str = "linear"  # primary AULC: label axis linear or log (both are reported)
+    power: float = 0.8  # power the seed count is judged against ...
+    effect: float = 0.01  # ... for a paired AULC difference of this size (1 point)
 
 
 # ---------------------------------------------------------------- labelling app (foxdog label)
@@ -464,7 +473,6 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     c(t.max_shift >= 0, "train.max_shift", "must be >= 0", t.max_shift)
     c(len(b.seeds) >= 1, "baseline.seeds", "must list at least one seed", b.seeds)
     c(all(0 <= s < 2**32 for s in b.seeds), "baseline.seeds", "must be in [0, 2**32)", b.seeds)
-    c(b.steps >= 1, "baseline.steps", "must be >= 1", b.steps)
     for i, s in enumerate(a.strategies):
         c(s in STRATEGIES, f"active.strategies[{i}]", f"is not one of {STRATEGIES}", s)
     c(len(set(a.strategies)) == len(a.strategies), "active.strategies", "has repeats", a.strategies)
@@ -514,6 +522,12 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     )
     c(an.slope_threshold >= 0, "analysis.slope_threshold", "must be >= 0", an.slope_threshold)
     c(0 < an.alpha < 1, "analysis.alpha", "must be in (0, 1)", an.alpha)
+    for key in ("metric_natural", "metric_subsampled"):
+        value = getattr(an, key)
+        c(value in SCORE_METRICS, f"analysis.{key}", f"is not one of {SCORE_METRICS}", value)
+    c(an.aulc_axis in AULC_AXES, "analysis.aulc_axis", f"is not one of {AULC_AXES}", an.aulc_axis)
+    c(0 < an.power < 1, "analysis.power", "must be in (0, 1)", an.power)
+    c(an.effect > 0, "analysis.effect", "must be > 0", an.effect)
     validate_pretrain(params, source)
     validate_label(params.label, source)
     validate_embed(params, source)
@@ -681,11 +695,10 @@ def largest_activation_bytes(data: DataConfig, model: ModelConfig, batch_size: i
 
 
 def _validate_limits(params: Params, c: Callable[[bool, str, str, Any], None]) -> None:
-    d, m, t, b, a, ab = (
+    d, m, t, a, ab = (
         params.data,
         params.model,
         params.train,
-        params.baseline,
         params.active,
         params.ablations,
     )
@@ -718,13 +731,6 @@ def _validate_limits(params: Params, c: Callable[[bool, str, str, Any], None]) -
     )
     c(t.steps <= MAX_STEPS, "train.steps", f"must be <= {MAX_STEPS}", t.steps)
     c(t.epochs <= MAX_EPOCHS, "train.epochs", f"must be <= {MAX_EPOCHS:g}", t.epochs)
-    c(b.steps <= MAX_STEPS, "baseline.steps", f"must be <= {MAX_STEPS}", b.steps)
-    c(
-        b.steps > t.warmup_steps,
-        "baseline.steps",
-        "must be > train.warmup_steps",
-        b.steps,
-    )
     # A shift as large as the image would crop out everything but reflections.
     c(
         t.max_shift < d.image_size // 2,
@@ -841,8 +847,8 @@ def check_against_data(
             f"images in {d.out_dir}/ (re-run `foxdog curate`)",
         )
     c(t.batch_size <= n, f"train.batch_size={t.batch_size} must be <= {where}")
-    # The baseline fits the whole pool: epochs may make it far longer than baseline.steps.
-    full_fit = max(params.baseline.steps, math.ceil(t.epochs * n / t.batch_size))
+    # The baseline fits the whole pool with the runs' recipe: epochs make it the longest fit.
+    full_fit = max(t.steps, math.ceil(t.epochs * n / t.batch_size))
     c(
         full_fit <= MAX_STEPS,
         f"train.epochs={t.epochs!r} makes a full-pool fit {full_fit} steps, must be <= {MAX_STEPS}",

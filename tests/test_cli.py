@@ -159,7 +159,7 @@ def small_project(tmp_path: Path, **overrides: dict[str, object]) -> Path:
         # Same architecture / step count as tests/test_model.py's SMALL: compiled code is shared.
         "model": {"widths": [8, 16], "dense": 16},
         "train": {"batch_size": 16, "steps": 40, "warmup_steps": 4, "max_shift": 2},
-        "baseline": {"seeds": [0], "steps": 40},
+        "baseline": {"seeds": [0]},
         "active": {
             "starts": ["scratch"],
             "seeds": [0],
@@ -249,7 +249,7 @@ def test_analyze_writes_every_regime_and_names_a_missing_baseline(tmp_path, caps
     assert main(["analyze"]) == 0
     assert capsys.readouterr().out == "analysis written to metrics/ and plots/\n"
     summary = json.loads((root / "metrics" / "summary.json").read_text())
-    assert set(summary) == {*STARTS, "starting_model", "overview"}
+    assert set(summary) == {*STARTS, "starting_model", "overview", "decision"}
     before = (root / "metrics" / "summary.json").read_bytes()
     (root / "metrics" / "baseline" / "selfsup.json").unlink()
     assert main(["analyze"]) == 2

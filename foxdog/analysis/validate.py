@@ -24,6 +24,7 @@ import pandas as pd
 
 from foxdog.config import Params
 from foxdog.metrics import METRICS
+from foxdog.registry import FEATURE_STARTS, parse_condition
 
 #: Columns whose every cell must be a finite number.
 FINITE_COLUMNS = ("seed", "round", "n_labels", *METRICS)
@@ -58,12 +59,15 @@ class Expected:
         return f"seeds {list(self.seeds)}, rounds 0-{self.rounds}, {sizes}"
 
 
-def expected_arm(params: Params, start: str, strategy: str) -> Expected:
-    """The protocol of stage ``al@<start>-<strategy>``."""
-    a = params.active
+def expected_arm(params: Params, condition: str, strategy: str) -> Expected:
+    """The protocol of the stage that writes ``results/<condition>/<strategy>``."""
+    start = parse_condition(condition, params.data.classes).start
+    p = params.protocol(start)
+    stage = "al_head" if start in FEATURE_STARTS else "al"
+    noise = float(params.active.label_noise)  # every condition's oracle (specs_for)
     return Expected(
-        start, strategy, tuple(a.seeds), a.rounds,
-        ((a.initial_size, a.query_size, float(a.label_noise)),), f"al@{start}-{strategy}",
+        start, strategy, tuple(p.seeds), p.rounds,
+        ((p.initial_size, p.query_size, noise),), f"{stage}@{condition}-{strategy}",
     )  # fmt: skip
 
 

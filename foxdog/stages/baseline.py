@@ -22,7 +22,7 @@ def run(
 ) -> dict:
     """Train on the whole pool of condition ``name`` once per seed; write and return the summary.
 
-    A CNN start (natural balance) trains ``baseline.steps`` per seed; a frozen-feature
+    A CNN start (natural balance) trains with the runs' recipe per seed; a frozen-feature
     start's condition fits the head with the runs' own recipe (``params.head``).
     """
     check_pool(params, params_file)
