@@ -1,4 +1,4 @@
-"""Every English sentence the analysis writes: verdict numbers, the overview's two sentences."""
+"""Every English sentence the analysis writes: verdict numbers, the Overview's answer paragraph."""
 
 from __future__ import annotations
 
@@ -114,14 +114,15 @@ def strategy_sentence(
                 f"{per_start[s]['arm']} in {s}, AULC {_aulc_numbers(per_start[s], cfg, study)}"
                 for s in others
             )
-            text += f"; in {_and(others)} no strategy does (closest: {closest})"
+            text += f"; in {_and(others)} no strategy does (largest mean AULC: {closest})"
     else:
         scope = f"in any of the {len(starts)} regimes" if several else f"in the {starts[0]} regime"
         closest = "; ".join(
             f"{per_start[s]['arm']}{where(s)}, AULC {_aulc_numbers(per_start[s], cfg, study)}"
             for s in compared
         )
-        arms = f"the arm{'s' if len(compared) > 1 else ''} closest to beating it"
+        plural = "s" if len(compared) > 1 else ""
+        arms = f"the arm{plural} with the largest mean AULC (negative: behind random)"
         text = (
             f"No strategy beats random sampling significantly {scope} ({family}); {arms}: {closest}"
         )
@@ -181,3 +182,188 @@ def model_sentence(
                 f"{saving['n_pairs']} paired seeds)"
             )
     return text + "."
+
+
+# --- The Overview's answer: who should use active learning here, and when it is not worth it.
+
+SAVES, COSTS, NO_DIFFERENCE = "saves", "costs", "no measurable difference"
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def saving_word(low: Any, high: Any, null: float = 0.0) -> str:
+    """``saves`` when the interval lies above ``null``, ``costs`` below it, else no difference.
+
+    ``null`` is 0 for a difference (labels, points) and 1 for a speed-up factor. A missing
+    interval (too few seeds) is never a saving or a cost.
+    """
+    if _finite(low) and float(low) > null:
+        return SAVES
+    if _finite(high) and float(high) < null:
+        return COSTS
+    return NO_DIFFERENCE
+
+
+def factor_text(row: Mapping[str, Any]) -> str:
+    """``2.1× [1.4, 3.0]`` of a decision row; ``–`` for a missing number."""
+
+    def one(v: Any) -> str:
+        return f"{float(v):.1f}" if _finite(v) else "–"
+
+    return f"{one(row.get('factor'))}× [{one(row.get('low'))}, {one(row.get('high'))}]"
+
+
+def condition_words(condition: str, info: Mapping[str, Any] | None = None) -> str:
+    """``imagenet-fox05`` -> ``imagenet, 5% fox``; a natural condition by its start's name."""
+    info = info or {}
+    start = info.get("start") or condition.split("-")[0]
+    if "-" not in condition:
+        return str(start)
+    share = info.get("pool_share")
+    rare = info.get("rare_class") or ""
+    if not _finite(share):
+        return condition
+    return f"{start}, {100 * float(share):.0f}% {rare}".rstrip()
+
+
+def _seeds(row: Mapping[str, Any]) -> str:
+    n = int(row.get("n_seeds") or 0)
+    censored = int(row.get("n_censored") or 0)
+    text = f"{n} seed{'' if n == 1 else 's'}"
+    return text + (f", {censored} never got there" if censored else "")
+
+
+def _list(items: Sequence[str], most: int = 2) -> str:
+    items = list(items)
+    if len(items) > most:
+        return f"{', '.join(items[:most])} and {len(items) - most} more"
+    return _and(items)
+
+
+def decision_answer(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """The Overview's answer from the decision map: ``{"text", "claims"}``.
+
+    ``claims`` lists every (condition, strategy, budget, word) the text asserts, so a test
+    can check each word against its row. The word is :func:`saving_word` of the row's
+    speed-up interval against 1: "saves" only when the whole interval is above 1.
+    """
+    rows = list(decision.get("rows") or [])
+    info = decision.get("conditions") or {}
+    if not rows:
+        return {"text": "The decision map has no comparisons yet.", "claims": []}
+    for row in rows:
+        row["word"] = saving_word(row.get("low"), row.get("high"), null=1.0)
+    conditions = list(dict.fromkeys(str(r["condition"]) for r in rows))
+    pays = [r for r in rows if r["word"] == SAVES]
+    costs = [r for r in rows if r["word"] == COSTS]
+    claims: list[dict[str, Any]] = []
+
+    def claim(row: Mapping[str, Any]) -> None:
+        claims.append({k: row.get(k) for k in ("condition", "strategy", "budget", "word")})
+
+    budgets = sorted({int(r["budget"]) for r in rows})
+    span = f"{budgets[0]}–{budgets[-1]}" if len(budgets) > 1 else f"{budgets[0]}"
+    where_pays = list(dict.fromkeys(str(r["condition"]) for r in pays))
+    if pays:
+        best = max(pays, key=lambda r: float(r["low"]))
+        claim(best)
+        where = condition_words(str(best["condition"]), info.get(str(best["condition"])))
+        text = (
+            f"Active learning pays in {len(where_pays)} of {len(conditions)} conditions. "
+            f"The largest sure gain: from {where} at {int(best['budget'])} labels, "
+            f"{best['strategy']} saves labels, reaching random sampling's accuracy with about "
+            f"{_labels(best.get('labels_needed'))} ({factor_text(best)} fewer, {_seeds(best)})."
+        )
+        others = [condition_words(c, info.get(c)) for c in where_pays if c != best["condition"]]
+        if others:
+            text += f" It also pays in {_list(others)}."
+    else:
+        text = (
+            f"Active learning does not pay here: at {span} labels, no strategy saves labels "
+            f"against random sampling in any of the {len(conditions)} conditions."
+        )
+    if costs:
+        worst = min(costs, key=lambda r: float(r["high"]))
+        claim(worst)
+        where = condition_words(str(worst["condition"]), info.get(str(worst["condition"])))
+        text += (
+            f" It can hurt: {worst['strategy']} costs labels from {where} at "
+            f"{int(worst['budget'])} ({factor_text(worst)}, {_seeds(worst)})."
+        )
+    quiet = [c for c in conditions if c not in where_pays]
+    if quiet and pays:
+        text += (
+            f" Elsewhere ({_list([condition_words(c, info.get(c)) for c in quiet])}) "
+            "label at random: no strategy saves labels there."
+        )
+    elif not pays:
+        n_none = sum(r["word"] == NO_DIFFERENCE for r in rows)
+        text += (
+            f" {n_none} of {len(rows)} comparisons show no measurable difference: label at random."
+        )
+    return {"text": text, "claims": claims}
+
+
+def regime_answer(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The Overview's answer before a decision map exists: each arm's paired AULC difference.
+
+    Counts every strategy × start comparison with random; names the ones whose interval
+    excludes zero ("costs"/"saves" accuracy) and how many such intervals chance alone gives.
+    """
+    confidence = float(doc.get("settings", {}).get("confidence", 0.95))
+    reference = str(doc.get("settings", {}).get("reference", REFERENCE))
+    rows = []
+    for start in doc.get("starts") or list(doc.get("regimes", {})):
+        for name, info in (doc["regimes"][start].get("strategies") or {}).items():
+            test = info.get("test_vs_random")
+            if name == reference or not test:
+                continue
+            word = saving_word(test.get("low"), test.get("high"))
+            rows.append(
+                {"condition": start, "strategy": name, "budget": None, "word": word, **test}
+            )
+    if not rows:
+        return {"text": "There is no strategy to compare with random sampling.", "claims": []}
+    starts = list(dict.fromkeys(r["condition"] for r in rows))
+    sure = [r for r in rows if r["word"] != NO_DIFFERENCE]
+    better = [r for r in sure if r["word"] == SAVES]
+    chance = (1 - confidence) * len(rows)
+    if better:
+        head = (
+            f"Active learning helps in {len(better)} of {len(rows)} strategy × start comparisons "
+            "with random sampling"
+        )
+    else:
+        head = (
+            f"Active learning does not pay here: in none of {len(rows)} strategy × start "
+            "comparisons does a strategy beat random sampling"
+        )
+    text = head + f" ({_and(starts)}; area under the learning curve)."
+    parts = []
+    for r in sure:
+        effect = "gains" if r["word"] == SAVES else "costs"
+        parts.append(
+            f"{r['strategy']} {effect} {abs(100 * float(r['mean_difference'])):.2f} points "
+            f"[{points_text(r['low'])}, {points_text(r['high'])}] from {r['condition']}"
+        )
+    if parts:
+        text += (
+            f" {len(sure)} {'intervals exclude' if len(sure) > 1 else 'interval excludes'}"
+            f" zero ({'; '.join(parts[:2])}); chance alone gives about {chance:.1f} in {len(rows)}."
+        )
+    n_none = len(rows) - len(sure)
+    text += f" The other {n_none} show no measurable difference: label at random."
+    return {
+        "text": text,
+        "claims": [{k: r[k] for k in ("condition", "strategy", "budget", "word")} for r in sure],
+    }
+
+
+def answer(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The Overview's first paragraph (``text``) and what it claims (``claims``)."""
+    decision = doc.get("decision")
+    if decision and decision.get("rows"):
+        return decision_answer(decision)
+    return regime_answer(doc)
