@@ -9,6 +9,7 @@ test session.
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -56,9 +57,58 @@ def build_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("project")
     make_regime_project(root, classes=SITE_CLASSES)
     write_probcover_delta(root, load_params(root / "params.yaml"))
+    add_decision_map(root)
     copy_report_sources(root)
     _SITE_CACHE["site"] = render_site(root, engine="jupyter")
     return _SITE_CACHE["site"]
+
+
+def add_decision_map(root: Path) -> None:
+    """A hand-made ``analysis.json["decision"]`` when the analysis wrote none.
+
+    Rows in the contract's shape (one per start × strategy × budget on random's curve),
+    chosen so the map shows every verdict: pays, no difference, costs, and a missing interval.
+    """
+    import pandas as pd
+
+    path = root / "metrics" / "analysis.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if doc.get("decision"):
+        return
+    curves = pd.read_csv(root / "plots" / "curves.csv")
+    rows, conditions = [], {}
+    for k, start in enumerate(doc["starts"]):
+        conditions[start] = {"start": start, "rare_class": None, "pool_share": None}
+        labels = sorted(set(curves.loc[curves["start"] == start, "n_labels"].astype(int)))
+        budgets = labels[1::2]
+        for j, strategy in enumerate(
+            s for s in doc["regimes"][start]["strategies"] if s != "random"
+        ):
+            for b, budget in enumerate(budgets):
+                factor, low, high = [
+                    (1.8, 1.3, 2.4),  # pays
+                    (1.1, 0.8, 1.5),  # no difference
+                    (0.7, 0.55, 0.9),  # costs
+                    (1.4, None, None),  # too few seeds: no interval
+                ][(k + j + b) % 4]
+                rows.append(
+                    {
+                        "condition": start,
+                        "start": start,
+                        "strategy": strategy,
+                        "budget": budget,
+                        "metric": "accuracy",
+                        "n_seeds": 8,
+                        "n_censored": b % 2,
+                        "factor": factor,
+                        "low": low,
+                        "high": high,
+                        "labels_needed": budget / factor,
+                        "verdict": "?",
+                    }
+                )
+    doc["decision"] = {"rows": rows, "conditions": conditions, "headline": {}}
+    path.write_text(json.dumps(doc), encoding="utf-8")
 
 
 def write_probcover_delta(root: Path, params: Params) -> None:

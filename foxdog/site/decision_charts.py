@@ -19,6 +19,7 @@ from foxdog.site.chart_parts import RANDOM, require, strategy_order, strategy_sc
 VERDICT_COLOURS = {"pays": "#2b6cb0", "no difference": "#adb5bd", "costs": "#dd6b20"}
 CONDITION_PARAM = "condition"
 BUDGET_PARAM = "budget"
+WIDTH = 420  # the plot; the numbers take about 380 px to its right (fits 1280 px pages)
 
 
 def decision_map(rows: pd.DataFrame, *, level: str, title: str | None = None) -> alt.Chart:
@@ -153,14 +154,15 @@ def budget_control(
         .mark_rule(strokeDash=[6, 4], color="#495057")
         .encode(x="mean:Q")
     )
-    text = base.mark_text(align="left", dx=8, dy=-10, fontSize=11, color="#212529").encode(
-        y=y, x="mean:Q", text="label:N"
+    # The numbers in a column right of the plot: they never cover a band.
+    text = base.mark_text(align="left", fontSize=12, color="#212529").encode(
+        y=y, x=alt.value(WIDTH + 12), text="label:N"
     )
     return (
         alt.layer(band, rule, dots, text)
         .add_params(condition, budget)
         .properties(
-            width=620,
+            width=WIDTH,
             height=alt.Step(46),
             title=(
                 f"Your budget: each strategy's {metric_title} at the chosen number of labels "
