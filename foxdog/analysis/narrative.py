@@ -367,3 +367,222 @@ def answer(doc: Mapping[str, Any]) -> dict[str, Any]:
     if decision and decision.get("rows"):
         return decision_answer(decision)
     return regime_answer(doc)
+
+
+# --- Insights: what the results support, each claim with its numbers.
+
+
+def _pts(value: Any, signed: bool = True) -> str:
+    if not _finite(value):
+        return "–"
+    return f"{100 * float(value):+.2f}" if signed else f"{100 * float(value):.2f}"
+
+
+def _interval(entry: Mapping[str, Any], mean: str = "mean", points: bool = False) -> str:
+    """``71.2% [69.8%, 72.6%]`` or, for a difference, ``+1.48 [-0.73, +3.69]`` points."""
+    if points:
+        return f"{_pts(entry.get(mean))} [{_pts(entry.get('low'))}, {_pts(entry.get('high'))}]"
+    return f"{_pct(entry.get(mean))} [{_pct(entry.get('low'))}, {_pct(entry.get('high'))}]"
+
+
+def trend_words(
+    levels: Sequence[Any],
+    means: Sequence[float],
+    lows: Sequence[Any],
+    highs: Sequence[Any],
+    n_seeds: int,
+) -> str:
+    """An effect across factor levels, stated as far as the numbers allow.
+
+    "grows"/"shrinks" only when the means move one way at every step and at least one
+    interval excludes zero; otherwise "no measurable trend" with the reason.
+    """
+    steps = [b - a for a, b in zip(means, means[1:], strict=False)]
+    monotone = bool(steps) and (all(s > 0 for s in steps) or all(s < 0 for s in steps))
+    sure = [saving_word(lo, hi) != NO_DIFFERENCE for lo, hi in zip(lows, highs, strict=True)]
+    values = ", ".join(
+        f"{lv}: {_pts(m)} [{_pts(lo)}, {_pts(hi)}]"
+        for lv, m, lo, hi in zip(levels, means, lows, highs, strict=True)
+    )
+    if monotone and any(sure):
+        word = "grows" if steps[0] > 0 else "shrinks"
+        return f"{values} points ({n_seeds} seeds): it {word} with the level"
+    reasons = []
+    if not monotone:
+        reasons.append("the means do not move one way")
+    if not any(sure):
+        reasons.append("every interval contains zero")
+    return f"{values} points ({n_seeds} seeds): no measurable trend ({' and '.join(reasons)})"
+
+
+def start_worth(
+    reference: str,
+    aulc: Mapping[str, Mapping[str, Any]],
+    first: Mapping[str, Mapping[str, Any]],
+    first_labels: Any,
+    largest_arm: Mapping[str, Any] | None,
+) -> str:
+    """What the starting model is worth to random sampling, against any strategy's effect.
+
+    ``aulc[start]`` and ``first[start]`` are random's AULC and first-round accuracy
+    ({mean, low, high}); ``largest_arm`` is the strategy × start with the largest
+    |paired AULC difference| ({strategy, start, mean_difference, low, high}).
+    """
+    ref = aulc[reference]
+    others = [s for s in aulc if s != reference]
+    parts = [
+        f"{_interval(aulc[s])} from {s} ({_pts(float(aulc[s]['mean']) - float(ref['mean']))} "
+        "points)"
+        for s in others
+    ]
+    text = (
+        f"The starting model matters more than the strategy. Random sampling's AULC is "
+        f"{_interval(ref)} from {reference}, {_and(parts)} (differences of means)"
+    )
+    if largest_arm:
+        text += (
+            f"; the largest strategy effect anywhere is {largest_arm['strategy']} from "
+            f"{largest_arm['start']}, {_interval(largest_arm, 'mean_difference', points=True)} "
+            "points"
+        )
+    if first:
+        text += f". At {first_labels} labels the starts are level: " + _and(
+            [f"{_interval(v)} from {s}" for s, v in first.items()]
+        )
+    return text + "."
+
+
+def full_pool_words(
+    reference: str,
+    accuracy: Mapping[str, Mapping[str, Any]],
+    vs_reference: Mapping[str, Mapping[str, Any]],
+) -> str:
+    """Full-pool accuracy per start and each start's paired difference from the reference."""
+    parts = []
+    for s, d in vs_reference.items():
+        word = saving_word(d.get("low"), d.get("high"))
+        verdict = {SAVES: "better", COSTS: "worse"}.get(word, "no measurable difference")
+        n = d.get("n_pairs")
+        parts.append(
+            f"{s} {_interval(d, 'mean_difference', points=True)} points ({verdict}"
+            + (f", {n} paired seeds)" if n else ")")
+        )
+    ranked = sorted(accuracy, key=lambda s: -float(accuracy[s]["mean"]))
+    text = (
+        "Trained on the whole pool: "
+        + _and([f"{_interval(accuracy[s])} from {s}" for s in accuracy])
+        + f". Against {reference}: {_and(parts)}."
+    )
+    if len(ranked) >= 2:
+        lead = float(accuracy[ranked[0]]["mean"]) - float(accuracy[ranked[1]]["mean"])
+        text += (
+            f" The highest, {ranked[0]}, leads {ranked[1]} by {_pts(lead, signed=False)} points,"
+            " too little to call either the better start."
+        )
+    return text
+
+
+def chance_words(n_intervals: int, n_excluding: int, confidence: float) -> str:
+    """How many intervals exclude zero against how many chance alone would."""
+    expected = (1 - confidence) * n_intervals
+    return (
+        f"Of {n_intervals} paired {round(100 * confidence)}% intervals of a strategy against "
+        f"random here, {n_excluding} exclude zero; chance alone gives about {expected:.1f}, so "
+        "a single such interval is not a finding."
+    )
+
+
+def ranking_words(
+    spread: Mapping[str, float],
+    widths: Mapping[str, float],
+    reference_rank: Mapping[str, int],
+    n_arms: int,
+) -> str:
+    """Whether an order of means says anything: the spread of arms against their intervals."""
+    parts = [
+        f"{s}: {_pts(spread[s], signed=False)} points between the best and worst arm, against "
+        f"intervals {_pts(widths[s], signed=False)} points wide"
+        for s in spread
+    ]
+    ranks = _and([f"{r} of {n_arms} from {s}" for s, r in reference_rank.items()])
+    return (
+        f"The order of the strategies by mean AULC is not a finding: {'; '.join(parts)}. "
+        f"Random ranks {ranks}."
+    )
+
+
+def plateau_words(gaps: Mapping[str, Mapping[str, Any]], slope_words: str) -> str:
+    """Where the curves end against the full pool: "flat" is a slope test, not a ceiling."""
+    parts = [
+        f"{_pts(g['gap'], signed=False)} points from {s} (at {g['labels']} labels)"
+        for s, g in gaps.items()
+    ]
+    return (
+        f"Random sampling's curve ends below the full-pool accuracy by {_and(parts)}. A curve "
+        f"called flat here grows by {slope_words} by the slope test; more labels still buy "
+        "accuracy on the way to the full pool."
+    )
+
+
+def stop_words(best_kappa: float, kappa: float, window: int, fired: bool) -> str:
+    """Whether the stopping rule could fire: its threshold against the highest κ reached."""
+    if fired:
+        return (
+            f"The stopping rule (mean κ over {window} rounds ≥ {kappa:g}) fired in some runs; "
+            "the table gives where."
+        )
+    return (
+        f"The stopping rule cannot fire on these runs: it needs a mean κ over {window} rounds "
+        f"of at least {kappa:g}, and the highest any mean curve reaches is {best_kappa:.3f}. "
+        "'–' in its column means it never stopped."
+    )
+
+
+def _side(entry: Mapping[str, Any]) -> str:
+    word = saving_word(entry.get("low"), entry.get("high"))
+    return {SAVES: "ahead", COSTS: "behind"}.get(word, word)
+
+
+def early_late_words(
+    strategy: str, start: str, early: Mapping[str, Any], late: Mapping[str, Any]
+) -> str:
+    """A strategy's paired accuracy difference from random early and late in the run."""
+    return (
+        f"{strategy} from {start} is {_interval(early, 'mean_difference', points=True)} points "
+        f"against random at {early['n_labels']} labels "
+        f"({_side(early)})"
+        f" and {_interval(late, 'mean_difference', points=True)} at {late['n_labels']} labels "
+        f"({_side(late)})."
+    )
+
+
+def class_share_words(
+    strategy: str,
+    cls: str,
+    pool: float,
+    asked: Mapping[str, Mapping[str, Any]],
+    balanced: Mapping[str, Mapping[str, Any]],
+    balanced_random: Mapping[str, Mapping[str, Any]],
+) -> str:
+    """A strategy's share of one class among its picks against the pool's, per start."""
+    parts = [
+        f"{_interval(asked[s])} from {s} (final balanced accuracy {_interval(balanced[s])}, "
+        f"random {_interval(balanced_random[s])})"
+        for s in asked
+    ]
+    better = [
+        s
+        for s in asked
+        if _finite(balanced[s].get("low"))
+        and _finite(balanced_random[s].get("high"))
+        and float(balanced[s]["low"]) > float(balanced_random[s]["high"])
+    ]
+    verdict = (
+        f"Its balanced accuracy is clearly higher from {_and(better)}."
+        if better
+        else "It rebalances the labels without a measurably better balanced accuracy."
+    )
+    return (
+        f"{strategy} asks for more {cls} than the pool holds ({100 * pool:.0f}%): "
+        f"{_and(parts)}. {verdict}"
+    )

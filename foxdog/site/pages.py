@@ -177,10 +177,11 @@ def regime_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
         if start in per_start:
             target = f"{pct(saving['fraction'], 0)} ({pct(saving['accuracy'])})" if saving else "–"
             saving_text = saving_cell(dict(saving, status="ok"), reference) if saving else "–"
-        else:  # no overview: the regime's headline target
-            key = str(headline_target(reg)["key"]) if reg.get("targets") and member else None
+        else:  # no overview: the regime's declared target
+            chosen = declared_target(doc, start) if reg.get("targets") and member else None
+            key = str(chosen["key"]) if chosen else None
             found = info[member]["targets"][key].get("saving_vs_random") if key else None
-            target = pct(headline_target(reg)["fraction"], 0) if key else "–"
+            target = pct(chosen["fraction"], 0) if chosen else "–"
             saving_text = saving_cell(found, reference) if key else "–"
         rows.append(
             {
@@ -332,12 +333,19 @@ def ranking_changes(doc: Mapping[str, Any]) -> bool:
     return bool(doc["overview"]["ranking_changes"])
 
 
-def headline_target(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The target the overview quotes: 95% of full-pool accuracy if analysed, else the middle."""
-    targets = doc["targets"]
-    for t in targets:
-        if abs(float(t["fraction"]) - 0.95) < 1e-9:
-            return t
+def declared_target(doc: Mapping[str, Any], start: str) -> dict[str, Any]:
+    """The target a regime's saving is quoted at: the one the analysis chose for it.
+
+    ``overview.per_start[start].saving.key`` (the regime's pre-declared rule), else the
+    common target of ``overview.level``, else the regime's middle target.
+    """
+    targets = doc["regimes"][start]["targets"]
+    overview = doc.get("overview") or {}
+    chosen = ((overview.get("per_start") or {}).get(start) or {}).get("saving") or {}
+    for key in (chosen.get("key"), (overview.get("level") or {}).get("key")):
+        for t in targets:
+            if key is not None and str(t["key"]) == str(key):
+                return t
     return sorted(targets, key=lambda t: t["fraction"])[len(targets) // 2]
 
 
@@ -454,3 +462,11 @@ def canine_classes(wnids: Iterable[str]) -> list[str]:
     """The ``wnids`` inside :data:`CANINE_WNIDS`: classes that are dogs, wolves or foxes."""
     low, high = CANINE_WNIDS
     return sorted(w for w in wnids if low <= str(w) <= high)
+
+
+def fit_steps(train: Any, n_labelled: int) -> int:
+    """Optimiser steps of one fit on ``n_labelled`` images (the training code's own rule)."""
+    from foxdog.model.train import TrainSpec, n_steps
+
+    spec = TrainSpec(batch_size=train.batch_size, steps=train.steps, epochs=train.epochs)
+    return n_steps(spec, n_labelled)
