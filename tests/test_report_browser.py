@@ -443,7 +443,8 @@ BUDGET_CHART = """
   if (!chart) return null;
   const select = chart.querySelector('select');
   const slider = chart.querySelector('input[type=range]');
-  return {texts: Array.from(chart.querySelectorAll('.mark-text.role-mark text')).map(t => t.textContent),
+  const marks = chart.querySelectorAll('.mark-text.role-mark text');
+  return {texts: Array.from(marks).map(t => t.textContent),
           options: select ? Array.from(select.options).map(o => o.value) : [],
           min: slider.min, max: slider.max, value: slider.value};
 })()
