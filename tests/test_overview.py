@@ -232,3 +232,13 @@ def test_budget_control_has_a_condition_drop_down_and_a_labels_slider() -> None:
     assert params["budget"]["bind"]["input"] == "range"
     assert (params["budget"]["bind"]["min"], params["budget"]["bind"]["max"]) == (10, 50)
     assert "90% band" in spec["title"]
+
+
+def test_a_start_saving_names_the_seeds_that_got_there_from_one_start_only() -> None:
+    from foxdog.site import pages
+
+    saving = {"status": "ok", "labels": 23, "low": None, "high": None, "n_pairs": 1}
+    assert pages._start_saving(saving, "scratch", "transfer", 7) == (
+        "23 fewer than from scratch, over the 1 seed where both got there; "
+        "7 more seeds got there only from transfer"
+    )

@@ -484,7 +484,7 @@ def test_overview_quotes_the_analysis_and_answers_per_regime(site: Path) -> None
     # The starting model's worth: the best start against scratch, with the paired difference.
     sm = doc["starting_model"]
     best = sm["best_start"]
-    assert f"the best starting model, {best}" in text
+    assert f"the starting model with the highest mean, {best}" in text
     diff = sm["best_start_vs_reference"]
     assert f"paired difference of {100 * diff['mean_difference']:+.1f} pp" in text
     for start, row in doc["overview"]["per_start"].items():
@@ -705,7 +705,7 @@ def test_starting_model_sentence_compares_the_best_start_with_scratch() -> None:
     from foxdog.site import pages
 
     text = pages.starting_model_sentence(_regime_doc())
-    assert "the best starting model, **transfer** (supervised transfer)" in text
+    assert "the starting model with the highest mean, **transfer** (supervised transfer)" in text
     assert "reaches 86.0% [85.0%, 87.0%] test accuracy" in text
     assert "against 80.0% [79.0%, 81.0%] from scratch" in text
     assert "paired difference of +6.0 pp [+5.0 pp, +7.0 pp] (95% interval over 3 seeds)" in text
@@ -717,7 +717,9 @@ def test_common_targets_give_labels_per_start_and_the_saving_against_scratch() -
     table = pages.common_targets(_regime_doc()).set_index("start")
     assert fmt.is_missing(table.loc["scratch", "labels"]) and table.loc["scratch", "saving"] == "–"
     assert table.loc["transfer", "labels"] == 300.0
-    assert table.loc["transfer", "saving"] == "410 [300, 520] fewer than from scratch, over 2 seeds"
+    assert table.loc["transfer", "saving"] == (
+        "410 [300, 520] fewer than from scratch, over the 2 seeds where both got there"
+    )
     assert table["accuracy"].tolist() == [0.76, 0.76]
     # One paired seed: no interval, and no empty brackets either.
     one = {"status": "ok", "labels": 26, "low": None, "high": None, "n_pairs": 1}

@@ -9,7 +9,8 @@ client is needed.
 
 Chromium must be installed (``chromium`` on PATH, or ``$CHROMIUM``): CI installs
 it, and a missing browser fails this test instead of silently skipping it.
-Set ``FOXDOG_SCREENSHOTS=<dir>`` to keep a full-page PNG of every page, and
+Set ``FOXDOG_SCREENSHOTS=<dir>`` to keep a full-page PNG of every page (the top
+``$FOXDOG_SCREENSHOT_HEIGHT`` pixels only, when set; ``make screenshots`` writes docs/), and
 ``FOXDOG_SITE=_site`` to check the pipeline's real site instead of the fake one.
 """
 
@@ -282,9 +283,12 @@ def check_page(browser: DevTools, base_url: str, site: Path, page: str) -> None:
             time.sleep(0.2)
 
         if os.environ.get("FOXDOG_SCREENSHOTS"):
-            shot = browser.send(
-                "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session
-            )
+            options: dict[str, Any] = {"format": "png", "captureBeyondViewport": True}
+            # FOXDOG_SCREENSHOT_HEIGHT: keep only the top of a long page (docs/ screenshots).
+            if os.environ.get("FOXDOG_SCREENSHOT_HEIGHT"):
+                height = int(os.environ["FOXDOG_SCREENSHOT_HEIGHT"])
+                options["clip"] = {"x": 0, "y": 0, "width": 1280, "height": height, "scale": 1}
+            shot = browser.send("Page.captureScreenshot", options, session)
             out = Path(os.environ["FOXDOG_SCREENSHOTS"])
             out.mkdir(parents=True, exist_ok=True)
             (out / (Path(page).stem + ".png")).write_bytes(base64.b64decode(shot["data"]))

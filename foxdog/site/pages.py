@@ -252,7 +252,8 @@ def starting_model_sentence(doc: Mapping[str, Any]) -> str:
     level = pct(doc.get("settings", {}).get("confidence", 0.95), 0)
     name = "" if start_name(best) == best else f" ({start_name(best)})"
     text = (
-        f"Trained on the whole pool, the best starting model, **{best}**{name}, reaches "
+        f"Trained on the whole pool, the starting model with the highest mean, **{best}**{name}, "
+        "reaches "
         f"{interval_text(acc[best])} test accuracy"
     )
     if reference and reference != best and reference in acc:
@@ -282,6 +283,18 @@ def common_targets(doc: Mapping[str, Any], strategy: str = "random") -> pd.DataF
             entry = ((sm["starts"].get(start) or {}).get("common_targets") or {}).get(key) or {}
             mine = (entry.get("strategies") or {}).get(strategy) or {}
             saving = entry.get("random_saving_vs_reference")
+            reference_entry = (
+                (sm["starts"].get(sm["reference"]) or {}).get("common_targets") or {}
+            ).get(key) or {}
+            theirs = ((reference_entry.get("strategies") or {}).get(strategy) or {}).get(
+                "per_seed_labels"
+            ) or {}
+            # Seeds that reached the target from this start but never from the reference.
+            only_here = sum(
+                1
+                for seed, n in (mine.get("per_seed_labels") or {}).items()
+                if not is_missing(n) and is_missing(theirs.get(seed))
+            )
             rows.append(
                 {
                     "key": key,
@@ -290,7 +303,9 @@ def common_targets(doc: Mapping[str, Any], strategy: str = "random") -> pd.DataF
                     "start": start,
                     "labels": mine.get("labels"),
                     "seeds_reached": mine.get("seeds_reached"),
-                    "saving": _start_saving(saving, sm["reference"]) if saving else "–",
+                    "saving": _start_saving(saving, sm["reference"], start, only_here)
+                    if saving
+                    else "–",
                 }
             )
     return pd.DataFrame(
@@ -299,14 +314,23 @@ def common_targets(doc: Mapping[str, Any], strategy: str = "random") -> pd.DataF
     )
 
 
-def _start_saving(saving: Mapping[str, Any], reference: str | None) -> str:
-    """Random's paired saving against the reference start, in a few words."""
+def _start_saving(
+    saving: Mapping[str, Any], reference: str | None, start: str = "", only_here: int = 0
+) -> str:
+    """Random's paired saving against the reference start, in a few words.
+
+    Seeds that got there from ``start`` only are named, not left out of the count.
+    """
     status = saving.get("status")
     if status == "ok":
-        return (
+        n = int(saving.get("n_pairs", 0))
+        text = (
             f"{integer(saving['labels'])}{_bracket(saving)} fewer than from {reference}, over "
-            f"{plural(saving.get('n_pairs', 0), 'seed')}"
+            f"the {plural(n, 'seed')} where both got there"
         )
+        if only_here:
+            text += f"; {plural(only_here, 'more seed')} got there only from {start}"
+        return text
     return {
         "reference_not_reached": f"{reference} never got there",
         "start_not_reached": f"never got there ({reference} did)",
