@@ -242,3 +242,50 @@ def test_a_start_saving_names_the_seeds_that_got_there_from_one_start_only() -> 
         "23 fewer than from scratch, over the 1 seed where both got there; "
         "7 more seeds got there only from transfer"
     )
+
+
+def test_a_trend_is_claimed_only_when_monotone_and_measurable() -> None:
+    # The committed ablation: -0.55, -1.11, +0.69 points, every interval containing zero.
+    words = narrative.trend_words(
+        ["0", "0.1", "0.2"],
+        [-0.0055, -0.0111, 0.0069],
+        [-0.0263, -0.0266, -0.0377],
+        [0.0152, 0.0044, 0.0515],
+        5,
+    )
+    assert words.endswith(
+        "no measurable trend (the means do not move one way and every interval contains zero)"
+    )
+    assert "0.1: -1.11 [-2.66, +0.44]" in words and "(5 seeds)" in words
+    grows = narrative.trend_words(["0", "1"], [0.0, 0.03], [-0.01, 0.01], [0.01, 0.05], 30)
+    assert grows.endswith("it grows with the level")
+    flat = narrative.trend_words(["0", "1"], [0.0, 0.01], [-0.01, -0.01], [0.01, 0.03], 30)
+    assert flat.endswith("no measurable trend (every interval contains zero)")
+
+
+def test_stop_rule_says_when_it_cannot_fire() -> None:
+    text = narrative.stop_words(0.887, 0.99, 3, fired=False)
+    assert "cannot fire" in text and "0.887" in text and "0.99" in text
+    assert "cannot fire" not in narrative.stop_words(0.995, 0.99, 3, fired=True)
+
+
+def test_full_pool_words_follow_each_interval_and_do_not_crown_a_tiny_lead() -> None:
+    acc = {
+        "scratch": {"mean": 0.774, "low": 0.766, "high": 0.782},
+        "transfer": {"mean": 0.789, "low": 0.774, "high": 0.803},
+        "selfsup": {"mean": 0.788, "low": 0.782, "high": 0.793},
+    }
+    vs = {
+        "transfer": {"mean_difference": 0.0148, "low": -0.0073, "high": 0.0369, "n_pairs": 3},
+        "selfsup": {"mean_difference": 0.0139, "low": 0.0035, "high": 0.0242, "n_pairs": 3},
+    }
+    text = narrative.full_pool_words("scratch", acc, vs)
+    assert "transfer +1.48 [-0.73, +3.69] points (no measurable difference, 3 paired seeds)" in text
+    assert "selfsup +1.39 [+0.35, +2.42] points (better, 3 paired seeds)" in text
+    assert "leads selfsup by 0.10 points, too little to call either the better start" in text
+
+
+def test_chance_words_count_intervals_against_what_chance_gives() -> None:
+    text = narrative.chance_words(27, 2, 0.95)
+    assert "Of 27 paired 95% intervals" in text and "2 exclude zero" in text
+    assert "about 1.4" in text

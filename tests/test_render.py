@@ -464,16 +464,47 @@ def page_text(site: Path, name: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
-def test_overview_quotes_the_analysis_and_answers_per_regime(site: Path) -> None:
-    """The first two sentences are analysis.json's overview, verbatim; then one row per start."""
+def test_overview_opens_with_the_answer_and_its_claims_match_the_numbers(site: Path) -> None:
+    """The first paragraph is narrative.answer of analysis.json; each claim fits its row."""
     import json
+
+    from foxdog.analysis import narrative
 
     doc = json.loads((site.parent / "metrics" / "analysis.json").read_text())
     page = (site / "index.html").read_text(encoding="utf-8")
     answer = re.search(r'<div class="fd-answer">(.*?)</div>', page, flags=re.S).group(1)
-    quoted = [html.unescape(p) for p in re.findall(r"<p>(.*?)</p>", answer, flags=re.S)]
-    assert quoted == doc["overview"]["sentences"]
+    (paragraph,) = [html.unescape(p) for p in re.findall(r"<p>(.*?)</p>", answer, flags=re.S)]
+    assert paragraph == narrative.answer(doc)["text"]
+    assert len(paragraph.split()) <= 80
+    rows = doc["decision"]["rows"]
+    said = re.findall(r"(?<!no )\b(\w+) (saves|costs) labels from (\w+) at (\d+)", paragraph)
+    said += [
+        (m[1], "saves", m[0], m[2])
+        for m in re.findall(r"from (\w+) at (\d+) labels, (\w+) saves labels", paragraph)
+    ]
+    said = [(s, w, c, int(b)) for s, w, c, b in said]
+    assert said, paragraph  # the hand-made map has rows that pay and rows that cost
+    for strategy, word, condition, budget in said:
+        (row,) = [
+            r
+            for r in rows
+            if (r["strategy"], r["condition"], int(r["budget"])) == (strategy, condition, budget)
+        ]
+        # "saves" only when the whole interval of the speed-up lies above 1; "costs" below.
+        assert (row["low"] > 1) if word == "saves" else (row["high"] < 1), row
+        assert narrative.factor_text(row) in paragraph
+    # The decision map and the budget control follow; p-values are on Experiments, not here.
     text = page_text(site, "index.html")
+    assert "Your budget" in text and "adjusted p" not in text
+
+
+def test_experiments_page_has_the_tests_per_regime(site: Path) -> None:
+    """The per-regime tests (adjusted p within and over all regimes) moved to Experiments."""
+    import json
+
+    doc = json.loads((site.parent / "metrics" / "analysis.json").read_text())
+    text = page_text(site, "experiments.html")
+    assert "adjusted p (over all regimes)" in text
     for start in doc["starts"]:
         regime = doc["regimes"][start]
         assert f"{100 * regime['baseline']['accuracy']:.1f}%" in text, start
@@ -481,12 +512,6 @@ def test_overview_quotes_the_analysis_and_answers_per_regime(site: Path) -> None
         assert f"{100 * verdict['mean_difference']:+.1f} pp" in text, start
         random_final = regime["strategies"]["random"]["final_accuracy"]["mean"]
         assert f"{100 * random_final:.1f}% at" in text, start
-    # The starting model's worth: the best start against scratch, with the paired difference.
-    sm = doc["starting_model"]
-    best = sm["best_start"]
-    assert f"the starting model with the highest mean, {best}" in text
-    diff = sm["best_start_vs_reference"]
-    assert f"paired difference of {100 * diff['mean_difference']:+.1f} pp" in text
     for start, row in doc["overview"]["per_start"].items():
         if row.get("saving"):
             assert f"{round(row['saving']['labels']):,} [" in text, start
