@@ -479,7 +479,7 @@ def test_overview_opens_with_the_answer_and_its_claims_match_the_numbers(site: P
     rows = doc["decision"]["rows"]
     said = re.findall(r"(?<!no )\b(\w+) (saves|costs) labels from (\w+) at (\d+)", paragraph)
     said += [
-        (m[1], "saves", m[0], m[2])
+        (m[2], "saves", m[0], m[1])
         for m in re.findall(r"from (\w+) at (\d+) labels, (\w+) saves labels", paragraph)
     ]
     said = [(s, w, c, int(b)) for s, w, c, b in said]
