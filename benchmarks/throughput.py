@@ -6,6 +6,7 @@ Usage (from the project root)::
     python benchmarks/throughput.py --image-size 64 --widths 16,32,64 --stem 2
     python benchmarks/throughput.py --accuracy curated   # + full-pool test accuracy
     python benchmarks/throughput.py --compare-conv       # + XLA conv vs im2col vs hybrid
+    python benchmarks/throughput.py --imagenet features/imagenet  # + the imagenet start
 
 Prints, for the configuration in ``params.yaml`` (overridable with flags):
 training images/s, scoring images/s, seconds for one active-learning round
@@ -13,7 +14,11 @@ training images/s, scoring images/s, seconds for one active-learning round
 and achieved GFLOP/s as a fraction of this machine's float32 matmul peak
 (measured here with a large ``jnp.dot``). Images are random uint8 arrays:
 throughput does not depend on content. With ``--accuracy DIR`` it also trains
-on the whole curated pool in ``DIR`` and reports test accuracy.
+on the whole curated pool in ``DIR`` and reports test accuracy. With
+``--imagenet FEATURES`` (the embed stage's folder) it times EfficientNet-Lite0's
+forward pass at 224 px, one frozen-feature round (head fit on ``--labelled``
+pool features + ``predict_proba`` on the whole pool) and reports the head's
+full-pool test accuracy beside scikit-learn's LogisticRegression.
 
 Timings take the best of ``--repeats`` runs after a warm-up, and block on
 results (JAX dispatch is asynchronous). Other processes sharing the CPU make
@@ -208,6 +213,60 @@ def round_seconds_per_regime(
     return out
 
 
+def imagenet_start(
+    features_dir: Path, curated_dir: Path, labelled: int, repeats: int, seed: int
+) -> None:
+    """Print the imagenet start's numbers: embedding speed, round time, full-pool accuracy."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+
+    from foxdog.model import effnet
+    from foxdog.model.head import FeatureHeadClassifier
+
+    data = {}
+    for split in ("pool", "val", "test"):
+        ids = np.load(features_dir / f"{split}_ids.npy")
+        if not np.array_equal(ids, np.load(curated_dir / f"{split}_ids.npy")):
+            raise SystemExit(f"{features_dir}: {split} ids differ from {curated_dir} (run embed)")
+        data[split] = (
+            np.load(features_dir / f"{split}.npy"),
+            np.load(curated_dir / f"{split}_labels.npy"),
+        )
+
+    batch = np.random.default_rng(seed).integers(0, 256, (32, 224, 224, 3), dtype=np.uint8)
+    model = effnet.pretrained()
+    effnet.features(batch, model)
+    secs = best_seconds(lambda: effnet.features(batch, model), repeats)
+    print(f"EfficientNet-Lite0 224 px:  {32 / secs:8.1f} photos/s (forward, batch 32)")
+
+    x_pool, y_pool = data["pool"]
+    rng = np.random.default_rng(seed)
+    lab = rng.choice(len(x_pool), size=min(labelled, len(x_pool)), replace=False)
+    head = FeatureHeadClassifier(seed=seed)
+    head.fit(x_pool[lab], y_pool[lab]).predict_proba(x_pool)  # compile
+    round_s = best_seconds(
+        lambda: head.fit(x_pool[lab], y_pool[lab]).predict_proba(x_pool), repeats
+    )
+    print(
+        f"imagenet head round ({len(lab)} fit + {len(x_pool)} scored): {round_s * 1e3:6.1f} ms "
+        f"(steps={head.steps}, hidden={head.hidden})"
+    )
+    x_test, y_test = data["test"]
+    for name, clf in (
+        ("head", clone(head)),
+        ("LogisticRegression", LogisticRegression(max_iter=5000)),
+    ):
+        start = time.perf_counter()
+        clf.fit(x_pool, y_pool)
+        secs = time.perf_counter() - start
+        pred = clf.predict(x_test)
+        print(
+            f"full pool, {name:18s} ({len(x_pool)} images, {secs:5.2f} s): "
+            f"test accuracy {np.mean(pred == y_test):.3f}, "
+            f"balanced {balanced_accuracy_score(y_test, pred):.3f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default="params.yaml")
@@ -228,6 +287,8 @@ def main(argv: list[str] | None = None) -> None:
         "--pretrain", action="store_true", help="also time pretraining steps and AL round per start"
     )
     ap.add_argument("--encoder", type=Path, default=Path("models/supervised.msgpack"))
+    ap.add_argument("--imagenet", type=Path, help="embed stage's folder: time the imagenet start")
+    ap.add_argument("--curated", type=Path, default=Path("curated"), help="labels for --imagenet")
     args = ap.parse_args(argv)
 
     params = load_params(args.params)
@@ -302,6 +363,9 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.compare_conv:
         compare_conv_formulations(size, tuple(clf.widths), clf.stem, clf.batch_size, args.repeats)
+
+    if args.imagenet:
+        imagenet_start(args.imagenet, args.curated, args.labelled, args.repeats, args.seed)
 
     if args.accuracy:
         from foxdog.data.arrays import load_split

@@ -16,7 +16,7 @@ from pathlib import Path
 from foxdog import paths
 from foxdog.config import Params, load_params
 from foxdog.errors import CurationError, FetchError, RenderError
-from foxdog.registry import ABLATION_FACTORS, STARTS, STRATEGIES
+from foxdog.registry import ABLATION_FACTORS, STRATEGIES
 
 DESCRIPTION = """\
 Active learning on a folder of labelled photos (the fox/dog study by default).
@@ -28,10 +28,11 @@ The stages, in pipeline order
   data index     write SOURCES.csv for your own DIR/<class>/**/<image> folder
   data regroup   new classes from a collection's breed_or_species, as symbolic links
   curate         data/ -> curated/ (checked, deduplicated, split, resized arrays)
+  embed          curated photos -> frozen ImageNet features per split (imagenet start)
   pretrain-data  pretraining corpus -> curated_pretrain/ (+ near-duplicate check)
   pretrain       one encoder (supervised | simclr) -> models/<method>.msgpack
-  baseline       full-pool training over seeds, one start -> metrics/baseline/<start>.json
-  al             one start x one query strategy, all seeds -> results/<start>/<strategy>/
+  baseline       full-pool training over seeds, one condition -> metrics/baseline/<condition>.json
+  al             one condition x one query strategy, all seeds -> results/<condition>/<strategy>/
   ablate         one ablation factor for one strategy -> results/ablations/...
   probcover-delta  ProbCover δ purity/coverage table -> metrics/probcover_delta.csv
   analyze        results -> metrics/summary.json, metrics/*.csv, plots/
@@ -107,6 +108,13 @@ def cmd_regroup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_embed(args: argparse.Namespace) -> int:
+    from foxdog.stages import embed
+
+    embed.run(_params(args))
+    return 0
+
+
 def cmd_curate(args: argparse.Namespace) -> int:
     from foxdog.stages import curate
 
@@ -117,14 +125,14 @@ def cmd_curate(args: argparse.Namespace) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     from foxdog.stages import baseline
 
-    baseline.run(_params(args), args.start, _path(args.out), args.params)
+    baseline.run(_params(args), args.condition, _path(args.out), args.params)
     return 0
 
 
 def cmd_al(args: argparse.Namespace) -> int:
     from foxdog.stages import al
 
-    al.run(_params(args), args.strategy, args.start, Path(args.results), args.params)
+    al.run(_params(args), args.strategy, args.condition, Path(args.results), args.params)
     return 0
 
 
@@ -253,15 +261,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("curate", cmd_curate, "raw photos -> curated arrays, manifest, datasheet")
     add("pretrain-data", cmd_pretrain_data, "curate the pretraining corpus, check for leaks")
+    add("embed", cmd_embed, "frozen ImageNet features of every curated photo, per split")
     pre = add("pretrain", cmd_pretrain, "pretrain an encoder for the transfer / selfsup starts")
     pre.add_argument("--method", choices=("supervised", "simclr"))
     pre.add_argument("--metrics", help="default: metrics/pretrain_<method>.json")
     base = add("baseline", cmd_baseline, "train on the full pool over seeds (the upper bound)")
-    base.add_argument("--out", help="default: metrics/baseline/<start>.json")
+    base.add_argument("--out", help="default: metrics/baseline/<condition>.json")
     al = add("al", cmd_al, "run one query strategy for every seed (resumable)")
     for command in (base, al):
         command.add_argument(
-            "--start", required=True, choices=STARTS, help="where the network starts (regime)"
+            "--condition",
+            "--start",
+            dest="condition",
+            required=True,
+            help="a start (natural balance: scratch, transfer, selfsup, imagenet) or "
+            "<start>-<rare class><two-digit percent of the pool>, e.g. imagenet-fox10",
         )
     ab = add("ablate", cmd_ablate, "vary one protocol factor for one strategy (resumable)")
     ab.add_argument("--factor", required=True, choices=ABLATION_FACTORS)

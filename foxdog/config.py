@@ -26,12 +26,21 @@ import yaml
 
 from foxdog.registry import (
     ABLATION_FACTORS,
+    CNN_STARTS,
+    FEATURE_STARTS,
     INITIAL_METHODS,
     PRETRAIN_METHODS,
     START_METHOD,
     STARTS,
     STRATEGIES,
+    balance_conditions,
+    share_percent,
 )
+
+# Test metrics of rounds.csv a decision can be scored on (higher is better), and the
+# label axes an AULC can be taken on.
+SCORE_METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
+AULC_AXES = ("linear", "log")
 
 
 class ConfigError(ValueError):
@@ -97,10 +106,66 @@ class ActiveConfig:
     committee_size: int = 3
     mc_samples: int = 20
     initial: str = "random"  # how the initial labelled set is drawn: one of INITIAL_METHODS
+    budgets: tuple[int, ...] = (110, 310, 510, 910)  # decision-map budgets (labels after a round)
 
     def final_labels(self) -> int:
         """Labels used after the last round."""
         return self.initial_size + self.rounds * self.query_size
+
+
+@dataclass(frozen=True)
+class BalanceConfig:
+    """The class-balance axis: pools with one class subsampled to a share (seed-paired)."""
+
+    rare_class: str = "fox"  # the class subsampled in the pool (one of data.classes)
+    shares: tuple[float, ...] = (0.10, 0.05)  # its pool shares run besides the natural one
+    starts: tuple[str, ...] = ("imagenet",)  # starts run at the natural balance and each share
+    # starts x (natural + shares), spelled out because dvc.yaml's matrix cannot compute names.
+    conditions: tuple[str, ...] = ("imagenet", "imagenet-fox10", "imagenet-fox05")
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """The frozen-feature starts' protocol and head (foxdog/model/head.py)."""
+
+    strategies: tuple[str, ...] = (
+        "random",
+        "margin",
+        "coreset",
+        "typiclust",
+        "badge",
+        "balanced_margin",
+    )
+    seeds: tuple[int, ...] = tuple(range(30))
+    initial_size: int = 10
+    query_size: int = 10
+    rounds: int = 29
+    budgets: tuple[int, ...] = (50, 100, 200, 300)
+    hidden: int = 0  # 0: multinomial logistic regression; > 0: one hidden ReLU layer
+    steps: int = 50  # full-batch AdamW steps per fit
+    learning_rate: float = 0.05
+    weight_decay: float = 0.001
+    class_weight: str = "balanced"  # none | balanced
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One start's active-learning protocol (``Params.protocol``): who runs, how many labels."""
+
+    strategies: tuple[str, ...]
+    seeds: tuple[int, ...]
+    initial_size: int
+    query_size: int
+    rounds: int
+    budgets: tuple[int, ...]
+
+    def final_labels(self) -> int:
+        """Labels used after the last round."""
+        return self.initial_size + self.rounds * self.query_size
+
+    def round_labels(self) -> tuple[int, ...]:
+        """Labels after each round, round 0 (the initial set) first."""
+        return tuple(self.initial_size + r * self.query_size for r in range(self.rounds + 1))
 
 
 @dataclass(frozen=True)
@@ -127,6 +192,11 @@ class AnalysisConfig:
     tie_tolerance: float = 0.005  # per-seed AULC difference counted as a tie
     min_seeds: int = 2  # seeds needed before an interval or a test is computed
     max_exact_seeds: int = 16  # exact sign-flip test up to 2**this patterns; Monte Carlo above
+    metric_natural: str = "accuracy"  # decision-map score of a pool at its natural class balance
+    metric_subsampled: str = "balanced_accuracy"  # ... and of a pool with one class subsampled
+    aulc_axis: str = "linear"  # primary AULC: label axis linear or log (both are reported)
+    power: float = 0.8  # power the seed count is judged against ...
+    effect: float = 0.01  # ... for a paired AULC difference of this size (1 point)
 
 
 # ---------------------------------------------------------------- pretraining (owner: pretrain)
@@ -147,6 +217,15 @@ class PretrainConfig:
     temperature: float = 0.2  # NT-Xent temperature (simclr)
     projection: int = 64  # SimCLR projection-head output width
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    """The embed stage: frozen ImageNet features of every curated photo (imagenet start)."""
+
+    out_dir: str = "features/imagenet"  # <split>.npy, <split>_ids.npy, the id cache
+    image_size: int = 224  # the resolution EfficientNet-Lite0 was trained at
+    batch_size: int = 32  # photos per forward pass (a fixed compiled shape)
 
 
 def encoder_path(pretrain: PretrainConfig, start: str) -> Path:
@@ -187,6 +266,13 @@ def validate_pretrain(params: Params, source: str = "params.yaml") -> None:
     c(len(a.starts) >= 1, "active.starts", "must list at least one start", a.starts)
     for i, s in enumerate(a.starts):
         c(s in STARTS, f"active.starts[{i}]", f"is not one of {STARTS}", s)
+        c(
+            s not in FEATURE_STARTS,
+            f"active.starts[{i}]",
+            f"is a frozen-feature start: list it in balance.starts (active.starts are the "
+            f"CNN starts {CNN_STARTS})",
+            s,
+        )
     c(len(set(a.starts)) == len(a.starts), "active.starts", "has repeats", a.starts)
     c(
         ab.start in a.starts,
@@ -232,6 +318,24 @@ class Params:
     ablations: AblationConfig = field(default_factory=AblationConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    balance: BalanceConfig = field(default_factory=BalanceConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+
+    def protocol(self, start: str) -> Protocol:
+        """THE protocol of ``start``: ``head`` for frozen-feature starts, ``active`` otherwise."""
+        if start not in STARTS:
+            raise ValueError(f"unknown start {start!r}; known: {', '.join(STARTS)}")
+        p = self.head if start in FEATURE_STARTS else self.active
+        return Protocol(
+            strategies=p.strategies,
+            seeds=p.seeds,
+            initial_size=p.initial_size,
+            query_size=p.query_size,
+            rounds=p.rounds,
+            # Budgets past the last round (a shortened run) cannot be evaluated.
+            budgets=tuple(b for b in p.budgets if b <= p.initial_size + p.rounds * p.query_size),
+        )
 
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
@@ -384,8 +488,116 @@ def validate(params: Params, source: str = "params.yaml") -> Params:
     )
     c(an.slope_threshold >= 0, "analysis.slope_threshold", "must be >= 0", an.slope_threshold)
     c(0 < an.alpha < 1, "analysis.alpha", "must be in (0, 1)", an.alpha)
+    for key in ("metric_natural", "metric_subsampled"):
+        value = getattr(an, key)
+        c(value in SCORE_METRICS, f"analysis.{key}", f"is not one of {SCORE_METRICS}", value)
+    c(an.aulc_axis in AULC_AXES, "analysis.aulc_axis", f"is not one of {AULC_AXES}", an.aulc_axis)
+    c(0 < an.power < 1, "analysis.power", "must be in (0, 1)", an.power)
+    c(an.effect > 0, "analysis.effect", "must be > 0", an.effect)
     validate_pretrain(params, source)
+    validate_embed(params, source)
+    validate_conditions(params, source)
     return params
+
+
+HEAD_CLASS_WEIGHTS = ("none", "balanced")
+MAX_HIDDEN = 4096
+
+
+def _check_budgets(c: Callable[..., None], key: str, budgets: tuple[int, ...], p: Any) -> None:
+    """Budgets: strictly ascending label counts, none below the initial set.
+
+    They are meant to be label counts after a round (initial_size + k * query_size);
+    one past the last round is allowed (a shortened ``-S ...rounds=`` run keeps its
+    params valid) and :meth:`Params.protocol` leaves it out.
+    """
+    c(len(budgets) >= 1, key, "must list at least one budget", budgets)
+    c(list(budgets) == sorted(set(budgets)), key, "must be strictly ascending", budgets)
+    for i, b in enumerate(budgets):
+        c(b >= p.initial_size, f"{key}[{i}]", f"must be >= initial_size={p.initial_size}", b)
+
+
+def validate_conditions(params: Params, source: str = "params.yaml") -> None:
+    """Ranges of ``balance.*``, ``head.*`` and ``active.budgets``."""
+    b, h, c = params.balance, params.head, _checker(source)
+    _check_budgets(c, "active.budgets", params.active.budgets, params.active)
+    c(
+        b.rare_class in params.data.classes,
+        "balance.rare_class",
+        f"must be one of data.classes={params.data.classes!r}",
+        b.rare_class,
+    )
+    for i, share in enumerate(b.shares):
+        pct = share * 100
+        c(
+            1 <= pct <= 99 and abs(pct - round(pct)) < 1e-9,
+            f"balance.shares[{i}]",
+            "must be a whole percent between 0.01 and 0.99 (it names the condition)",
+            share,
+        )
+    pcts = [share_percent(s) for s in b.shares]
+    c(len(set(pcts)) == len(pcts), "balance.shares", "has repeats", b.shares)
+    for i, s in enumerate(b.starts):
+        c(
+            s in FEATURE_STARTS,
+            f"balance.starts[{i}]",
+            f"must be a frozen-feature start {FEATURE_STARTS} (CNN starts run the natural "
+            "balance only, in active.starts: cost; a subsampled CNN condition is "
+            "`foxdog al --condition <start>-<class><pct>` away)",
+            s,
+        )
+    c(len(set(b.starts)) == len(b.starts), "balance.starts", "has repeats", b.starts)
+    expect = balance_conditions(b.starts, b.rare_class, b.shares)
+    c(
+        list(b.conditions) == expect,
+        "balance.conditions",
+        f"must be {expect} (balance.starts x (natural + balance.shares), the names "
+        "dvc.yaml's matrix runs)",
+        list(b.conditions),
+    )
+    for i, s in enumerate(h.strategies):
+        c(s in STRATEGIES, f"head.strategies[{i}]", f"is not one of {STRATEGIES}", s)
+    c(len(set(h.strategies)) == len(h.strategies), "head.strategies", "has repeats", h.strategies)
+    c("random" in h.strategies, "head.strategies", "must include random", h.strategies)
+    c(len(h.seeds) >= 1, "head.seeds", "must list at least one seed", h.seeds)
+    c(len(set(h.seeds)) == len(h.seeds), "head.seeds", "has repeats", h.seeds)
+    c(all(0 <= s < 2**32 for s in h.seeds), "head.seeds", "must be in [0, 2**32)", h.seeds)
+    c(h.initial_size >= 2, "head.initial_size", "must be >= 2 (one per class)", h.initial_size)
+    c(h.query_size >= 1, "head.query_size", "must be >= 1", h.query_size)
+    c(1 <= h.rounds <= 1000, "head.rounds", "must be between 1 and 1000", h.rounds)
+    _check_budgets(c, "head.budgets", h.budgets, h)
+    c(0 <= h.hidden <= MAX_HIDDEN, "head.hidden", f"must be in [0, {MAX_HIDDEN}]", h.hidden)
+    c(1 <= h.steps <= MAX_STEPS, "head.steps", f"must be in [1, {MAX_STEPS}]", h.steps)
+    c(h.learning_rate > 0, "head.learning_rate", "must be > 0", h.learning_rate)
+    c(h.weight_decay >= 0, "head.weight_decay", "must be >= 0", h.weight_decay)
+    c(
+        h.class_weight in HEAD_CLASS_WEIGHTS,
+        "head.class_weight",
+        f"is not one of {HEAD_CLASS_WEIGHTS}",
+        h.class_weight,
+    )
+
+
+MAX_EMBED_BATCH = 512  # ~5 MB of activations per 224-px photo in the widest layer
+
+
+def validate_embed(params: Params, source: str = "params.yaml") -> None:
+    """Ranges of ``embed.*``."""
+    e, c = params.embed, _checker(source)
+    c(e.out_dir.strip() != "", "embed.out_dir", "must name a folder", e.out_dir)
+    c(
+        Path(e.out_dir) not in (Path(params.data.raw_dir), Path(params.data.out_dir)),
+        "embed.out_dir",
+        "must differ from data.raw_dir and data.out_dir",
+        e.out_dir,
+    )
+    c(32 <= e.image_size <= 512, "embed.image_size", "must be between 32 and 512", e.image_size)
+    c(
+        1 <= e.batch_size <= MAX_EMBED_BATCH,
+        "embed.batch_size",
+        f"must be between 1 and {MAX_EMBED_BATCH}",
+        e.batch_size,
+    )
 
 
 # ---------------------------------------------------------------- limits

@@ -15,3 +15,7 @@ class FetchError(RuntimeError):
 
 class RenderError(RuntimeError):
     """A page could not be rendered; the message names the page and the cell."""
+
+
+class WeightsError(ValueError):
+    """A weight file cannot be read or does not fit the model; the message names the file."""

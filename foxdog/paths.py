@@ -16,9 +16,18 @@ METRICS = Path("metrics")
 PLOTS = Path("plots")
 
 
-def strategy_dir(results_dir: Path, start: str, strategy: str) -> Path:
-    """``results/<start>/<strategy>/``: one AL stage's rounds.csv, queries.csv, state/."""
-    return Path(results_dir) / start / strategy
+def strategy_dir(results_dir: Path, condition: str, strategy: str) -> Path:
+    """``results/<condition>/<strategy>/``: one AL stage's rounds.csv, queries.csv, state/.
+
+    ``condition`` is a :func:`foxdog.registry.condition_name` (a start's name at the
+    natural balance, so the CNN starts' folders are unchanged).
+    """
+    return Path(results_dir) / condition / strategy
+
+
+def condition_dir(results_dir: Path, condition: str) -> Path:
+    """``results/<condition>/``: every strategy of one condition."""
+    return Path(results_dir) / condition
 
 
 def ablation_dir(results_dir: Path, factor: str, strategy: str) -> Path:
@@ -27,13 +36,22 @@ def ablation_dir(results_dir: Path, factor: str, strategy: str) -> Path:
 
 
 def baseline_dir(metrics_dir: Path = METRICS) -> Path:
-    """``metrics/baseline/``: one ``<start>.json`` per start."""
+    """``metrics/baseline/``: one ``<condition>.json`` per condition."""
     return Path(metrics_dir) / "baseline"
 
 
-def baseline(start: str, metrics_dir: Path = METRICS) -> Path:
-    """``metrics/baseline/<start>.json``: the full-pool baseline of ``start``."""
-    return baseline_dir(metrics_dir) / f"{start}.json"
+def baseline(condition: str, metrics_dir: Path = METRICS) -> Path:
+    """``metrics/baseline/<condition>.json``: the full-pool reference of ``condition``.
+
+    At the natural balance the condition is the start (``metrics/baseline/<start>.json``);
+    for a subsampled pool the reference is trained on that seed's subsampled pool.
+    """
+    return baseline_dir(metrics_dir) / f"{condition}.json"
+
+
+def features_dir(params: Params) -> Path:
+    """``<embed.out_dir>/``: frozen features per split (``<split>.npy``, ``<split>_ids.npy``)."""
+    return Path(params.embed.out_dir)
 
 
 def pretrain_metrics(method: str, metrics_dir: Path = METRICS) -> Path:

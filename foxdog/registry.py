@@ -1,4 +1,4 @@
-"""The names the study knows: query strategies, starting models, ablation factors.
+"""The names the study knows: query strategies, starting models, conditions, ablation factors.
 
 One list each; validation (:mod:`foxdog.config`), the command line, the charts and
 the report pages read them from here. What a strategy *does* is in
@@ -7,7 +7,12 @@ the report pages read them from here. What a strategy *does* is in
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from foxdog.config import Params
 
 #: Query strategies, in the order charts list and colour them (random first).
 STRATEGIES = (
@@ -22,6 +27,7 @@ STRATEGIES = (
     "typiclust",
     "probcover",
     "badge",
+    "balanced_margin",
 )
 #: How each strategy chooses, in words (the Method page's table).
 STRATEGY_WORDS = {
@@ -53,6 +59,11 @@ STRATEGY_WORDS = {
         "k-means++ on last-layer gradient embeddings, uncertain and diverse (BADGE, Ash "
         "et al. 2020)"
     ),
+    "balanced_margin": (
+        "margin sampling within equal quotas per predicted class: the batch is split evenly "
+        "over the classes the model predicts, each quota filled by its smallest margins "
+        "(this project's class-balancing variant)"
+    ),
 }
 #: How the initial labelled set is drawn (``active.initial``).
 INITIAL_METHODS = ("random", "typiclust")
@@ -67,10 +78,13 @@ class Start:
     """A starting model (a regime of ``active.starts``): where the network's weights begin."""
 
     name: str
-    method: str | None  # the pretraining method whose encoder it loads; None: from scratch
+    method: str | None  # the pretraining method whose encoder it loads; None: none of ours
     short_name: str  # for tables and chart titles
     colour: str  # where a chart compares starting models
     description: str  # what it is, in words (Markdown)
+    # Frozen features (the embed stage) + a small head refitted each round (params.head),
+    # instead of the CNN fine-tuned each round (params.active).
+    frozen_features: bool = False
 
 
 START_INFO = {
@@ -99,9 +113,95 @@ START_INFO = {
             "supervised transfer: the convolutional trunk of a classifier pretrained on the "
             "pretraining corpus's classes (`pretrain@supervised`)",
         ),
+        Start(
+            "imagenet",
+            None,
+            "ImageNet features",
+            "#2f9e44",
+            "frozen ImageNet features: EfficientNet-Lite0's 1280-d pooled features of the "
+            "224-px photos (`embed`), a small Flax head trained on them each round; ImageNet "
+            "saw fox and dog classes with labels",
+            frozen_features=True,
+        ),
     )
 }
 #: The starting models ``active.starts`` may name.
 STARTS = tuple(START_INFO)
 #: Which pretraining method's encoder each pretrained start loads.
 START_METHOD = {s.name: s.method for s in START_INFO.values() if s.method}
+#: Starts whose rounds fine-tune the CNN (``params.active``) ...
+CNN_STARTS = tuple(s.name for s in START_INFO.values() if not s.frozen_features)
+#: ... and starts whose rounds fit a head on frozen features (``params.head``).
+FEATURE_STARTS = tuple(s.name for s in START_INFO.values() if s.frozen_features)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A start x pool class balance: what one results/<name>/ folder holds."""
+
+    name: str  # ``<start>`` (natural balance) or ``<start>-<rare_class><pct>``
+    start: str
+    rare_class: str | None  # the class subsampled in the pool; None at the natural balance
+    share: float | None  # its target share of the pool; None at the natural balance
+
+    @property
+    def natural(self) -> bool:
+        """True when the pool is used as curated (no class subsampled)."""
+        return self.share is None
+
+
+def share_percent(share: float) -> int:
+    """``0.05`` -> ``5``: a pool share as the whole percent its condition name carries."""
+    return round(share * 100)
+
+
+def condition_name(start: str, rare_class: str | None = None, share: float | None = None) -> str:
+    """``imagenet`` at the natural balance, ``imagenet-fox05`` for foxes at 5% of the pool."""
+    if share is None:
+        return start
+    return f"{start}-{rare_class}{share_percent(share):02d}"
+
+
+def balance_conditions(
+    starts: tuple[str, ...], rare_class: str, shares: tuple[float, ...]
+) -> list[str]:
+    """Names of ``starts`` x (natural + ``shares``), in order: what ``balance.conditions`` lists."""
+    return [
+        condition_name(start, rare_class, share) for start in starts for share in (None, *shares)
+    ]
+
+
+def conditions(params: Params) -> list[Condition]:
+    """Every condition the study runs, in order: the CNN starts at the natural balance
+    (``active.starts``), then each of ``balance.starts`` at the natural balance and at
+    each of ``balance.shares`` of ``balance.rare_class``."""
+    b = params.balance
+    out = [Condition(start, start, None, None) for start in params.active.starts]
+    for start in b.starts:
+        out.append(Condition(start, start, None, None))
+        for share in b.shares:
+            out.append(
+                Condition(condition_name(start, b.rare_class, share), start, b.rare_class, share)
+            )
+    return out
+
+
+def parse_condition(name: str, classes: tuple[str, ...]) -> Condition:
+    """The :class:`Condition` a name spells (any start, any class of ``classes``, 1-99%).
+
+    Raises ValueError naming what is wrong.
+    """
+    if name in STARTS:
+        return Condition(name, name, None, None)
+    for start in STARTS:
+        rest = name.removeprefix(f"{start}-")
+        if rest == name:
+            continue
+        match = re.fullmatch(r"(.+?)(\d{2})", rest)
+        if match and match.group(1) in classes and 1 <= int(match.group(2)) <= 99:
+            share = int(match.group(2)) / 100
+            return Condition(name, start, match.group(1), share)
+    raise ValueError(
+        f"condition {name!r} is not <start> or <start>-<class><two-digit percent> "
+        f"(starts {', '.join(STARTS)}; classes {', '.join(classes)})"
+    )

@@ -161,6 +161,34 @@ def test_error_names_the_file_it_came_from(tmp_path):
         ("active", "label_noise", 0.5, "active.label_noise=0.5 must be in [0, 0.5)"),
         ("ablations", "query_size", [10, 0], "ablations.query_size=(10, 0) must be >= 1"),
         ("analysis", "stop_window", 0, "analysis.stop_window=0 must be >= 1"),
+        ("embed", "out_dir", "", "embed.out_dir='' must name a folder"),
+        ("embed", "out_dir", "curated", "embed.out_dir='curated' must differ from data.raw_dir"),
+        ("embed", "image_size", 16, "embed.image_size=16 must be between 32 and 512"),
+        ("embed", "batch_size", 0, "embed.batch_size=0 must be between 1 and 512"),
+        (
+            "active",
+            "starts",
+            ["scratch", "imagenet"],
+            "active.starts[1]='imagenet' is a frozen-feature start: list it in balance.starts",
+        ),
+        ("active", "budgets", [5, 110], "active.budgets[0]=5 must be >= initial_size=10"),
+        ("active", "budgets", [310, 110], "active.budgets=(310, 110) must be strictly ascending"),
+        ("balance", "rare_class", "cat", "balance.rare_class='cat' must be one of data.classes"),
+        ("balance", "shares", [0.1, 0.055], "balance.shares[1]=0.055 must be a whole percent"),
+        ("balance", "shares", [0.1, 1.0], "balance.shares[1]=1.0 must be a whole percent"),
+        ("balance", "starts", ["transfer"], "balance.starts[0]='transfer' must be a frozen"),
+        (
+            "balance",
+            "conditions",
+            ["imagenet", "imagenet-fox10"],
+            "balance.conditions=['imagenet', 'imagenet-fox10'] must be ['imagenet', "
+            "'imagenet-fox10', 'imagenet-fox05']",
+        ),
+        ("head", "strategies", ["margin"], "head.strategies=('margin',) must include random"),
+        ("head", "seeds", [], "head.seeds=() must list at least one seed"),
+        ("head", "budgets", [50, 50], "head.budgets=(50, 50) must be strictly ascending"),
+        ("head", "class_weight", "auto", "head.class_weight='auto' is not one of"),
+        ("head", "steps", 0, "head.steps=0 must be in [1, 100000]"),
         # Limits: sizes that would exhaust memory or time.
         ("data", "val_fraction", 0.0, "data.val_fraction=0.0 must be in (0, 0.5)"),
         ("data", "val_fraction", 0.5, "data.val_fraction=0.5 must be in (0, 0.5)"),
@@ -399,3 +427,51 @@ def test_ablation_strategies_must_be_run_in_the_main_study():
                 "ablations": {"strategies": ["random", "typiclust"]},
             }
         )
+
+
+def test_protocol_is_the_head_for_feature_starts_and_active_for_cnn_starts() -> None:
+    params = params_with({"head": {"seeds": [3, 4], "rounds": 5, "budgets": [20, 60, 300]}})
+    head = params.protocol("imagenet")
+    assert (head.seeds, head.rounds, head.budgets, head.final_labels()) == ((3, 4), 5, (20, 60), 60)
+    assert head.strategies == params.head.strategies
+    cnn = params.protocol("transfer")
+    assert (cnn.seeds, cnn.query_size, cnn.budgets) == (
+        params.active.seeds,
+        params.active.query_size,
+        params.active.budgets,
+    )
+    assert cnn.round_labels()[:3] == (10, 110, 210)
+    with pytest.raises(ValueError, match="unknown start 'nope'"):
+        params.protocol("nope")
+
+
+def test_conditions_list_cnn_starts_then_balance_starts_with_each_share() -> None:
+    from foxdog.registry import condition_name, conditions, parse_condition
+
+    params = params_with(
+        {
+            "balance": {
+                "shares": [0.1, 0.02],
+                "conditions": ["imagenet", "imagenet-fox10", "imagenet-fox02"],
+            }
+        }
+    )
+    got = conditions(params)
+    assert [c.name for c in got] == [
+        "scratch",
+        "transfer",
+        "selfsup",
+        "imagenet",
+        "imagenet-fox10",
+        "imagenet-fox02",
+    ]
+    assert [(c.start, c.rare_class, c.share) for c in got[-2:]] == [
+        ("imagenet", "fox", 0.1),
+        ("imagenet", "fox", 0.02),
+    ]
+    assert got[0].natural and not got[-1].natural
+    assert condition_name("transfer", "dog", 0.05) == "transfer-dog05"
+    assert parse_condition("transfer-dog05", ("dog", "fox")).share == 0.05
+    assert parse_condition("imagenet", ("dog", "fox")).natural
+    with pytest.raises(ValueError, match="not <start> or <start>-<class>"):
+        parse_condition("imagenet-cat10", ("dog", "fox"))

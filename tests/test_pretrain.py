@@ -86,7 +86,7 @@ def test_cli_registration_parses_both_commands():
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"active": {"starts": ["imagenet"]}}, "active.starts[0]='imagenet' is not one of"),
+        ({"active": {"starts": ["imagenet21k"]}}, "active.starts[0]='imagenet21k' is not one of"),
         ({"active": {"starts": []}}, "active.starts=() must list at least one start"),
         ({"active": {"starts": ["scratch"]}}, "ablations.start='transfer' must be one of"),
         ({"model": {"trunk_lr": -0.5}}, "model.trunk_lr=-0.5 must be >= 0"),

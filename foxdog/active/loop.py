@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +75,11 @@ class Experiment:
         progress: bool = False,
         *,
         val: Split | None = None,
+        rare_label: int = 1,
+        context: dict[str, Any] | None = None,
     ) -> None:
         self.spec = spec
+        self.rare_label = int(rare_label)
         self.make_estimator = make_estimator
         self.pool = pool
         self.test = test
@@ -87,7 +90,10 @@ class Experiment:
         estimator = make_estimator(spec.seed)
         self.n_classes = len(estimator.classes)
         self.answers = oracle_labels(pool.labels, spec.label_noise, spec.seed, self.n_classes)
-        self.fp = fingerprint(spec, estimator_identity(estimator.get_params()), pool, test, val)
+        # ``context``: what else the numbers depend on (condition, feature files' hash).
+        ident = {**estimator_identity(estimator.get_params()), "context": context or {}}
+        ident["rare_label"] = self.rare_label
+        self.fp = fingerprint(spec, ident, pool, test, val)
 
     # -- protocol --------------------------------------------------------------
     def n_labels(self, r: int) -> int:
@@ -101,7 +107,11 @@ class Experiment:
         if spec.initial == "random":
             return initial_indices(self.pool.labels, spec.initial_size, spec.seed)
         if spec.initial == "typiclust":
-            emb = scratch_embeddings(self.make_estimator(spec.seed), self.pool.images)
+            estimator = self.make_estimator(spec.seed)
+            if hasattr(estimator, "pretrained_embed"):  # frozen features: cluster them
+                emb = estimator.pretrained_embed(self.pool.images)
+            else:
+                emb = scratch_embeddings(estimator, self.pool.images)
             idx = strategies.typiclust_initial(emb, spec.initial_size, random_state=spec.seed)
             idx = np.asarray(idx, dtype=np.int64)
             if len(idx) != spec.initial_size or len(np.unique(idx)) != len(idx):
@@ -349,7 +359,14 @@ class Experiment:
         query_seconds: float,
     ) -> None:
         model = self._evaluated_model(learner)
-        metrics = classification_metrics(self.test.labels, model.predict_proba(self.test.images))
+        proba = model.predict_proba(self.test.images)
+        metrics = classification_metrics(self.test.labels, proba)
+        rare_test = self.test.labels == self.rare_label
+        rare_recall = (
+            float(np.mean(proba[rare_test].argmax(axis=1) == self.rare_label))
+            if rare_test.any()
+            else float("nan")
+        )
         val_accuracy = kappa = float("nan")
         val_pred = None
         if self.val is not None:
@@ -363,6 +380,8 @@ class Experiment:
             "round": len(state["rounds"]),
             "n_labels": len(labelled),
             **metrics,
+            "n_rare": int((self.pool.labels[labelled] == self.rare_label).sum()),
+            "rare_recall": rare_recall,
             "val_accuracy": val_accuracy,
             "noisy_labels": int((self.answers[labelled] != self.pool.labels[labelled]).sum()),
             "kappa_stop": kappa,
@@ -391,11 +410,20 @@ def run_specs(
     progress: bool | None = None,
     val: Split | None = None,
     start: str = "scratch",
+    *,
+    condition: str | None = None,
+    rare_class: str = "",
+    rare_label: int = 1,
+    pool_for: Callable[[int], Split] | None = None,
+    context: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run (or resume) each spec; return all round records and all queries.
 
     ``val`` is the validation split (the stop set); see :class:`Experiment`.
-    ``start`` only labels the rows: ``make_estimator`` decides where the network starts.
+    ``start``, ``condition`` (default: ``start``) and ``rare_class`` label the rows:
+    ``make_estimator`` decides where the network starts. ``pool_for(seed)``, when
+    given, is the pool seed ``seed`` runs on (a subsampled condition); otherwise ``pool``.
+    ``rare_label`` is the label whose recall and count the rows report.
     """
     progress = show_progress() if progress is None else progress
     specs = list(specs)
@@ -403,9 +431,23 @@ def run_specs(
     queries: list[dict[str, Any]] = []
     for spec in tqdm(specs, desc="runs", disable=not progress):
         path = state_path(state_dir, spec)
-        state = Experiment(spec, make_estimator, pool, test, path, progress, val=val).run()
+        seed_pool = pool if pool_for is None else pool_for(spec.seed)
+        state = Experiment(
+            spec,
+            make_estimator,
+            seed_pool,
+            test,
+            path,
+            progress,
+            val=val,
+            rare_label=rare_label,
+            context={"condition": condition or start, **(context or {})},
+        ).run()
         protocol = {
+            "condition": condition or start,
             "start": start,
+            "rare_class": rare_class,
+            "pool_share": round(float(np.mean(seed_pool.labels == rare_label)), 6),
             "strategy": spec.strategy,
             "initial_size": spec.initial_size,
             "query_size": spec.query_size,

@@ -28,13 +28,16 @@ from typing import Any
 import numpy as np
 
 from foxdog.active.strategies import COMMITTEE_STRATEGIES, get_strategy
-from foxdog.config import ActiveConfig, Params
+from foxdog.config import ActiveConfig, Params, Protocol
 from foxdog.metrics import METRICS
+from foxdog.registry import FEATURE_STARTS
 
 ROUND_KEYS = (
     "round",
     "n_labels",
     *METRICS,
+    "n_rare",  # rare-class images labelled so far (true labels, initial set included)
+    "rare_recall",  # test recall of the rare class
     "val_accuracy",
     "noisy_labels",
     "kappa_stop",
@@ -147,13 +150,37 @@ def oracle_labels(labels: np.ndarray, noise: float, seed: int, n_classes: int) -
     return np.where(wrong, (labels + offset) % n_classes, labels)
 
 
-PROTOCOL_COLUMNS = ("start", "strategy", "initial_size", "query_size", "label_noise", "seed")
+PROTOCOL_COLUMNS = (
+    "condition",
+    "start",
+    "rare_class",  # balance.rare_class at the natural balance too, so discovery compares
+    "pool_share",  # the rare class's share of the pool the seed actually ran on
+    "strategy",
+    "initial_size",
+    "query_size",
+    "label_noise",
+    "seed",
+)
 ROUND_COLUMNS = (*PROTOCOL_COLUMNS, *ROUND_KEYS, "machine")
 QUERY_COLUMNS = (*PROTOCOL_COLUMNS, *QUERY_KEYS)
 
 
 def estimator_factory(params: Params, start: str) -> EstimatorFactory:
-    """Seed -> unfitted CNN classifier configured from ``params``, starting from ``start``."""
+    """Seed -> unfitted classifier of ``start``: the CNN, or for a frozen-feature start the
+    head on its features (``params.head``)."""
+    if start in FEATURE_STARTS:
+        from foxdog.model.head import FeatureHeadClassifier
+
+        h = params.head
+        return lambda seed: FeatureHeadClassifier(
+            hidden=h.hidden,
+            steps=h.steps,
+            learning_rate=h.learning_rate,
+            weight_decay=h.weight_decay,
+            class_weight=None if h.class_weight == "none" else h.class_weight,
+            classes=tuple(range(len(params.data.classes))),
+            seed=seed,
+        )
     from foxdog.model.estimator import FlaxCNNClassifier
 
     return lambda seed: FlaxCNNClassifier.from_config(
@@ -166,8 +193,12 @@ def estimator_factory(params: Params, start: str) -> EstimatorFactory:
     )
 
 
-def specs_for(active: ActiveConfig, strategy: str) -> list[RunSpec]:
-    """One RunSpec per seed of ``active``."""
+def specs_for(
+    active: ActiveConfig | Protocol, strategy: str, extra: ActiveConfig | None = None
+) -> list[RunSpec]:
+    """One RunSpec per seed of ``active`` (an ActiveConfig, or a start's Protocol whose
+    label noise, committee, MC samples and initial-set method come from ``extra``)."""
+    extra = extra if extra is not None else active
     return [
         RunSpec(
             strategy=strategy,
@@ -175,10 +206,10 @@ def specs_for(active: ActiveConfig, strategy: str) -> list[RunSpec]:
             initial_size=active.initial_size,
             query_size=active.query_size,
             rounds=active.rounds,
-            label_noise=active.label_noise,
-            committee_size=active.committee_size,
-            mc_samples=active.mc_samples,
-            initial=active.initial,
+            label_noise=extra.label_noise,
+            committee_size=extra.committee_size,
+            mc_samples=extra.mc_samples,
+            initial=extra.initial,
         )
         for seed in active.seeds
     ]

@@ -25,12 +25,12 @@ from foxdog import io
 from foxdog.active.protocol import RunSpec
 from foxdog.data.arrays import Split
 
-STATE_VERSION = 3
+STATE_VERSION = 4  # 4: n_rare, rare_recall; condition in the fingerprint
 
 
 # The model code an AL run executes (the al/ablate stages' DVC deps list the same files):
 # pretraining and the baseline live beside them but cannot change a run's numbers.
-AL_MODEL_FILES = ("cnn.py", "train.py", "estimator.py", "encoder.py")
+AL_MODEL_FILES = ("cnn.py", "train.py", "estimator.py", "encoder.py", "head.py")
 
 
 STATE_KEYS = (

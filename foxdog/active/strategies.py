@@ -82,14 +82,23 @@ def _pick_order(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(idx, dtype=np.int64), np.arange(n, 0, -1) / max(n, 1)
 
 
-def _embeddings(classifier: Any, X_pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pool and labelled-set embeddings from the CNN behind ``classifier``."""
-    cnn = _estimator(classifier)
+def _embeddings(
+    classifier: Any, X_pool: np.ndarray, pretrained: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pool and labelled-set embeddings from the model behind ``classifier``.
+
+    ``pretrained``: the start's own embedding untouched by labels where the model has
+    one (``pretrained_embed``: a frozen-feature head's features), as TypiClust's
+    authors cluster a self-supervised embedding; else the trained model's ``embed``.
+    """
+    model = _estimator(classifier)
+    embed = getattr(model, "pretrained_embed", None) if pretrained else None
+    embed = embed or model.embed
     X_training = getattr(classifier, "X_training", None)
-    pool = cnn.embed(X_pool)
+    pool = embed(X_pool)
     if X_training is None or len(X_training) == 0:
         return pool, pool[:0]
-    return pool, cnn.embed(X_training)
+    return pool, embed(X_training)
 
 
 def random_sampling(
@@ -235,7 +244,7 @@ def typiclust(
 
     See :mod:`foxdog.active.typiclust`; scores are the pick order.
     """
-    pool, labelled = _embeddings(classifier, X_pool)
+    pool, labelled = _embeddings(classifier, X_pool, pretrained=True)
     return _pick_order(typiclust_select(pool, labelled, n_instances, random_state=random_state))
 
 
@@ -271,6 +280,51 @@ def badge(
     return _pick_order(kmeans_pp_select(G, n_instances, random_state))
 
 
+def class_quotas(predicted: np.ndarray, n_classes: int, n_instances: int) -> np.ndarray:
+    """Equal shares of the batch per predicted class, capped by how many the pool predicts.
+
+    ``n_instances // k`` each over the k classes predicted at least once; the remainder
+    goes one each to the classes predicted least often (the rare class first). A class
+    with fewer candidates than its quota gets them all; its unused slots are left for
+    :func:`balanced_margin` to fill by margin alone.
+    """
+    counts = np.bincount(predicted, minlength=n_classes)
+    present = np.flatnonzero(counts)
+    quotas = np.zeros(n_classes, dtype=np.int64)
+    if len(present) == 0:
+        return quotas
+    quotas[present] = n_instances // len(present)
+    rarest = present[np.lexsort((present, counts[present]))]
+    quotas[rarest[: n_instances - quotas.sum()]] += 1
+    return np.minimum(quotas, counts)
+
+
+def balanced_margin(
+    classifier: Any, X_pool: np.ndarray, n_instances: int = 1, random_state: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Margin sampling within equal quotas per predicted class (class-balancing uncertainty).
+
+    Plain margin sampling spends the batch where the boundary is, which with a rare
+    class is mostly among images predicted as the common class. Here each predicted
+    class gets an equal quota (:func:`class_quotas`), filled by its smallest margins;
+    slots a class cannot fill go to the smallest margins left in the pool. Scores are
+    ``-margin``, as in :func:`margin`. For a batch of one it is margin sampling.
+    """
+    proba = np.asarray(classifier.predict_proba(X_pool), dtype=np.float64)
+    utility = -classifier_margin(classifier, X_pool)
+    if n_instances > len(utility):
+        raise ValueError(f"n_instances={n_instances} exceeds the pool size {len(utility)}")
+    predicted = proba.argmax(axis=1)
+    quotas = class_quotas(predicted, proba.shape[1], n_instances)
+    chosen = np.zeros(len(utility), dtype=bool)
+    order = np.lexsort((np.arange(len(utility)), -utility))  # most uncertain first
+    for c, quota in enumerate(quotas):
+        chosen[order[predicted[order] == c][:quota]] = True
+    rest = order[~chosen[order]][: n_instances - int(chosen.sum())]
+    chosen[rest] = True
+    return sort_batch(np.flatnonzero(chosen), utility[chosen])
+
+
 REGISTRY: dict[str, Strategy] = {
     "random": random_sampling,
     "least_confident": least_confident,
@@ -283,6 +337,7 @@ REGISTRY: dict[str, Strategy] = {
     "typiclust": typiclust,
     "probcover": probcover,
     "badge": badge,
+    "balanced_margin": balanced_margin,
 }
 COMMITTEE_STRATEGIES = frozenset({"committee"})
 

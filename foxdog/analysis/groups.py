@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from foxdog.analysis.curves import per_seed_aulc, per_seed_final
+from foxdog.analysis.curves import per_seed_aulc, per_seed_aulc_log, per_seed_final
 from foxdog.analysis.narrative import p_text, points_text
 from foxdog.analysis.read import REFERENCE, SHARE_PREFIX
 from foxdog.analysis.stats import (
@@ -19,9 +19,11 @@ from foxdog.analysis.stats import (
     censored_median,
     crossing_labels,
     flat_from,
+    flat_power,
     interval_dict,
     paired_difference,
     rank_value,
+    seeds_for_power,
     stop_round,
     t_interval,
     window_slopes,
@@ -37,7 +39,13 @@ def _labels_at(rounds: pd.DataFrame, index: int | None) -> float:
 
 
 def stopping(by_seed: Mapping[int, pd.DataFrame], cfg: AnalysisConfig) -> dict[str, Any]:
-    """The stabilising-predictions stopping rule on ``kappa_stop``, per seed and pooled."""
+    """The stabilising-predictions stopping rule on ``kappa_stop``, per seed and pooled.
+
+    What stopping would have cost, against the test curve: ``accuracy_cost`` (accuracy at
+    the end of the budget minus at the stop) and ``labels_saved``, over every seed (a seed
+    that never stops costs and saves nothing). ``best_window_kappa`` is the highest window
+    mean reached, and ``can_fire`` whether any seed reached the threshold.
+    """
     out: dict[str, Any] = {"kappa": cfg.stop_kappa, "window": cfg.stop_window}
     available = all(
         "kappa_stop" in p.columns and pd.to_numeric(p["kappa_stop"], errors="coerce").notna().any()
@@ -52,9 +60,13 @@ def stopping(by_seed: Mapping[int, pd.DataFrame], cfg: AnalysisConfig) -> dict[s
             | {
                 "accuracy_at_stop": nan,
                 "accuracy_change": nan | {"n_pairs": 0},
+                "labels_saved": nan,
+                "accuracy_cost": nan,
+                "best_window_kappa": {"mean": math.nan, "max": math.nan},
+                "can_fire": False,
             }
         )
-    per_seed, labels, at_stop, change = {}, [], [], []
+    per_seed, labels, at_stop, change, saved, cost, best = {}, [], [], [], [], [], []
     for s, p in by_seed.items():
         kappa = pd.to_numeric(p["kappa_stop"], errors="coerce").to_numpy(np.float64)
         idx = stop_round(kappa, cfg.stop_kappa, cfg.stop_window)
@@ -62,36 +74,73 @@ def stopping(by_seed: Mapping[int, pd.DataFrame], cfg: AnalysisConfig) -> dict[s
         per_seed[str(s)] = {"round": None if idx is None else int(p["round"].iloc[idx])}
         per_seed[str(s)]["n_labels"] = as_count(n)
         labels.append(n)
+        windows = pd.Series(kappa).rolling(cfg.stop_window).mean()
+        best.append(float(windows.max()) if windows.notna().any() else math.nan)
+        acc = p["accuracy"].to_numpy(np.float64)
+        final = float(p["n_labels"].iloc[-1])
         if idx is not None:
-            acc = p["accuracy"].to_numpy(np.float64)
             at_stop.append(acc[idx])
             change.append(acc[idx] - acc[-1])
+        # Over every seed: a seed that never stops labels the whole budget (saves nothing).
+        saved.append(final - n if idx is not None else 0.0)
+        cost.append(acc[-1] - acc[idx] if idx is not None else 0.0)
     out.update(
         labels=as_count(censored_median(labels)),
         seeds_stopped=float(np.mean([not math.isnan(v) for v in labels])),
         per_seed=per_seed,
         accuracy_at_stop=interval_dict(at_stop, cfg),
         accuracy_change=interval_dict(change, cfg) | {"n_pairs": len(change)},
+        labels_saved=interval_dict(saved, cfg),
+        accuracy_cost=interval_dict(cost, cfg),
+        best_window_kappa={
+            "mean": float(np.nanmean(best)) if np.isfinite(best).any() else math.nan,
+            "max": float(np.nanmax(best)) if np.isfinite(best).any() else math.nan,
+        },
+        can_fire=bool(np.nanmax(best) >= cfg.stop_kappa) if np.isfinite(best).any() else False,
     )
     return out
+
+
+def _slopes(by_seed: Mapping[int, pd.DataFrame], rounds: int, window: int) -> np.ndarray:
+    """Seeds x windows of per-seed accuracy slopes (seeds with every round only)."""
+    return np.array(
+        [
+            window_slopes(
+                p["n_labels"].to_numpy(np.float64), p["accuracy"].to_numpy(np.float64), window
+            )
+            for p in by_seed.values()
+            if len(p) == rounds
+        ]
+    )
+
+
+def slope_sd(slopes: np.ndarray) -> float:
+    """Between-seed SD of a window's slope, pooled over windows (root mean variance)."""
+    if slopes.ndim != 2 or slopes.shape[0] < 2 or slopes.shape[1] == 0:
+        return math.nan
+    variances = np.nanvar(slopes, axis=0, ddof=1)
+    return float(math.sqrt(np.nanmean(variances)))
 
 
 def plateau(
     by_seed: Mapping[int, pd.DataFrame], curve_labels: np.ndarray, cfg: AnalysisConfig
 ) -> dict[str, Any]:
-    """Flat-curve rule: the upper bound of the mean per-seed slope under the threshold."""
-    slopes = np.array(
-        [
-            window_slopes(
-                p["n_labels"].to_numpy(np.float64),
-                p["accuracy"].to_numpy(np.float64),
-                cfg.slope_window,
-            )
-            for p in by_seed.values()
-            if len(p) == len(curve_labels)
-        ]
-    )
+    """Flat-curve rule: the upper bound of the mean per-seed slope under the threshold.
+
+    ``power``: the chance the configured window shows a truly flat curve flat (equally, tells
+    a slope of ``analysis.slope_threshold`` from none), from the observed between-seed SD of
+    window slopes; ``power_by_window`` the same for every window length the run allows.
+    """
+    slopes = _slopes(by_seed, len(curve_labels), cfg.slope_window)
+    n = slopes.shape[0] if slopes.ndim == 2 else 0
     out: dict[str, Any] = {"threshold": cfg.slope_threshold, "window": cfg.slope_window}
+    by_window = {}
+    for w in range(2, len(curve_labels) + 1):
+        sd = slope_sd(_slopes(by_seed, len(curve_labels), w))
+        by_window[str(w)] = flat_power(sd, cfg.slope_threshold, n, cfg.confidence)
+    out["power"] = by_window.get(str(cfg.slope_window), math.nan)
+    out["power_by_window"] = by_window
+    out["slope_sd"] = slope_sd(slopes)
     if slopes.ndim != 2 or slopes.shape[1] == 0:
         nan = {"mean": math.nan, "low": math.nan, "high": math.nan}
         return out | {"round": None, "n_labels": math.nan, "final_slope": nan}
@@ -144,7 +193,9 @@ def analyse_group(
     rounds = rounds.sort_values(["seed", "round"], kind="stable")
     by_seed = {int(s): part for s, part in rounds.groupby("seed", sort=True)}
     curve_labels = rounds.groupby("round", sort=True)["n_labels"].median().to_numpy(np.float64)
-    aulcs = per_seed_aulc(rounds)
+    linear, logged = per_seed_aulc(rounds), per_seed_aulc_log(rounds)
+    # The primary axis (analysis.aulc_axis) is what the pre-declared test uses.
+    aulcs, other = (logged, linear) if cfg.aulc_axis == "log" else (linear, logged)
     final = per_seed_final(rounds)
 
     target_info = {}
@@ -167,7 +218,11 @@ def analyse_group(
         "final_labels": as_count(curve_labels[-1]),
         "label_range": [as_count(curve_labels[0]), as_count(curve_labels[-1])],
         "aulc": interval_dict(aulcs, cfg) | {"per_seed": {str(s): v for s, v in aulcs.items()}},
+        "aulc_axis": cfg.aulc_axis,
+        "aulc_secondary": interval_dict(other, cfg)
+        | {"axis": "linear" if cfg.aulc_axis == "log" else "log"},
         "per_seed_aulc": aulcs,  # removed before writing JSON
+        "per_seed_aulc_secondary": other,  # removed before writing JSON
         "per_seed_final": final,  # removed before writing JSON
         "final_accuracy": interval_dict(final, cfg),
         "final_balanced_accuracy": interval_dict(per_seed_final(rounds, "balanced_accuracy"), cfg),
@@ -180,25 +235,46 @@ def analyse_group(
     }
 
 
-def paired_saving(mine: pd.Series, random: pd.Series, cfg: AnalysisConfig) -> dict[str, Any]:
-    """Labels saved vs random per seed, over the seeds where both reached the target."""
+def paired_saving(
+    mine: pd.Series,
+    random: pd.Series,
+    cfg: AnalysisConfig,
+    mine_cap: float = math.nan,
+    random_cap: float = math.nan,
+) -> dict[str, Any]:
+    """Labels saved vs random per seed; a seed that never reached the target is counted.
+
+    A censored seed counts at its run's final label count (``*_cap``): a lower bound on
+    the labels it needs, so a censored random arm can only shrink a saving and a censored
+    strategy only flatter it; a seed where neither reached counts as no saving. With no
+    caps given (NaN), censored seeds are left out, as before. ``n_pairs`` is every seed
+    counted; ``n_reached_both`` those measured without censoring.
+    """
     seeds = mine.index.intersection(random.index)
     a, r = mine.loc[seeds], random.loc[seeds]
     both = a.notna() & r.notna()
-    saved = (r - a)[both]
+    counted = both.copy()
+    a_full, r_full = a.copy(), r.copy()
+    if math.isfinite(mine_cap) and math.isfinite(random_cap):
+        a_full, r_full = a.fillna(mine_cap), r.fillna(random_cap)
+        # Neither reached: both at their caps (no saving); one reached: the other at its cap.
+        counted = a.notna() | r.notna() | (a.isna() & r.isna())
+    saved = (r_full - a_full)[counted]
     mean, low, high = t_interval(saved, cfg.confidence, cfg.min_seeds)
-    percent = t_interval(100.0 * saved / r[both], cfg.confidence, cfg.min_seeds)[0]
+    percent = t_interval(100.0 * saved / r_full[counted], cfg.confidence, cfg.min_seeds)[0]
     out = {
-        "labels": mean,
+        "labels": mean if (a.notna() | r.notna()).any() else math.nan,
         "low": low,
         "high": high,
         "percent": percent,
-        "n_pairs": int(both.sum()),
+        "n_pairs": int(counted.sum()),
+        "n_reached_both": int(both.sum()),
         "n_strategy_only": int((a.notna() & r.isna()).sum()),
         "n_random_only": int((a.isna() & r.notna()).sum()),
         "n_neither": int((a.isna() & r.isna()).sum()),
+        "censored_counted": bool(math.isfinite(mine_cap) and math.isfinite(random_cap)),
     }
-    if out["n_pairs"]:
+    if out["n_reached_both"]:
         out["status"] = "ok"
     elif out["n_strategy_only"]:
         out["status"] = "random_not_reached"
@@ -229,9 +305,18 @@ def compare_to_reference(
                 target["saving_vs_random"] = {"status": "reference", "labels": math.nan}
             else:
                 target["saving_vs_random"] = paired_saving(
-                    target["per_seed_labels"], ref["targets"][key]["per_seed_labels"], cfg
+                    target["per_seed_labels"],
+                    ref["targets"][key]["per_seed_labels"],
+                    cfg,
+                    float(group["final_labels"]),
+                    float(ref["final_labels"]),
                 )
         group["test_vs_random"] = None
+        if ref is not None and name != reference and "per_seed_aulc_secondary" in group:
+            # The other label axis: reported with its interval, not tested (not primary).
+            group["secondary_vs_random"] = paired_difference(
+                group["per_seed_aulc_secondary"], ref["per_seed_aulc_secondary"], cfg
+            )
     if ref is None:
         return
     tested = []
@@ -266,6 +351,40 @@ def compare_to_reference(
         test.setdefault("p_adjusted", math.nan)
         test.setdefault("n_comparisons", len(finite))
         test.setdefault("significant", False)
+
+
+def power(groups: Mapping[str, dict[str, Any]], cfg: AnalysisConfig) -> dict[str, Any]:
+    """Seeds needed for ``analysis.power`` at an AULC difference of ``analysis.effect``.
+
+    Per strategy from the observed SD over seeds of its paired AULC difference from random;
+    the regime needs the most any strategy needs, and ``enough`` says whether it has them.
+    """
+    ref = groups.get(REFERENCE)
+    per: dict[str, Any] = {}
+    n_seeds = max((g["n_seeds"] for g in groups.values()), default=0)
+    for name, g in groups.items():
+        if ref is None or name == REFERENCE:
+            continue
+        seeds = g["per_seed_aulc"].index.intersection(ref["per_seed_aulc"].index)
+        d = (g["per_seed_aulc"].loc[seeds] - ref["per_seed_aulc"].loc[seeds]).dropna()
+        sd = float(d.std(ddof=1)) if len(d) >= 2 else math.nan
+        per[name] = {
+            "sd": sd,
+            "n_pairs": len(d),
+            "seeds_needed": seeds_for_power(sd, cfg.effect, cfg.alpha, cfg.power),
+        }
+    needed = [v["seeds_needed"] for v in per.values() if not math.isnan(v["seeds_needed"])]
+    most = max(needed) if needed else math.nan
+    return {
+        "effect": cfg.effect,
+        "power": cfg.power,
+        "alpha": cfg.alpha,
+        "axis": cfg.aulc_axis,
+        "n_seeds": n_seeds,
+        "seeds_needed": most,
+        "enough": bool(needed) and n_seeds >= most,
+        "strategies": per,
+    }
 
 
 def verdict(groups: Mapping[str, dict[str, Any]], cfg: AnalysisConfig) -> dict[str, Any]:

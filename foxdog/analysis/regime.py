@@ -10,9 +10,9 @@ from typing import Any
 import pandas as pd
 
 from foxdog.analysis.curves import curve_bands, difference_curves, target_key, target_reference
-from foxdog.analysis.groups import analyse_group, compare_to_reference, verdict
+from foxdog.analysis.groups import analyse_group, compare_to_reference, power, verdict
 from foxdog.analysis.narrative import slope_words
-from foxdog.analysis.read import REFERENCE, curve_metrics, with_shares
+from foxdog.analysis.read import REFERENCE, curve_metrics, strategies_of, with_shares
 from foxdog.analysis.stats import (
     PERMUTATION_SEED,
     arm_name,
@@ -104,7 +104,7 @@ def analysis_document(
     acc = baseline["accuracy"]
     tests = [g["test_vs_random"] for g in groups.values() if g.get("test_vs_random")]
     min_p = min((t["min_p_value"] for t in tests), default=math.nan)
-    hidden = ("per_seed_aulc", "per_seed_final", "per_seed_at_budget")
+    hidden = ("per_seed_aulc", "per_seed_aulc_secondary", "per_seed_final", "per_seed_at_budget")
     strategies = {
         name: {k: v for k, v in g.items() if k not in hidden} for name, g in groups.items()
     }
@@ -135,6 +135,7 @@ def analysis_document(
             ),
         },
         "verdict": dict(decided),
+        "power": power(groups, cfg),
         "strategies": strategies,
         "ranking": ranking(groups),
         "best_strategy": decided["best_strategy"],
@@ -192,7 +193,7 @@ def analyse_regime(
     arms = identical_arms(queries)
     groups = {
         s: analyse_group(rounds[rounds["strategy"] == s], targets, cfg, classes)
-        for s in params.active.strategies
+        for s in strategies_of(params, start)
     }
     compare_to_reference(groups, cfg, arms)
     decided = verdict(groups, cfg)

@@ -235,3 +235,61 @@ def rank_value(value: float) -> float:
 def as_float(value: Any) -> float:
     """A JSON number as float: ``None`` (written for NaN) back to NaN."""
     return math.nan if value is None else float(value)
+
+
+def seeds_for_power(sd: float, effect: float, alpha: float, power: float) -> int | float:
+    """Fewest paired seeds for ``power`` to detect a mean difference ``effect`` (two-sided t).
+
+    From the noncentral t distribution of the paired t statistic with per-seed SD ``sd``;
+    NaN when ``sd`` is unknown, 2 when it is 0 (identical runs need no more seeds).
+    """
+    if not math.isfinite(sd):
+        return math.nan
+    if sd == 0:
+        return 2
+    for n in range(2, 100_001):
+        crit = stats.t.ppf(1 - alpha / 2, n - 1)
+        shift = effect / sd * math.sqrt(n)
+        reached = stats.nct.sf(crit, n - 1, shift) + stats.nct.cdf(-crit, n - 1, shift)
+        if reached >= power:
+            return n
+    return math.inf
+
+
+def flat_power(sd: float, threshold: float, n: int, confidence: float) -> float:
+    """Chance that a truly flat curve is shown flat: the slope's upper bound under ``threshold``.
+
+    ``sd``: the between-seed SD of one window's slope; ``n`` seeds. The same number is the
+    power to tell a slope of ``threshold`` from a flat one.
+    """
+    if not math.isfinite(sd) or n < 2:
+        return math.nan
+    if sd == 0:
+        return 1.0
+    q = stats.t.ppf(0.5 + confidence / 2.0, n - 1)
+    return float(stats.t.cdf(threshold * math.sqrt(n) / sd - q, n - 1))
+
+
+def between_seed_kappa(predictions: Mapping[int, np.ndarray]) -> dict[str, Any]:
+    """Cohen's κ between every two seeds' predictions on the same images (the stop set).
+
+    The agreement two equally trained models reach by chance of seed alone: a stop rule
+    whose κ threshold lies above it asks consecutive rounds for more than seeds give.
+    Pairs share seeds, so the mean comes with its range, not an interval.
+    """
+    from sklearn.metrics import cohen_kappa_score
+
+    seeds = sorted(predictions)
+    values = [
+        float(cohen_kappa_score(predictions[a], predictions[b]))
+        for a, b in itertools.combinations(seeds, 2)
+        if len(predictions[a]) == len(predictions[b])
+    ]
+    if not values:
+        return {"mean": math.nan, "min": math.nan, "max": math.nan, "n_pairs": 0}
+    return {
+        "mean": float(np.mean(values)),
+        "min": float(np.min(values)),
+        "max": float(np.max(values)),
+        "n_pairs": len(values),
+    }

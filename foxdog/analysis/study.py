@@ -193,7 +193,8 @@ def headline_saving(regime: Regime, strategy: str, cfg: AnalysisConfig) -> dict[
     need = max(cfg.min_seeds, math.ceil(group["n_seeds"] / 2))
     for target in sorted(regime.targets, key=lambda t: -t["fraction"]):
         saving = group["targets"][target["key"]].get("saving_vs_random") or {}
-        if saving.get("n_pairs", 0) >= need and math.isfinite(saving["labels"]):
+        reached = saving.get("n_reached_both", saving.get("n_pairs", 0))
+        if reached >= need and math.isfinite(saving["labels"]):
             return {
                 "key": target["key"],
                 "fraction": target["fraction"],

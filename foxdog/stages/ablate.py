@@ -37,7 +37,15 @@ def run(
     out_dir = paths.ablation_dir(results_dir, factor, strategy)
     start = params.ablations.start
     rounds, queries = run_specs(
-        specs, estimator_factory(params, start), pool, test, out_dir / "state", val=val, start=start
+        specs,
+        estimator_factory(params, start),
+        pool,
+        test,
+        out_dir / "state",
+        val=val,
+        start=start,
+        rare_class=params.balance.rare_class,
+        rare_label=params.data.classes.index(params.balance.rare_class),
     )
     write_results(out_dir, rounds, queries)
     print(f"{factor} ablation of {strategy}: results in {out_dir}/")

@@ -1,42 +1,61 @@
-"""Stage ``al``: one start x one query strategy, every seed -> results/<start>/<strategy>/."""
+"""Stage ``al``: one condition x one strategy, every seed -> results/<condition>/<strategy>/."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from foxdog import paths
 from foxdog.config import Params
-from foxdog.stages.common import check_pool, splits, write_results
+from foxdog.stages.common import (
+    check_pool,
+    condition,
+    features_hash,
+    start_splits,
+    write_results,
+)
 
 
 def run(
     params: Params,
     strategy: str,
-    start: str,
+    condition_name: str,
     results_dir: Path = paths.RESULTS,
     params_file: str | Path = "params.yaml",
 ) -> Path:
-    """Run (or resume) every seed of ``strategy`` from ``start``; return the output folder.
+    """Run (or resume) every seed of ``strategy`` in ``condition_name``; return the output folder.
 
+    ``condition_name`` is a start (natural balance) or ``<start>-<class><pct>`` (the pool's
+    ``<class>`` subsampled to ``<pct>`` % per seed, :mod:`foxdog.active.pools`). The start's
+    protocol is ``params.protocol(start)``: the CNN's (``active``) or the head's (``head``).
     Layout of the folder (see docs/formats.md): ``rounds.csv`` (one row per seed and
     round), ``queries.csv`` (one row per queried image) and
     ``state/<machine>/<protocol>/seed_<k>.json`` (the resumable per-seed state).
     """
     check_pool(params, params_file)
     from foxdog.active.loop import run_specs
+    from foxdog.active.pools import condition_pool
     from foxdog.active.protocol import estimator_factory, specs_for
 
-    pool, test, val = splits(params)
-    out_dir = paths.strategy_dir(results_dir, start, strategy)
+    cond = condition(params, condition_name)
+    rare_class = cond.rare_class or params.balance.rare_class
+    rare_label = params.data.classes.index(rare_class)
+    pool, test, val = start_splits(params, cond.start)
+    out_dir = paths.strategy_dir(results_dir, cond.name, strategy)
     rounds, queries = run_specs(
-        specs_for(params.active, strategy),
-        estimator_factory(params, start),
+        specs_for(params.protocol(cond.start), strategy, params.active),
+        estimator_factory(params, cond.start),
         pool,
         test,
         out_dir / "state",
         val=val,
-        start=start,
+        start=cond.start,
+        condition=cond.name,
+        rare_class=rare_class,
+        rare_label=rare_label,
+        pool_for=partial(condition_pool, pool, cond, rare_label),
+        context={"features": features_hash(params, cond.start), "share": cond.share},
     )
     write_results(out_dir, rounds, queries)
-    print(f"{start} / {strategy}: results in {out_dir}/")
+    print(f"{cond.name} / {strategy}: results in {out_dir}/")
     return out_dir

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from foxdog import io
+from foxdog import io, paths
 from foxdog.config import Params, check_against_data
-from foxdog.data.arrays import Split, load_split
+from foxdog.data.arrays import Split, load_npy, load_split
+from foxdog.registry import FEATURE_STARTS, Condition, parse_condition
 
 
 def check_pool(params: Params, params_file: str | Path) -> None:
@@ -43,3 +46,54 @@ def splits(params: Params) -> tuple[Split, Split, Split | None]:
             file=sys.stderr,
         )
     return load_split(curated, "pool"), load_split(curated, "test"), val
+
+
+def condition(params: Params, name: str) -> Condition:
+    """The condition ``name`` spells; a one-line error when it is not one."""
+    from foxdog.config import ConfigError
+
+    try:
+        return parse_condition(name, params.data.classes)
+    except ValueError as err:
+        raise ConfigError(f"foxdog: --condition: {err}") from None
+
+
+def feature_split(split: Split, features_dir: Path, name: str) -> Split:
+    """``split`` with its images replaced by the frozen features of the same ids, same order.
+
+    The embed stage writes ``<name>.npy`` and ``<name>_ids.npy`` in the curated order;
+    a mismatch (a re-curated pool, stale features) is an error, never a silent reorder.
+    """
+    features = load_npy(features_dir / f"{name}.npy", "embed")
+    ids = load_npy(features_dir / f"{name}_ids.npy", "embed").astype(str)
+    if len(ids) != len(features) or not np.array_equal(ids, split.ids.astype(str)):
+        raise ValueError(
+            f"{features_dir}/{name}_ids.npy: does not list the curated {name} ids in order "
+            "(re-run `dvc repro embed`)"
+        )
+    return Split(images=features, labels=split.labels, ids=split.ids)
+
+
+def start_splits(params: Params, start: str) -> tuple[Split, Split, Split | None]:
+    """Pool, test and validation as ``start`` sees them: images, or frozen features."""
+    pool, test, val = splits(params)
+    if start not in FEATURE_STARTS:
+        return pool, test, val
+    where = paths.features_dir(params)
+    return (
+        feature_split(pool, where, "pool"),
+        feature_split(test, where, "test"),
+        None if val is None else feature_split(val, where, "val"),
+    )
+
+
+def features_hash(params: Params, start: str) -> str | None:
+    """sha256 of the feature files ``start`` reads (None for a CNN start)."""
+    if start not in FEATURE_STARTS:
+        return None
+    where = paths.features_dir(params)
+    names = [f"{s}{suffix}.npy" for s in ("pool", "test", "val") for suffix in ("", "_ids")]
+    digest = hashlib.sha256()
+    for n in names:
+        digest.update(f"{n}:{io.sha256_file(where / n) if (where / n).is_file() else '-'}".encode())
+    return f"sha256:{digest.hexdigest()}"
