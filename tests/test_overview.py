@@ -93,7 +93,7 @@ def test_a_strategy_that_pays_is_named_with_its_factor_interval_and_seeds() -> N
     assert text.startswith("Active learning pays in 1 of 2 conditions.")
     # The row with the surest gain (largest lower bound), its numbers and its censored seeds.
     assert "from imagenet, 5% fox at 100 labels, margin saves labels" in text
-    assert "about 40 (2.5× [1.8, 3.4] fewer, 30 seeds, 2 never got there)" in text
+    assert "about 40 (2.50× [1.80, 3.40] fewer, 30 seeds, 2 never got there)" in text
     assert "Elsewhere (imagenet) label at random" in text
 
 
@@ -118,7 +118,7 @@ def test_a_strategy_that_costs_is_said_to_cost_never_to_save() -> None:
     out = narrative.answer(decision_doc(rows))
     check_claims(out["text"], rows, out["claims"])
     assert (
-        "It can hurt: typiclust costs labels from imagenet at 50 (0.6× [0.5, 0.8], 30 seeds)"
+        "It can hurt: typiclust costs labels from imagenet at 50 (0.60× [0.45, 0.80], 30 seeds)"
         in (out["text"])
     )
     assert [c["word"] for c in out["claims"]] == ["costs"]
@@ -130,7 +130,7 @@ def test_a_missing_interval_is_no_measurable_difference_and_renders_a_dash(low, 
     if low is None or (isinstance(low, float) and math.isnan(low)):
         assert narrative.saving_word(low, high, null=1.0) == "no measurable difference"
     text = narrative.factor_text({"factor": 2.0, "low": low, "high": high})
-    assert text.startswith("2.0× [") and "–" in text
+    assert text.startswith("2.00× [") and "–" in text
     rows = [row("imagenet", "margin", 100, 2.0, None, None, n_seeds=1)]
     out = narrative.answer(decision_doc(rows))
     check_claims(out["text"], rows, out["claims"])
@@ -289,3 +289,19 @@ def test_chance_words_count_intervals_against_what_chance_gives() -> None:
     text = narrative.chance_words(27, 2, 0.95)
     assert "Of 27 paired 95% intervals" in text and "2 exclude zero" in text
     assert "about 1.4" in text
+
+
+def test_a_few_sure_rows_among_many_are_said_to_be_what_chance_gives() -> None:
+    # 36 comparisons at 95%: chance alone gives 1.8 intervals excluding 1; two are no finding.
+    rows = [row("scratch", "margin", 110 + 100 * k, 1.0, 0.8, 1.2, n_seeds=8) for k in range(34)]
+    rows.append(row("selfsup", "coreset", 910, 1.37, 1.06, 1.77, n_seeds=8))
+    rows.append(row("selfsup", "margin", 110, 0.78, 0.61, 0.99, n_seeds=8))
+    out = narrative.answer(decision_doc(rows))
+    text = out["text"]
+    check_claims(text, rows, out["claims"])
+    assert text.startswith("Active learning makes no reliable difference here: of 36 comparisons")
+    assert "1 with a saving and 1 with a cost, about what chance alone gives (1.8)" in text
+    assert "coreset saves labels from selfsup at 910 (1.37× [1.06, 1.77] fewer, 8 seeds)" in text
+    assert "margin costs labels from selfsup at 110 (0.78× [0.61, 0.99], 8 seeds)" in text
+    assert text.endswith("Label at random.")
+    assert [c["word"] for c in out["claims"]] == ["saves", "costs"]

@@ -207,10 +207,13 @@ def saving_word(low: Any, high: Any, null: float = 0.0) -> str:
 
 
 def factor_text(row: Mapping[str, Any]) -> str:
-    """``2.1× [1.4, 3.0]`` of a decision row; ``–`` for a missing number."""
+    """``2.10× [1.40, 3.02]`` of a decision row; ``–`` for a missing number.
+
+    Two decimals: a bound of 0.99 or 1.01 must not print as 1.0.
+    """
 
     def one(v: Any) -> str:
-        return f"{float(v):.1f}" if _finite(v) else "–"
+        return f"{float(v):.2f}" if _finite(v) else "–"
 
     return f"{one(row.get('factor'))}× [{one(row.get('low'))}, {one(row.get('high'))}]"
 
@@ -242,12 +245,14 @@ def _list(items: Sequence[str], most: int = 2) -> str:
     return _and(items)
 
 
-def decision_answer(decision: Mapping[str, Any]) -> dict[str, Any]:
+def decision_answer(decision: Mapping[str, Any], confidence: float = 0.95) -> dict[str, Any]:
     """The Overview's answer from the decision map: ``{"text", "claims"}``.
 
     ``claims`` lists every (condition, strategy, budget, word) the text asserts, so a test
     can check each word against its row. The word is :func:`saving_word` of the row's
-    speed-up interval against 1: "saves" only when the whole interval is above 1.
+    speed-up interval against 1: "saves" only when the whole interval is above 1. When the
+    intervals that exclude 1 are no more than twice what chance alone gives (each row at
+    ``1 - confidence``), the answer says so first: a few such rows among many are no finding.
     """
     rows = list(decision.get("rows") or [])
     info = decision.get("conditions") or {}
@@ -258,21 +263,45 @@ def decision_answer(decision: Mapping[str, Any]) -> dict[str, Any]:
     conditions = list(dict.fromkeys(str(r["condition"]) for r in rows))
     pays = [r for r in rows if r["word"] == SAVES]
     costs = [r for r in rows if r["word"] == COSTS]
+    expected = (1 - confidence) * len(rows)
+    chance_level = len(pays) + len(costs) <= 2 * expected
     claims: list[dict[str, Any]] = []
 
     def claim(row: Mapping[str, Any]) -> None:
         claims.append({k: row.get(k) for k in ("condition", "strategy", "budget", "word")})
 
+    def where(row: Mapping[str, Any]) -> str:
+        return condition_words(str(row["condition"]), info.get(str(row["condition"])))
+
     budgets = sorted({int(r["budget"]) for r in rows})
     span = f"{budgets[0]}–{budgets[-1]}" if len(budgets) > 1 else f"{budgets[0]}"
     where_pays = list(dict.fromkeys(str(r["condition"]) for r in pays))
-    if pays:
-        best = max(pays, key=lambda r: float(r["low"]))
+    best = max(pays, key=lambda r: float(r["low"])) if pays else None
+    worst = min(costs, key=lambda r: float(r["high"])) if costs else None
+    if best and chance_level:
+        text = (
+            f"Active learning makes no reliable difference here: of {len(rows)} comparisons "
+            f"with random sampling (strategy × condition × budget, {span} labels), "
+            f"{len(pays)} with a saving and {len(costs)} with a cost, about what chance alone "
+            f"gives ({expected:.1f}). "
+        )
         claim(best)
-        where = condition_words(str(best["condition"]), info.get(str(best["condition"])))
+        text += (
+            f"{best['strategy']} saves labels from {where(best)} at {int(best['budget'])} "
+            f"({factor_text(best)} fewer, {_seeds(best)})"
+        )
+        if worst:
+            claim(worst)
+            text += (
+                f"; {worst['strategy']} costs labels from {where(worst)} at "
+                f"{int(worst['budget'])} ({factor_text(worst)}, {_seeds(worst)})"
+            )
+        return {"text": text + ". Label at random.", "claims": claims}
+    if best:
+        claim(best)
         text = (
             f"Active learning pays in {len(where_pays)} of {len(conditions)} conditions. "
-            f"The largest sure gain: from {where} at {int(best['budget'])} labels, "
+            f"The largest sure gain: from {where(best)} at {int(best['budget'])} labels, "
             f"{best['strategy']} saves labels, reaching random sampling's accuracy with about "
             f"{_labels(best.get('labels_needed'))} ({factor_text(best)} fewer, {_seeds(best)})."
         )
@@ -284,12 +313,10 @@ def decision_answer(decision: Mapping[str, Any]) -> dict[str, Any]:
             f"Active learning does not pay here: at {span} labels, no strategy saves labels "
             f"against random sampling in any of the {len(conditions)} conditions."
         )
-    if costs:
-        worst = min(costs, key=lambda r: float(r["high"]))
+    if worst:
         claim(worst)
-        where = condition_words(str(worst["condition"]), info.get(str(worst["condition"])))
         text += (
-            f" It can hurt: {worst['strategy']} costs labels from {where} at "
+            f" It can hurt: {worst['strategy']} costs labels from {where(worst)} at "
             f"{int(worst['budget'])} ({factor_text(worst)}, {_seeds(worst)})."
         )
     quiet = [c for c in conditions if c not in where_pays]
@@ -365,7 +392,7 @@ def answer(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The Overview's first paragraph (``text``) and what it claims (``claims``)."""
     decision = doc.get("decision")
     if decision and decision.get("rows"):
-        return decision_answer(decision)
+        return decision_answer(decision, float(doc.get("settings", {}).get("confidence", 0.95)))
     return regime_answer(doc)
 
 
@@ -421,6 +448,7 @@ def start_worth(
     first: Mapping[str, Mapping[str, Any]],
     first_labels: Any,
     largest_arm: Mapping[str, Any] | None,
+    paired: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """What the starting model is worth to random sampling, against any strategy's effect.
 
@@ -430,14 +458,17 @@ def start_worth(
     """
     ref = aulc[reference]
     others = [s for s in aulc if s != reference]
-    parts = [
-        f"{_interval(aulc[s])} from {s} ({_pts(float(aulc[s]['mean']) - float(ref['mean']))} "
-        "points)"
-        for s in others
-    ]
+    paired = paired or {}
+
+    def gain(s: str) -> str:
+        if paired.get(s):  # the analysis's paired difference, with its interval
+            return f"{_interval(paired[s], 'mean_difference', points=True)} points, paired"
+        return f"{_pts(float(aulc[s]['mean']) - float(ref['mean']))} points, difference of means"
+
+    parts = [f"{_interval(aulc[s])} from {s} ({gain(s)})" for s in others]
     text = (
         f"The starting model matters more than the strategy. Random sampling's AULC is "
-        f"{_interval(ref)} from {reference}, {_and(parts)} (differences of means)"
+        f"{_interval(ref)} from {reference}, {_and(parts)}"
     )
     if largest_arm:
         text += (

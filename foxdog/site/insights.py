@@ -59,7 +59,17 @@ def start_worth(doc: Mapping[str, Any], curves: pd.DataFrame) -> str:
     largest = max(tests, key=lambda t: abs(float(t["mean_difference"])), default=None)
     reference_start = str(doc["settings"].get("reference_start") or starts[0])
     ordered = {reference_start: aulc[reference_start], **aulc}
-    return narrative.start_worth(reference_start, ordered, first, labels, largest)
+    facts = ((doc.get("facts") or {}).get("starting_model_vs_strategy") or {}).get("starts") or {}
+    paired = {s: e["random_aulc_gain"] for s, e in facts.items() if e.get("random_aulc_gain")}
+    return narrative.start_worth(reference_start, ordered, first, labels, largest, paired)
+
+
+def per_source(doc: Mapping[str, Any]) -> str:
+    """The per-source accuracy the analysis wrote, or why it could not (its own reason)."""
+    found = (doc.get("facts") or {}).get("per_source") or {}
+    if found.get("available") is False:
+        return f"Accuracy per photo source is not measured yet: {found.get('reason')}."
+    return ""
 
 
 def full_pool(doc: Mapping[str, Any]) -> str:

@@ -106,6 +106,19 @@ def for_start(frame: pd.DataFrame, start: str) -> pd.DataFrame:
     return frame[frame["start"].astype(str) == start].reset_index(drop=True)
 
 
+def natural(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows at a start's natural class balance (``condition == start``).
+
+    Per-start charts and tables show the natural balance; the subsampled pools
+    (``imagenet-fox05`` …) are on the Overview's decision map and budget control.
+    """
+    if "condition" not in frame.columns or "start" not in frame.columns:
+        return frame
+    return frame[frame["condition"].astype(str) == frame["start"].astype(str)].reset_index(
+        drop=True
+    )
+
+
 def overview_sentences(doc: Mapping[str, Any]) -> list[str]:
     """The site's opening sentences as the analysis wrote them."""
     return [str(s) for s in (doc.get("overview") or {}).get("sentences") or []]
