@@ -10,7 +10,8 @@ pages read from the analysis (``metrics/analysis.json``):
 - ``classes``, ``starts``, ``settings``;
 - ``regimes[<start>]``: one regime's analysis (``baseline``, ``targets``,
   ``target_reference``, ``arms``, ``tests``, ``verdict``, ``strategies``, ``ranking``);
-- ``overview``: ``sentences`` (the site's first two sentences, quoted verbatim) and
+- ``overview``: ``sentences`` (the analysis's two summary sentences; the Overview itself
+  opens with :func:`foxdog.analysis.narrative.answer`, see :mod:`foxdog.site.overview`) and
   ``per_start[<start>]`` (the arm each regime's verdict names, its AULC difference with
   interval, adjusted p within the regime and over all regimes, and its paired saving);
 - ``starting_model``: ``reference_start``, ``best_start``, ``best_start_vs_reference``,
