@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pool", type=int, default=3000, help="pool images scored per AL round")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--accuracy", type=Path, help="curated dir: also report full-pool accuracy")
-    ap.add_argument("--accuracy-steps", type=int, help="default: baseline.steps")
+    ap.add_argument("--accuracy-steps", type=int, help="default: the runs' recipe")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--compare-conv", action="store_true", help="also time 3 conv formulations")
     ap.add_argument(
@@ -371,7 +371,10 @@ def main(argv: list[str] | None = None) -> None:
         from foxdog.data.arrays import load_split
 
         pool, test = load_split(args.accuracy, "pool"), load_split(args.accuracy, "test")
-        steps = args.accuracy_steps or params.baseline.steps
+        from foxdog.model.baseline import full_pool_steps
+
+        # Default: the baseline stage's recipe (the runs' train.steps / train.epochs).
+        steps = args.accuracy_steps or full_pool_steps(params.train, len(pool))
         full = clone(clf).set_params(steps=steps, warmup_steps=min(clf.warmup_steps, steps - 1))
         start = time.perf_counter()
         full.fit(pool.images, pool.labels)

@@ -52,6 +52,7 @@ from foxdog.active.protocol import QUERY_COLUMNS, ROUND_COLUMNS
 from foxdog.config import (
     AblationConfig,
     ActiveConfig,
+    BalanceConfig,
     BaselineConfig,
     DataConfig,
     Params,
@@ -322,6 +323,11 @@ def true_accuracy(
     return floor + (ceiling - floor) * (1.0 - np.exp(-effective / TAU))
 
 
+def pool_labels_of(pool: pd.DataFrame, index: np.ndarray) -> np.ndarray:
+    """Labels of the pool rows ``index``."""
+    return pool["label"].to_numpy()[index]
+
+
 def fake_run(
     strategy: str,
     exp_seed: int,
@@ -335,6 +341,7 @@ def fake_run(
     start: str = "scratch",
     n_classes: int = 2,
     speedups: Mapping[str, Mapping[str, float]] | None = None,
+    rare_name: str = "fox",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``rounds.csv`` and ``queries.csv`` rows of one (start, strategy, seed, protocol) run."""
     if strategy in TWINS:
@@ -350,10 +357,16 @@ def fake_run(
             start=start,
             n_classes=n_classes,
             speedups=speedups,
+            rare_name=rare_name,
         )
         return rounds_df.assign(strategy=strategy), queries_df.assign(strategy=strategy)
+    rare = n_classes - 1  # the rare class (balance.rare_class): the last class
+    pool_share = float(np.mean(pool["label"].to_numpy() == rare))
     protocol = {
+        "condition": start,
         "start": start,
+        "rare_class": rare_name,
+        "pool_share": round(pool_share, 6),
         "strategy": strategy,
         "initial_size": initial_size,
         "query_size": query_size,
@@ -389,10 +402,14 @@ def fake_run(
     # picks the same images in every regime.
     rest = order[initial_size:]
     if strategy != "random" and len(rest):
-        rest = rest[rng.permutation(len(rest))]
+        # A strategy faster than random also finds the rare class faster (discovery > 1).
+        pull = 0.5 if speedup > 1 else 0.0
+        rest = rest[np.argsort(rng.random(len(rest)) - pull * (pool_labels_of(pool, rest) == rare))]
     picks = rest[np.arange(rounds * query_size) % max(len(rest), 1)]
     flips = rng.random(initial_size + rounds * query_size) < label_noise
 
+    labelled = np.concatenate([order[:initial_size], picks])
+    rare_so_far = np.cumsum(pool_labels[labelled] == rare)
     round_rows, query_rows = [], []
     for k in r:
         batch = picks[(k - 1) * query_size : k * query_size] if k else picks[:0]
@@ -406,6 +423,8 @@ def fake_run(
                 "macro_f1": np.clip(acc[k] + rng.normal(0, 0.01), 0, 1),
                 "log_loss": 0.69 - 0.6 * (acc[k] - FLOOR) + abs(rng.normal(0, 0.01)),
                 "ece": 0.03 + abs(rng.normal(0, 0.02)),
+                "n_rare": int(rare_so_far[initial_size + k * query_size - 1]),
+                "rare_recall": np.clip(acc[k] + rng.normal(0, 0.02), 0, 1),
                 "val_accuracy": acc[k] + rng.normal(0, 0.003),
                 "noisy_labels": int(flips[: initial_size + k * query_size].sum()),
                 "kappa_stop": kappa[k] if k else np.nan,
@@ -452,6 +471,7 @@ def write_results(
     start: str = "scratch",
     n_classes: int = 2,
     speedups: Mapping[str, Mapping[str, float]] | None = None,
+    rare_name: str = "fox",
 ) -> None:
     """Write ``rounds.csv`` / ``queries.csv`` for every (initial, query, noise) spec x seed."""
     parts = [
@@ -467,6 +487,7 @@ def write_results(
             start=start,
             n_classes=n_classes,
             speedups=speedups,
+            rare_name=rare_name,
         )
         for i, q, noise in specs
         for s in seeds
@@ -496,6 +517,7 @@ def project_params(
 
     The ablations run in ``transfer`` when it is a regime, else in the first one.
     """
+    after = [initial_size + k * query_size for k in (1, (rounds + 1) // 2, rounds)]
     return Params(
         data=DataConfig(image_size=image_size, classes=tuple(classes)),
         baseline=BaselineConfig(seeds=(0, 1, 2)),
@@ -506,7 +528,10 @@ def project_params(
             initial_size=initial_size,
             query_size=query_size,
             rounds=rounds,
+            budgets=tuple(sorted(set(after))),  # after round 1, mid-run and the last round
         ),
+        # The natural balance only; the rare class is the last one (fox of dog, fox).
+        balance=BalanceConfig(rare_class=classes[-1], starts=(), conditions=()),
         ablations=AblationConfig(
             start="transfer" if "transfer" in starts else starts[0],
             factors=tuple(ablation_factors),
@@ -572,7 +597,13 @@ def make_project(
     pool = manifest[manifest["split"] == "pool"].reset_index(drop=True)
     metrics = root / "metrics"
     (metrics / "baseline").mkdir(parents=True, exist_ok=True)
-    common = {"pool": pool, "seed": seed, "n_classes": len(classes), "speedups": speedups}
+    common = {
+        "pool": pool,
+        "seed": seed,
+        "n_classes": len(classes),
+        "speedups": speedups,
+        "rare_name": classes[-1],
+    }
     default = (initial_size, query_size, 0.0)
     for start in starts:
         base = baseline(n_pool, n_test, params.baseline.seeds, seed, start)

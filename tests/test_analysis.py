@@ -17,7 +17,14 @@ import pytest
 from foxdog.active.protocol import QUERY_COLUMNS, ROUND_COLUMNS
 from foxdog.analysis import curves, read, stats
 from foxdog.analysis import groups as group_analysis
-from foxdog.config import AblationConfig, ActiveConfig, AnalysisConfig, Params, load_params
+from foxdog.config import (
+    AblationConfig,
+    ActiveConfig,
+    AnalysisConfig,
+    BalanceConfig,
+    Params,
+    load_params,
+)
 from foxdog.data.arrays import load_split
 from foxdog.stages import analyze
 
@@ -28,7 +35,7 @@ from synthetic_results import NASTY_BREED, STARTS, make_project  # noqa: E402
 
 # plots/curves.csv, as docs/formats.md documents it (curve_bands gives it without start).
 BANDS_COLUMNS = ["strategy", "round", "n_labels", "metric", "mean", "low", "high"]
-CURVES_COLUMNS = ["start", *BANDS_COLUMNS]
+CURVES_COLUMNS = ["condition", "start", *BANDS_COLUMNS]
 ALL_FACTORS = ("initial_size", "query_size", "label_noise")
 
 
@@ -485,9 +492,11 @@ def write_hand_project(
             initial_size=10,
             query_size=10,
             rounds=2,
+            budgets=(20, 30),
         ),
         ablations=AblationConfig(strategies=()),
         analysis=AnalysisConfig(targets=(0.5, 0.95), stop_window=2),
+        balance=BalanceConfig(starts=(), conditions=()),
     )
 
 
@@ -593,10 +602,11 @@ def test_outputs_exist_with_the_documented_columns(project: Path) -> None:
     assert ((curves["low"] <= curves["mean"]) & (curves["mean"] <= curves["high"])).all()
     assert {"share_dog", "share_fox", "macro_f1", "kappa_stop"} <= set(curves["metric"])
     lc = pd.read_csv(project / "plots" / "learning_curves.csv")
-    assert list(lc.columns) == ["start", "strategy", "series", "n_labels", "accuracy"]
+    assert list(lc.columns) == ["condition", "start", "strategy", "series", "n_labels", "accuracy"]
     assert len(lc) == 3 * 3 * 7 and "transfer / margin" in set(lc["series"])
     diff = pd.read_csv(project / "plots" / "diff_vs_random.csv")
     assert list(diff.columns) == [
+        "condition",
         "start",
         "strategy",
         "arm",
@@ -609,10 +619,18 @@ def test_outputs_exist_with_the_documented_columns(project: Path) -> None:
         "n_pairs",
     ]
     winloss = pd.read_csv(project / "metrics" / "winloss.csv")
-    assert list(winloss.columns) == ["start", "strategy", "opponent", "wins", "ties", "losses"]
+    assert list(winloss.columns) == [
+        "condition",
+        "start",
+        "strategy",
+        "opponent",
+        "wins",
+        "ties",
+        "losses",
+    ]
     assert (winloss[["wins", "ties", "losses"]].sum(axis=1) == 5).all()
     table = pd.read_csv(project / "metrics" / "strategies.csv")
-    assert table.columns[0] == "start"
+    assert list(table.columns[:2]) == ["condition", "start"]
     assert table["strategy"].tolist() == ["random", "margin", "entropy"] * 3
     for k in ("90", "95", "98"):
         assert {f"labels_to_{k}", f"saving_vs_random_{k}", f"saving_vs_random_{k}_status"} <= set(
@@ -636,13 +654,14 @@ def test_every_table_leads_with_the_regime_in_study_order(project: Path) -> None
         "plots/diff_vs_random.csv",
     ):
         frame = pd.read_csv(project / path)
-        assert frame.columns[0] == "start", path
-        assert frame["start"].drop_duplicates().tolist() == list(STARTS), path
+        assert list(frame.columns[:2]) == ["condition", "start"], path
+        assert frame["condition"].drop_duplicates().tolist() == list(STARTS), path
     doc = strict_json(project / "metrics" / "analysis.json")
     assert doc["starts"] == list(STARTS) and list(doc["regimes"]) == sorted(STARTS)
+    assert doc["conditions"] == list(STARTS)
     assert doc["classes"] == ["dog", "fox"] and doc["ablations"]["start"] == "transfer"
     summary = strict_json(project / "metrics" / "summary.json")
-    assert set(summary) == {*STARTS, "starting_model", "overview"}
+    assert set(summary) == {*STARTS, "starting_model", "overview", "decision"}
 
 
 def test_margin_beats_random_and_entropy_ties(project: Path) -> None:
@@ -657,7 +676,7 @@ def test_margin_beats_random_and_entropy_ties(project: Path) -> None:
     assert summary["margin.p_value_vs_random"] == pytest.approx(0.0625)
     assert summary["entropy.p_value_vs_random"] > 0.2
     winloss = pd.read_csv(project / "metrics" / "winloss.csv")
-    winloss = winloss[winloss["start"] == "scratch"].drop(columns="start")
+    winloss = winloss[winloss["start"] == "scratch"].drop(columns=["condition", "start"])
     winloss = winloss.set_index(["strategy", "opponent"])
     assert winloss.loc[("margin", "random")].tolist() == [5, 0, 0]
     assert winloss.loc[("entropy", "random")].tolist() == [0, 5, 0]

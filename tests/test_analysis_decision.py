@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from foxdog.analysis import decision
+from foxdog.analysis import decision, stats
+from foxdog.config import load_params
+from foxdog.stages import analyze
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synthetic_results import make_project  # noqa: E402
 
 LABELS = np.arange(10, 911, 100)  # 10, 110, ..., 910
 
@@ -156,7 +164,7 @@ def test_condition_summary_and_headline() -> None:
     assert (head["n_rows"], head["n_pays"], head["n_costs"]) == (4, 2, 2)
     assert head["expected_by_chance"] == pytest.approx(0.2)
     keys = decision.summary_keys(rows)
-    assert keys["c1"]["margin"]["b210"]["factor"] == pytest.approx(2.0)
+    assert keys["c1.margin.b210.factor"] == pytest.approx(2.0)
 
 
 def test_discovery_curves_band_over_seeds() -> None:
@@ -164,3 +172,83 @@ def test_discovery_curves_band_over_seeds() -> None:
     curve = decision.discovery_curves(rounds, 0.95, 2)
     at = curve.set_index("n_labels").loc[310]
     assert at["mean"] == 15 and at["low"] == at["high"] == 15
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic project (margin 2.5x random's pace) analysed by the stage."""
+    root = make_project(
+        tmp_path_factory.mktemp("decision"),
+        starts=("scratch", "transfer"),
+        strategies=("random", "margin", "entropy"),
+        seeds=(0, 1, 2, 3),
+        ablations=False,
+    )
+    analyze.run(
+        load_params(root / "params.yaml"),
+        results_dir=root / "results",
+        metrics_dir=root / "metrics",
+        plots_dir=root / "plots",
+    )
+    return root
+
+
+def test_the_stage_writes_the_decision_map(written: Path) -> None:
+    table = pd.read_csv(written / "metrics" / "decision.csv")
+    assert list(table.columns) == list(decision.COLUMNS)
+    params = load_params(written / "params.yaml")
+    budgets = list(params.protocol("scratch").budgets)
+    assert table["budget"].drop_duplicates().tolist() == budgets
+    assert table["condition"].drop_duplicates().tolist() == ["scratch", "transfer"]
+    assert set(table["metric"]) == {"accuracy"}  # the natural balance
+    margin = table[table["strategy"] == "margin"]
+    assert (margin["factor"] > 1).all() and (margin["rare_found"] >= 0).all()
+    # margin picks the rare class first in the synthetic runs: it finds more of it.
+    assert (margin["discovery"] > 1).all()
+    doc = json.loads((written / "metrics" / "analysis.json").read_text())["decision"]
+    assert len(doc["rows"]) == len(table)
+    scratch = doc["conditions"]["scratch"]
+    assert scratch["full_pool"]["mean"] == pytest.approx(
+        json.loads((written / "metrics" / "baseline" / "scratch.json").read_text())["accuracy"][
+            "mean"
+        ]
+    )
+    assert set(doc["headline"]) >= {"any_pays", "pays", "largest", "no_pay", "costs"}
+    summary = json.loads((written / "metrics" / "summary.json").read_text())["decision"]
+    key = f"scratch.margin.b{budgets[-1]}.factor"
+    row = table[(table.condition == "scratch") & (table.strategy == "margin")].iloc[-1]
+    assert summary[key] == pytest.approx(row["factor"], rel=1e-5)
+    plot = pd.read_csv(written / "plots" / "decision.csv")
+    assert "scratch / margin" in set(plot["series"])
+    found = pd.read_csv(written / "plots" / "discovery.csv")
+    assert {"scratch / random", "transfer / margin"} <= set(found["series"])
+    assert (found["low"] <= found["mean"]).all() and (found["mean"] <= found["high"]).all()
+
+
+def test_the_stage_states_power_and_what_stopping_costs(written: Path) -> None:
+    doc = json.loads((written / "metrics" / "analysis.json").read_text())
+    regime = doc["regimes"]["scratch"]
+    power = regime["power"]
+    assert power["n_seeds"] == 4 and power["effect"] == 0.01
+    assert power["enough"] == (power["seeds_needed"] <= 4)
+    stop = regime["strategies"]["margin"]["stop"]
+    assert {"labels_saved", "accuracy_cost", "best_window_kappa", "can_fire"} <= set(stop)
+    assert regime["target_reference"]["reference"] == "full_pool_baseline"
+    facts = doc["facts"]
+    shares = facts["class_shares"]["scratch"]
+    assert shares["pool"]["source"] == "pool_share of rounds.csv"
+    assert shares["picks"]["margin"]["mean"] > shares["picks"]["random"]["mean"]
+    assert facts["per_source"]["available"] is False
+    gain = facts["starting_model_vs_strategy"]["starts"]["transfer"]
+    assert gain["random_aulc_gain"]["mean_difference"] > 0  # transfer starts higher
+
+
+def test_between_seed_kappa_of_identical_and_opposite_predictions() -> None:
+    same = {0: np.array([0, 1, 1, 0]), 1: np.array([0, 1, 1, 0])}
+    assert stats.between_seed_kappa(same)["mean"] == pytest.approx(1.0)
+    flipped = {0: np.array([0, 1, 1, 0]), 1: np.array([1, 0, 0, 1])}
+    assert stats.between_seed_kappa(flipped)["mean"] == pytest.approx(-1.0)
+    assert stats.between_seed_kappa({0: np.array([0, 1])})["n_pairs"] == 0

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from foxdog.config import AnalysisConfig, params_with
+from foxdog.config import AnalysisConfig, TrainConfig, params_with
 from foxdog.metrics import METRICS
-from foxdog.model.baseline import interval, run_baseline
+from foxdog.model.baseline import full_pool_steps, interval, run_baseline
 
 
 def write_split(folder, split: str, n: int, seed: int) -> None:
@@ -33,8 +33,15 @@ def test_run_baseline_writes_the_documented_format(tmp_path):
         {
             "data": {"image_size": 16},
             "model": {"widths": [8, 16], "dense": 16},
-            "train": {"batch_size": 16, "steps": 40, "warmup_steps": 4, "max_shift": 2},
-            "baseline": {"seeds": [0, 1], "steps": 40},
+            # epochs 0: the runs' recipe is exactly train.steps, as in SMALL.
+            "train": {
+                "batch_size": 16,
+                "steps": 40,
+                "epochs": 0,
+                "warmup_steps": 4,
+                "max_shift": 2,
+            },
+            "baseline": {"seeds": [0, 1]},
         }
     )
     out = tmp_path / "metrics" / "baseline" / "scratch.json"
@@ -52,6 +59,13 @@ def test_run_baseline_writes_the_documented_format(tmp_path):
         assert entry["low"] <= entry["mean"] <= entry["high"]
     assert result["accuracy"]["mean"] >= 0.9  # the red channel gives foxes away
     assert list(out.parent.iterdir()) == [out]  # no temporary files left
+    assert result["recipe"].startswith("train.steps / train.epochs")
+
+
+def test_the_full_pool_trains_with_the_runs_recipe():
+    train = TrainConfig(batch_size=32, steps=300, epochs=40.0)
+    assert full_pool_steps(train, 100) == 300  # short sets: train.steps
+    assert full_pool_steps(train, 2600) == 3250  # the pool: 40 passes, as a run of 2,600
 
 
 def test_interval_is_the_analysis_t_interval_at_the_configured_level():

@@ -159,7 +159,7 @@ def small_project(tmp_path: Path, **overrides: dict[str, object]) -> Path:
         # Same architecture / step count as tests/test_model.py's SMALL: compiled code is shared.
         "model": {"widths": [8, 16], "dense": 16},
         "train": {"batch_size": 16, "steps": 40, "warmup_steps": 4, "max_shift": 2},
-        "baseline": {"seeds": [0], "steps": 40},
+        "baseline": {"seeds": [0]},
         "active": {
             "starts": ["scratch"],
             "seeds": [0],

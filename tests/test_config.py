@@ -195,8 +195,6 @@ def test_error_names_the_file_it_came_from(tmp_path):
         ("train", "batch_size", 100000, "train.batch_size=100000 must be <= 4096"),
         ("train", "steps", 10**6, "train.steps=1000000 must be <= 100000"),
         ("train", "epochs", 1e5, "train.epochs=100000.0 must be <= 1000"),
-        ("baseline", "steps", 10**6, "baseline.steps=1000000 must be <= 100000"),
-        ("baseline", "steps", 20, "baseline.steps=20 must be > train.warmup_steps"),
         ("model", "dense", 10**5, "model.dense=100000 must be <= 4096"),
         ("model", "widths", [16, 4096], "model.widths=(16, 4096) must be <= 1024"),
         (

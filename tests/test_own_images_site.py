@@ -33,7 +33,7 @@ SMALL = {
     # Same architecture / step count as tests/test_model.py's SMALL: compiled code is shared.
     "model": {"widths": [8, 16], "dense": 16},
     "train": {"batch_size": 16, "steps": 40, "warmup_steps": 4, "max_shift": 2, "epochs": 0},
-    "baseline": {"seeds": [0, 1], "steps": 40},
+    "baseline": {"seeds": [0, 1]},
     "active": {
         "starts": ["scratch"],
         "strategies": ["random", "margin"],

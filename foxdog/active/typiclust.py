@@ -13,6 +13,13 @@ are L2-normalised, K = min(20, cluster size // 2), clusters of at most 5
 points are skipped while larger ones remain, at most 500 clusters, k-means up
 to 50 clusters and mini-batch k-means above (for speed), and the cluster order
 is cycled if the budget exceeds the number of clusters.
+
+Embeddings wider than ``PROJECTED_DIM`` (the imagenet start's 1280-d frozen features)
+are first mapped by a fixed Gaussian random projection to ``PROJECTED_DIM`` dimensions
+and re-normalised: it keeps pairwise distances to within a few percent
+(Johnson-Lindenstrauss) and makes a round's clustering ~10x faster (measured on the
+2,599 x 1,280 pool: 9.9 s -> 0.9 s at 210 clusters, benchmarks/README.md). The CNN's
+64-d embeddings are used as they are.
 """
 
 from __future__ import annotations
@@ -26,6 +33,16 @@ K_NEIGHBOURS = 20
 MAX_CLUSTERS = 500
 MIN_CLUSTER_SIZE = 5  # clusters this small are outliers, used only when nothing else is left
 _KMEANS_MAX = 50  # above this many clusters the authors switch to mini-batch k-means
+PROJECTED_DIM = 64
+
+
+def project(X: np.ndarray) -> np.ndarray:
+    """Unit rows of ``X``, randomly projected to ``PROJECTED_DIM`` dims when wider (fixed seed)."""
+    X = normalize(np.asarray(X, dtype=np.float64))
+    if X.shape[1] <= PROJECTED_DIM:
+        return X
+    R = np.random.default_rng(0).standard_normal((X.shape[1], PROJECTED_DIM))
+    return normalize(X @ R)
 
 
 def typicality(X: np.ndarray, k: int = K_NEIGHBOURS) -> np.ndarray:
@@ -62,11 +79,12 @@ def typiclust_select(
     n_instances : how many pool rows to choose (<= n_pool).
     random_state : seed of the k-means clustering.
     """
-    pool = normalize(np.asarray(pool, dtype=np.float64))
+    pool = np.asarray(pool, dtype=np.float64)
     labelled = np.asarray(labelled, dtype=np.float64).reshape(-1, pool.shape[1])
     if n_instances > len(pool):
         raise ValueError(f"n_instances={n_instances} exceeds the pool size {len(pool)}")
-    X = np.vstack([pool, normalize(labelled)]) if len(labelled) else pool
+    pool = project(pool)
+    X = np.vstack([pool, project(labelled)]) if len(labelled) else pool
     n_clusters = min(len(labelled) + n_instances, max_clusters, len(X))
     labels = cluster_labels(X, n_clusters, random_state)
     n_clusters = int(labels.max()) + 1

@@ -1,11 +1,15 @@
 """The study's analysis: learning curves, AULC, labels to a target, stopping, plateaus, tests.
 
-The study has regimes (``active.starts``: where the network starts — from scratch or a
-pretrained trunk) and runs the same strategies and seeds in each. For every regime
-``<start>`` it reads ``results/<start>/<strategy>/rounds.csv`` (and ``queries.csv``:
-identical arms and class shares of the picks) for every ``active.strategies`` and
-``metrics/baseline/<start>.json``, and analyses the regime on its own — exactly what a
-one-regime study would get. Ablations (``results/ablations/<factor>/<strategy>/rounds.csv``
+The study has regimes, one per *condition* (``foxdog.registry.conditions``: a start —
+from scratch, a pretrained trunk or frozen ImageNet features — at the pool's natural
+class balance, or with ``balance.rare_class`` subsampled). Each condition runs its
+start's protocol (``Params.protocol``: strategies, seeds, rounds, decision budgets). For
+every condition it reads ``results/<condition>/<strategy>/rounds.csv`` (and
+``queries.csv``: identical arms and class shares of the picks) and
+``metrics/baseline/<condition>.json``, and analyses the regime on its own — exactly what
+a one-regime study would get. The decision map (:mod:`foxdog.analysis.decision`) and the
+report's further facts (:mod:`foxdog.analysis.facts`) are built on the regimes.
+Ablations (``results/ablations/<factor>/<strategy>/rounds.csv``
 for every ``ablations.factors`` and ``ablations.strategies``) belong to the regime
 ``ablations.start``. A cross-regime layer then compares the starting models and writes
 the overview's first two sentences as data. Every output is written atomically, with
@@ -21,7 +25,13 @@ Definitions (per regime)
   ``analysis.confidence`` times the standard error; none (NaN) below
   ``analysis.min_seeds`` seeds.
 - **AULC**: trapezoid area under accuracy-vs-``n_labels`` divided by the label
-  range (a mean accuracy over the run); per seed, then mean and t-interval.
+  range (a mean accuracy over the run); per seed, then mean and t-interval. Primary on
+  the axis ``analysis.aulc_axis`` (linear); the other axis (log labels: early rounds
+  weigh as much as late ones) is reported with its paired difference, untested.
+- **Power**: per strategy the SD over seeds of its paired AULC difference from random,
+  and the paired seeds a two-sided t-test at ``analysis.alpha`` needs for
+  ``analysis.power`` at a difference of ``analysis.effect`` (noncentral t); the regime
+  needs the most any strategy needs (``power.enough``).
 - **Arms**: strategies whose ``queries.csv`` holds the same images in every seed,
   round and rank made the same run: they are one arm (``"least_confident = margin"``),
   tested once and named together.
@@ -37,27 +47,36 @@ Definitions (per regime)
   random (largest mean difference among those); otherwise the verdict says no
   strategy is distinguishable from random and quotes the arm closest to beating it.
 - **Targets**: ``analysis.targets`` shares of the regime's full-pool baseline accuracy
-  when the regime's best arm's mean final accuracy reaches the largest of them, else of
-  that best final accuracy (``target_reference`` says which).
+  (trained with the runs' recipe), pre-declared and never switched by the outcome;
+  ``target_reference.share_reached`` is the best arm's mean final accuracy over it.
 - **labels_to_<k>**: per seed, the labels at which the learning curve first crosses
   the target, linearly interpolated between rounds; reported as the median over seeds
   (a seed that never reaches it counts as +inf, so the median is empty when half the
   seeds or more never reach it) and the share of seeds reaching it.
-- **saving_vs_random_<k>**: per seed, random's labels minus the strategy's, over the
-  seeds where both reached the target (others are censored and counted in
-  ``n_strategy_only``/``n_random_only``/``n_neither``); mean and t-interval.
+- **saving_vs_random_<k>**: per seed, random's labels minus the strategy's, over every
+  paired seed: a seed that never reached the target is censored and counted at its run's
+  final labels (a bound: a censored random arm can only shrink a saving, a censored
+  strategy only flatter it; neither reached: no saving); mean and t-interval.
+  ``n_reached_both`` says how many seeds were measured, ``n_strategy_only``/
+  ``n_random_only``/``n_neither`` how the others were censored.
 - **Class shares**: per seed, the share of each class (``true_label`` of
   ``queries.csv``) among all images the strategy queried; mean and t-interval (clipped
   to [0, 1]). Per round, ``share_<class>`` of that round's batch is a curve metric.
 - **Stopping rule** (Bloodgood & Vijay-Shanker 2009): per seed, the first round at
   which the mean of ``kappa_stop`` over ``analysis.stop_window`` consecutive rounds is
   at least ``analysis.stop_kappa``; labels at stop (median, censored as above), share
-  of seeds stopping, and accuracy at stop minus accuracy at the end of the budget
-  (paired over the seeds that stop). Empty when ``rounds.csv`` has no ``kappa_stop``.
+  of seeds stopping, accuracy at stop minus accuracy at the end of the budget (paired
+  over the seeds that stop), and over every seed what stopping costs on the test curve
+  (``accuracy_cost``) and saves (``labels_saved``). The threshold is calibrated against
+  the between-seed κ: the agreement of two seeds' final random models on the stop set
+  (``stop_calibration``), which a rule asking consecutive rounds for more can hardly
+  reach. Empty when ``rounds.csv`` has no ``kappa_stop``.
 - **Plateau**: per seed, least-squares slope of accuracy per label over every window
   of ``analysis.slope_window`` consecutive rounds; the curve is flat from the first
   window start from which on the upper confidence bound of the mean slope stays below
-  ``analysis.slope_threshold``.
+  ``analysis.slope_threshold``. ``power``: the chance this shows a truly flat curve flat
+  (equally, tells a slope of the threshold from none) given the observed between-seed
+  SD of window slopes; ``power_by_window`` for every window length.
 - **Ablations**: levels are compared at a fixed label budget, the smallest final
   budget common to all levels of the factor (accuracy interpolated per seed), and by
   the paired difference from random at that budget.
@@ -94,6 +113,7 @@ Across regimes (``starting_model``, ``overview``)
 
 Modules, in import order: ``read`` (inputs), ``stats``, ``narrative`` (sentences),
 ``curves``, ``groups`` (one strategy), ``tables``, ``regime``, ``study`` (headline
-choices). The stage that runs them is :mod:`foxdog.stages.analyze`.
+choices), ``decision`` (the decision map), ``facts`` (further facts for the report).
+The stage that runs them is :mod:`foxdog.stages.analyze`.
 Outputs: see the ``metrics/`` and ``plots/`` section of ``docs/formats.md``.
 """

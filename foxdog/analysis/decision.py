@@ -295,13 +295,14 @@ def headline(
     }
 
 
-def summary_keys(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """``{condition: {strategy: {b<budget>: {factor, low, high}}}}``: ``dvc metrics`` shows it
-    as ``decision.<condition>.<strategy>.b<budget>.factor``."""
-    out: dict[str, Any] = {}
+def summary_keys(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """``<condition>.<strategy>.b<budget>.{factor,low,high}``, flat: under ``decision`` of
+    ``metrics/summary.json`` ``dvc metrics`` shows ``decision.<condition>.…``."""
+    out = {}
     for r in rows:
-        at = out.setdefault(r["condition"], {}).setdefault(r["strategy"], {})
-        at[f"b{r['budget']}"] = {k: r[k] for k in ("factor", "low", "high")}
+        stem = f"{r['condition']}.{r['strategy']}.b{r['budget']}"
+        for k in ("factor", "low", "high"):
+            out[f"{stem}.{k}"] = r[k]
     return out
 
 
