@@ -503,8 +503,7 @@ def canine_classes(wnids: Iterable[str]) -> list[str]:
 
 
 def fit_steps(train: Any, n_labelled: int) -> int:
-    """Optimiser steps of one fit on ``n_labelled`` images (the training code's own rule)."""
-    from foxdog.model.train import TrainSpec, n_steps
+    """Optimiser steps of one fit on ``n_labelled`` images (the training recipe's own rule)."""
+    from foxdog.model.baseline import full_pool_steps
 
-    spec = TrainSpec(batch_size=train.batch_size, steps=train.steps, epochs=train.epochs)
-    return n_steps(spec, n_labelled)
+    return full_pool_steps(train, n_labelled)
