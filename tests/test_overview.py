@@ -305,3 +305,18 @@ def test_a_few_sure_rows_among_many_are_said_to_be_what_chance_gives() -> None:
     assert "margin costs labels from selfsup at 110 (0.78× [0.61, 0.99], 8 seeds)" in text
     assert text.endswith("Label at random.")
     assert [c["word"] for c in out["claims"]] == ["saves", "costs"]
+
+
+def test_decision_map_gives_each_protocol_its_own_block_of_budgets() -> None:
+    rows = [row("scratch", "margin", b, 1.2, 1.05, 1.5) for b in (110, 310)]
+    rows += [
+        row(c, "margin", b, 1.2, 0.9, 1.5)
+        for c in ("imagenet", "imagenet-fox05")
+        for b in (50, 100)
+    ]
+    spec = decision_charts.decision_map(
+        overview.decision_table(decision_doc(rows)), level="95%"
+    ).to_dict()
+    assert len(spec["vconcat"]) == 2  # CNN budgets and head budgets: no empty columns
+    one = overview.decision_table(decision_doc(rows[:2]))
+    assert "vconcat" not in decision_charts.decision_map(one, level="95%").to_dict()

@@ -22,27 +22,8 @@ BUDGET_PARAM = "budget"
 WIDTH = 420  # the plot; the numbers take about 380 px to its right (fits 1280 px pages)
 
 
-def decision_map(rows: pd.DataFrame, *, level: str, title: str | None = None) -> alt.Chart:
-    """Condition × budget cells per strategy: the speed-up factor with its interval, coloured.
-
-    ``rows`` has ``condition_label``, ``strategy``, ``budget``, ``factor``, ``low``, ``high``,
-    ``verdict`` and ``factor_text``; one row of cells per (condition, strategy).
-    """
-    require(
-        rows,
-        [
-            "condition_label",
-            "strategy",
-            "budget",
-            "factor",
-            "low",
-            "high",
-            "verdict",
-            "factor_text",
-        ],
-        "decision map",
-    )
-    data = rows.assign(row=rows["condition_label"] + " · " + rows["strategy"])
+def _map_panel(data: pd.DataFrame, level: str, title: str | None) -> alt.LayerChart:
+    """One block of the decision map: its rows (condition · strategy) × its budgets."""
     order = list(dict.fromkeys(data["row"]))
     base = alt.Chart(data).encode(
         x=alt.X("budget:O", title="labelling budget (labels)", axis=alt.Axis(labelAngle=0)),
@@ -68,12 +49,48 @@ def decision_map(rows: pd.DataFrame, *, level: str, title: str | None = None) ->
             "datum.verdict == 'no difference'", alt.value("#212529"), alt.value("white")
         ),
     )
-    return (cells + text).properties(
-        width=alt.Step(150),
-        height=alt.Step(28),
-        title=title
-        or f"Labels saved against random: speed-up [{level} interval] per condition and budget",
+    chart = (cells + text).properties(width=alt.Step(150), height=alt.Step(28))
+    return chart.properties(title=title) if title else chart
+
+
+def decision_map(
+    rows: pd.DataFrame, *, level: str, title: str | None = None
+) -> alt.LayerChart | alt.VConcatChart:
+    """Condition × budget cells per strategy: the speed-up factor with its interval, coloured.
+
+    ``rows`` has ``condition_label``, ``strategy``, ``budget``, ``factor``, ``low``, ``high``,
+    ``verdict`` and ``factor_text``; one row of cells per (condition, strategy). Starts
+    with their own budgets (another protocol) get a block each, stacked, so no column
+    is empty for half the rows and the map stays narrow.
+    """
+    require(
+        rows,
+        [
+            "condition_label",
+            "strategy",
+            "budget",
+            "factor",
+            "low",
+            "high",
+            "verdict",
+            "factor_text",
+        ],
+        "decision map",
     )
+    data = rows.assign(row=rows["condition_label"] + " · " + rows["strategy"])
+    title = (
+        title
+        or f"Labels saved against random: speed-up [{level} interval] per condition and budget"
+    )
+    key = data["start"].astype(str) if "start" in data.columns else pd.Series("", index=data.index)
+    budgets = {k: tuple(sorted(set(part["budget"]))) for k, part in data.groupby(key, sort=False)}
+    if len(set(budgets.values())) <= 1:
+        return _map_panel(data, level, title)
+    groups: dict[tuple, list[str]] = {}
+    for k, b in budgets.items():
+        groups.setdefault(b, []).append(k)
+    panels = [_map_panel(data[key.isin(members)], level, None) for members in groups.values()]
+    return alt.vconcat(*panels).resolve_scale(x="independent").properties(title=title)
 
 
 def budget_control(
