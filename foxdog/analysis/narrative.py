@@ -219,7 +219,7 @@ def factor_text(row: Mapping[str, Any]) -> str:
 
 
 def condition_words(condition: str, info: Mapping[str, Any] | None = None) -> str:
-    """``imagenet-fox05`` -> ``imagenet, 5% fox``; a natural condition by its start's name."""
+    """``imagenet-cat05`` -> ``imagenet, 5% cat``; a natural condition by its start's name."""
     info = info or {}
     start = info.get("start") or condition.split("-")[0]
     if "-" not in condition:

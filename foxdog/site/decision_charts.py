@@ -192,7 +192,7 @@ def budget_control(
 def condition_labels(
     names: Sequence[str], info: Mapping[str, Mapping[str, object]] | None = None
 ) -> dict[str, str]:
-    """Drop-down labels: ``imagenet, 5% fox in the pool``; a natural condition by its start."""
+    """Drop-down labels: ``imagenet, 5% cat in the pool``; a natural condition by its start."""
     info = info or {}
     out = {}
     for name in names:
