@@ -39,7 +39,7 @@ import numpy as np
 from jax import lax
 from sklearn.base import clone
 
-from foxdog.config import load_params
+from foxdog.config import Params, load_params
 from foxdog.model.estimator import FlaxCNNClassifier
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
@@ -267,6 +267,64 @@ def imagenet_start(
         )
 
 
+def head_strategy_rounds(
+    params: Params, features_dir: Path, curated_dir: Path, labelled: int, repeats: int, seed: int
+) -> None:
+    """Print one frozen-feature AL round (head fit + query) per strategy of ``head.strategies``
+    at ``labelled`` labels, and the projected wall time of the frozen-feature conditions."""
+    from foxdog.active import modal_compat
+    from foxdog.active.protocol import estimator_factory
+    from foxdog.active.strategies import get_strategy
+    from foxdog.registry import FEATURE_STARTS
+
+    modal_compat.apply()
+    from modAL.models import ActiveLearner
+
+    x_pool = np.load(features_dir / "pool.npy")
+    y_pool = np.load(curated_dir / "pool_labels.npy")
+    h = params.head
+    make = estimator_factory(params, FEATURE_STARTS[0])
+    rng = np.random.default_rng(seed)
+
+    def round_seconds(strategy: str, n_labels: int) -> tuple[float, float]:
+        lab = rng.choice(len(x_pool), size=min(n_labels, len(x_pool) - h.query_size), replace=False)
+        unl = np.setdiff1d(np.arange(len(x_pool)), lab)
+        query = get_strategy(strategy)
+        fit = best_seconds(
+            lambda: ActiveLearner(make(seed), X_training=x_pool[lab], y_training=y_pool[lab]),
+            repeats,
+        )
+        learner = ActiveLearner(make(seed), X_training=x_pool[lab], y_training=y_pool[lab])
+        q = best_seconds(
+            lambda: query(learner, x_pool[unl], n_instances=h.query_size, random_state=seed),
+            repeats,
+        )
+        return fit, q
+
+    protocol = params.protocol(FEATURE_STARTS[0])
+    grid = protocol.round_labels()
+    sample = [grid[0], grid[len(grid) // 2], grid[-1]]
+    n_conditions = len(params.balance.conditions)
+    total = 0.0
+    for strategy in h.strategies:
+        round_seconds(strategy, labelled)  # compile
+        fit, q = round_seconds(strategy, labelled)
+        # The mean round over the protocol, from the first, middle and last label counts.
+        mean_round = float(np.mean([sum(round_seconds(strategy, n)) for n in sample]))
+        stage = mean_round * len(grid) * len(h.seeds)
+        total += stage * n_conditions
+        print(
+            f"head round at {labelled} labels, {strategy:15s}: fit {fit * 1e3:7.1f} ms + "
+            f"query {q * 1e3:7.1f} ms; one al_head stage ({len(h.seeds)} seeds x "
+            f"{len(grid)} fits) ~{stage:6.0f} s"
+        )
+    print(
+        f"projected `dvc repro` of the {n_conditions} frozen-feature conditions x "
+        f"{len(h.strategies)} strategies: ~{total / 60:.0f} min (rounds only, one process each "
+        "adds ~15 s of start-up and compilation)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default="params.yaml")
@@ -366,6 +424,9 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.imagenet:
         imagenet_start(args.imagenet, args.curated, args.labelled, args.repeats, args.seed)
+        head_strategy_rounds(
+            params, args.imagenet, args.curated, args.labelled, args.repeats, args.seed
+        )
 
     if args.accuracy:
         from foxdog.data.arrays import load_split

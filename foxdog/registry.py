@@ -67,6 +67,18 @@ STRATEGY_WORDS = {
 }
 #: How the initial labelled set is drawn (``active.initial``).
 INITIAL_METHODS = ("random", "typiclust")
+#: The initial-set rules in words (the Method page), stated once: the rare class may be scarce.
+INITIAL_WORDS = {
+    "random": (
+        "stratified random: proportional allocation with at least one image of every class, "
+        "so a subsampled rare class is in every initial set (no redraws; the same set for "
+        "every strategy of a seed)"
+    ),
+    "typiclust": (
+        "TypiClust's cold-start pick on the start's own embedding (the frozen features, or "
+        "the seed's untrained CNN), no labels used"
+    ),
+}
 #: Protocol factors an ablation can vary (``ablations.factors``).
 ABLATION_FACTORS = ("initial_size", "query_size", "label_noise")
 #: Pretraining methods; each writes ``<pretrain.encoder_dir>/<method>.msgpack``.

@@ -451,7 +451,12 @@ def hand_rounds() -> pd.DataFrame:
 def test_curve_bands_long_form() -> None:
     bands = curves.curve_bands(hand_rounds(), AnalysisConfig())
     assert list(bands.columns) == BANDS_COLUMNS
-    assert set(bands["metric"]) == set(read.CURVE_METRICS) - {"val_accuracy"}  # not in the data
+    # Not in the data: no rows.
+    assert set(bands["metric"]) == set(read.CURVE_METRICS) - {
+        "val_accuracy",
+        "rare_recall",
+        "n_rare",
+    }
     assert bands["strategy"].unique().tolist() == ["random", "margin"]
     kappa = bands[bands["metric"] == "kappa_stop"]
     assert 0 not in set(kappa["round"])  # no kappa at round 0: no row

@@ -249,7 +249,7 @@ def test_analyze_writes_every_regime_and_names_a_missing_baseline(tmp_path, caps
     assert main(["analyze"]) == 0
     assert capsys.readouterr().out == "analysis written to metrics/ and plots/\n"
     summary = json.loads((root / "metrics" / "summary.json").read_text())
-    assert set(summary) == {*STARTS, "starting_model", "overview"}
+    assert set(summary) == {*STARTS, "starting_model", "overview", "decision"}
     before = (root / "metrics" / "summary.json").read_bytes()
     (root / "metrics" / "baseline" / "selfsup.json").unlink()
     assert main(["analyze"]) == 2

@@ -88,3 +88,54 @@ def test_typiclust_projects_wide_embeddings_only_and_keeps_their_geometry() -> N
     assert z.shape == (40, PROJECTED_DIM) and np.array_equal(z, project(wide))
     d = np.linalg.norm(z[:, None] - z[None], axis=2)
     assert d[:20, :20].max() < d[:20, 20:].min()
+
+
+def test_the_head_runs_a_subsampled_condition_through_the_loop_paired_by_seed(tmp_path) -> None:
+    from functools import partial
+
+    from foxdog.active.loop import run_specs
+    from foxdog.active.protocol import ROUND_COLUMNS, RunSpec
+    from foxdog.model.head import FeatureHeadClassifier
+
+    rng = np.random.default_rng(0)
+
+    def split(n: int, share: float) -> Split:
+        labels = (rng.random(n) < share).astype(np.int64)
+        x = rng.standard_normal((n, 8)).astype(np.float32) + 2.0 * labels[:, None]
+        return Split(images=x, labels=labels, ids=np.array([f"i{k}" for k in range(n)]))
+
+    pool, test = split(120, 0.4), split(40, 0.5)
+    cond = Condition("feat-b10", "imagenet", "b", 0.1)
+    runs = {}
+    for strategy in ("random", "balanced_margin"):
+        specs = [RunSpec(strategy, seed, 6, 4, 3) for seed in (0, 1)]
+        rounds, queries = run_specs(
+            specs,
+            lambda seed: FeatureHeadClassifier(steps=20, class_weight="balanced", seed=seed),
+            pool,
+            test,
+            tmp_path / strategy,
+            progress=False,
+            start="imagenet",
+            condition=cond.name,
+            rare_class="b",
+            rare_label=1,
+            pool_for=partial(condition_pool, pool, cond, 1),
+        )
+        runs[strategy] = (rounds, queries)
+        assert list(rounds.columns) == list(ROUND_COLUMNS)
+        assert set(rounds["condition"]) == {"feat-b10"} and set(rounds["rare_class"]) == {"b"}
+        for seed in (0, 1):
+            kept = condition_pool(pool, cond, 1, seed)
+            assert set(rounds.loc[rounds.seed == seed, "pool_share"]) == {
+                round(float(np.mean(kept.labels == 1)), 6)
+            }
+            assert set(queries.loc[queries.seed == seed, "id"]) <= set(kept.ids)
+        # Round 0: the stratified initial set holds at least one rare image.
+        assert (rounds.loc[rounds["round"] == 0, "n_rare"] >= 1).all()
+        assert rounds.groupby("seed")["n_rare"].apply(lambda s: s.is_monotonic_increasing).all()
+    # Paired: both strategies of a seed start from the same labelled set and pool.
+    r0 = {s: runs[s][0].query("round == 0").reset_index(drop=True) for s in runs}
+    assert r0["random"][["seed", "n_rare", "pool_share"]].equals(
+        r0["balanced_margin"][["seed", "n_rare", "pool_share"]]
+    )

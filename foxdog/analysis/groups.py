@@ -226,6 +226,9 @@ def analyse_group(
         "per_seed_final": final,  # removed before writing JSON
         "final_accuracy": interval_dict(final, cfg),
         "final_balanced_accuracy": interval_dict(per_seed_final(rounds, "balanced_accuracy"), cfg),
+        "final_rare_recall": interval_dict(per_seed_final(rounds, "rare_recall"), cfg)
+        if "rare_recall" in rounds.columns
+        else {"mean": math.nan, "low": math.nan, "high": math.nan},
         "targets": target_info,
         "stop": stopping(by_seed, cfg),
         "plateau": plateau(by_seed, curve_labels, cfg),

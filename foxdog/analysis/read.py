@@ -1,4 +1,9 @@
-"""Reading the study's result files: rounds.csv, queries.csv and baseline JSON, validated."""
+"""Reading the study's result files: rounds.csv, queries.csv and baseline JSON, validated.
+
+One reader per file kind — :func:`read_rounds`, :func:`read_queries`,
+:func:`load_baseline`, :func:`load_final_val_predictions` — so a check of a file's
+contents hooks in at one place.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,8 @@ from foxdog.registry import Condition, parse_condition
 REQUIRED_COLUMNS = ("strategy", "seed", "round", "n_labels", *METRICS)
 
 
-OPTIONAL_CURVE_METRICS = ("val_accuracy", "kappa_stop")
+# Rare-class recall and rare examples found come with the conditions' loop.
+OPTIONAL_CURVE_METRICS = ("rare_recall", "n_rare", "val_accuracy", "kappa_stop")
 
 
 # Per-round class shares of the queried batch are curve metrics ``share_<class>``.
@@ -144,29 +150,35 @@ def load_baseline(path: Path, start: str = REFERENCE_START) -> dict[str, Any]:
     return data
 
 
-def load_queries(params: Params, results_dir: Path, start: str) -> dict[str, pd.DataFrame | None]:
-    """``results/<start>/<strategy>/queries.csv`` per strategy (``None`` when absent or unreadable).
+def read_queries(path: Path, classes: Sequence[str]) -> pd.DataFrame | None:
+    """Read one ``queries.csv`` (``None`` when absent or unreadable: shares are optional).
 
-    ``true_label`` must be a class index of ``data.classes``.
+    ``true_label`` must be a class index of ``classes``; otherwise a one-line error.
     """
-    out: dict[str, pd.DataFrame | None] = {}
-    n_classes = len(params.data.classes)
-    for strategy in strategies_of(params, start):
-        path = paths.strategy_dir(results_dir, start, strategy) / "queries.csv"
-        try:
-            frame = pd.read_csv(path) if path.is_file() else None
-        except (pd.errors.EmptyDataError, pd.errors.ParserError):
-            frame = None
-        if frame is not None and "true_label" in frame.columns:
-            labels = pd.to_numeric(frame["true_label"], errors="coerce")
-            bad = frame["true_label"][~labels.isin(range(n_classes))]
-            if len(bad):
-                raise ValueError(
-                    f"{path}: true_label {str(bad.iloc[0])!r} is not a class index of "
-                    f"data.classes={list(params.data.classes)!r} (0 … {n_classes - 1})"
-                )
-        out[strategy] = frame
-    return out
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path) if path.is_file() else None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError):
+        frame = None
+    if frame is not None and "true_label" in frame.columns:
+        labels = pd.to_numeric(frame["true_label"], errors="coerce")
+        bad = frame["true_label"][~labels.isin(range(len(classes)))]
+        if len(bad):
+            raise ValueError(
+                f"{path}: true_label {str(bad.iloc[0])!r} is not a class index of "
+                f"data.classes={list(classes)!r} (0 … {len(classes) - 1})"
+            )
+    return frame
+
+
+def load_queries(params: Params, results_dir: Path, start: str) -> dict[str, pd.DataFrame | None]:
+    """``results/<condition>/<strategy>/queries.csv`` per strategy (see :func:`read_queries`)."""
+    return {
+        strategy: read_queries(
+            paths.strategy_dir(results_dir, start, strategy) / "queries.csv", params.data.classes
+        )
+        for strategy in strategies_of(params, start)
+    }
 
 
 def load_final_val_predictions(

@@ -50,6 +50,7 @@ def summary_metrics(
         out[f"{name}.aulc"] = g["aulc"]["mean"]
         out[f"{name}.final_accuracy"] = g["final_accuracy"]["mean"]
         out[f"{name}.final_balanced_accuracy"] = g["final_balanced_accuracy"]["mean"]
+        out[f"{name}.final_rare_recall"] = g["final_rare_recall"]["mean"]
         for k in keys:
             t = g["targets"][k]
             out[f"{name}.labels_to_{k}"] = t["labels"]

@@ -33,7 +33,7 @@ def strategies_table(groups: Mapping[str, dict[str, Any]], keys: Sequence[str]) 
         test = g.get("test_vs_random") or {}
         row: dict[str, Any] = {"strategy": name, "arm": g.get("arm", name)}
         row.update(n_seeds=g["n_seeds"], final_labels=g["final_labels"])
-        for what in ("final_accuracy", "final_balanced_accuracy", "aulc"):
+        for what in ("final_accuracy", "final_balanced_accuracy", "final_rare_recall", "aulc"):
             row.update(_interval_columns(what, g[what]))
         row.update(
             {

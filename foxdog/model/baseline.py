@@ -75,3 +75,49 @@ def run_baseline(params: Params, curated_dir: Path, out_path: Path, start: str) 
     }
     write_json(out_path, result)
     return result
+
+
+def run_head_baseline(params: Params, condition: Any, out_path: Path) -> dict:
+    """The frozen-feature head on the whole pool of ``condition``, once per ``head.seeds``.
+
+    The same recipe as the active-learning rounds (``params.head``: steps, learning
+    rate, class weights), so the full-pool reference is the runs' own ceiling; for a
+    subsampled condition each seed's reference is trained on that seed's subsampled
+    pool (:func:`foxdog.active.pools.condition_pool`), the pool its runs see.
+    """
+    from foxdog.active.pools import condition_pool
+    from foxdog.active.protocol import estimator_factory
+    from foxdog.stages.common import start_splits
+
+    pool, test, _ = start_splits(params, condition.start)
+    rare_label = params.data.classes.index(condition.rare_class or params.balance.rare_class)
+    make = estimator_factory(params, condition.start)
+    per_seed: dict[str, list[float]] = {
+        name: [] for name in (*METRICS, "rare_recall", "pool_share", "train_seconds")
+    }
+    sizes = []
+    for seed in params.head.seeds:
+        seed_pool = condition_pool(pool, condition, rare_label, seed)
+        sizes.append(len(seed_pool))
+        clf = make(seed)
+        t0 = time.perf_counter()
+        clf.fit(seed_pool.images, seed_pool.labels)
+        per_seed["train_seconds"].append(time.perf_counter() - t0)
+        proba = clf.predict_proba(test.images)
+        for name, value in classification_metrics(test.labels, proba).items():
+            per_seed[name].append(value)
+        rare = test.labels == rare_label
+        per_seed["rare_recall"].append(float((proba[rare].argmax(axis=1) == rare_label).mean()))
+        per_seed["pool_share"].append(float((seed_pool.labels == rare_label).mean()))
+    result = {
+        "start": condition.start,
+        "condition": condition.name,
+        "rare_class": condition.rare_class or params.balance.rare_class,
+        "n_train": int(min(sizes)),
+        "n_test": len(test),
+        "seeds": list(params.head.seeds),
+        "steps": params.head.steps,
+        **{name: interval(values, params.analysis) for name, values in per_seed.items()},
+    }
+    write_json(out_path, result)
+    return result

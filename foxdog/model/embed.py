@@ -130,7 +130,8 @@ def _save_cache(out_dir: Path, cache: dict[str, np.ndarray], print_: dict[str, o
     io.atomic_write(out_dir / CACHE_FILE, write)
 
 
-def _decode(raw_dir: Path, row: pd.Series, params: Params) -> np.ndarray:
+def decode_photo(raw_dir: Path, row: pd.Series, params: Params) -> np.ndarray:
+    """A manifest row's photo, decoded as curation does, at ``embed.image_size``; checked by id."""
     d = params.data
     path = raw_dir / row["path"]
     try:
@@ -163,7 +164,7 @@ def embed(params: Params, *, progress: bool = True) -> EmbedSummary:
     with ThreadPoolExecutor(max_workers=2) as pool:
 
         def submit(chunk: pd.DataFrame) -> list[Future]:
-            return [pool.submit(_decode, raw_dir, row, params) for _, row in chunk.iterrows()]
+            return [pool.submit(decode_photo, raw_dir, row, params) for _, row in chunk.iterrows()]
 
         # Decode the next batch in threads while the network runs on this one.
         pending = submit(chunks[0]) if chunks else []
