@@ -8,7 +8,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # DVC's anonymous usage statistics would try the network on every call.
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install data repro report readme test lint chromium
+.PHONY: install data repro report readme screenshots test lint chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## screenshots: the Overview and Insights of the rendered _site/ at 1280 px, into docs/
+screenshots: chromium
+	FOXDOG_SITE=_site FOXDOG_SCREENSHOTS=docs/screenshots FOXDOG_SCREENSHOT_HEIGHT=2400 \
+	  pytest tests/test_report_browser.py -q -k "renders_offline and (index or insights)"
 
 ## test: the whole test suite (lint included)
 test: lint chromium

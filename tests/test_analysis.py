@@ -1033,8 +1033,8 @@ def test_overview_when_no_strategy_wins(tmp_path: Path) -> None:
     first = view["sentences"][0]
     assert first.startswith(
         "No strategy beats random sampling significantly in any of the 3 regimes "
-        "(Benjamini–Hochberg over the distinct arms of each regime, α = 0.05); the arms closest "
-        "to beating it: margin in scratch, AULC +"
+        "(Benjamini–Hochberg over the distinct arms of each regime, α = 0.05); the arms with the "
+        "largest mean AULC (negative: behind random): margin in scratch, AULC +"
     )
     assert "margin in transfer, AULC +" in first and "margin in selfsup, AULC +" in first
     assert "adjusted p = 0.125 within the regime" in first
@@ -1060,7 +1060,7 @@ def test_overview_when_a_strategy_wins_in_one_regime_only(tmp_path: Path) -> Non
     )
     # Targets stay shares of transfer's full pool, never switched by the outcome.
     assert saving["target_reference"] == "full_pool_baseline"
-    assert "; in scratch and selfsup no strategy does (closest: " in first
+    assert "; in scratch and selfsup no strategy does (largest mean AULC: " in first
     for start in ("scratch", "selfsup"):
         assert view["per_start"][start]["significant"] is False
         assert view["per_start"][start]["best_strategy"] is None

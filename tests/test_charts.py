@@ -9,6 +9,9 @@ import pytest
 
 from foxdog.site import chart_parts, charts, offline
 
+# Not 95%: a chart that ignored the analysis's level would show the difference.
+LEVEL = "90%"
+
 STRATEGIES = ["random", "margin", "entropy"]
 
 
@@ -42,7 +45,9 @@ def mark_type(layer: dict) -> str:
 
 
 def test_learning_curves_encodings_band_tooltips_and_legend_toggle() -> None:
-    spec = charts.learning_curves(curves_frame(), baseline=0.9).to_dict()  # validates the schema
+    spec = charts.learning_curves(
+        curves_frame(), baseline=0.9, level=LEVEL
+    ).to_dict()  # validates the schema
     layers = layers_of(spec)
     assert [mark_type(layer) for layer in layers] == ["area", "line", "point", "rule", "text"]
     band, line, points = layers[:3]
@@ -67,7 +72,7 @@ def test_learning_curves_encodings_band_tooltips_and_legend_toggle() -> None:
 
 def test_learning_curves_by_round_filters_metric_and_strategies() -> None:
     chart = charts.learning_curves(
-        curves_frame(), x="round", metric="macro_f1", strategies=["random"]
+        curves_frame(), x="round", metric="macro_f1", strategies=["random"], level=LEVEL
     )
     spec = chart.to_dict()
     line = layers_of(spec)[1]
@@ -79,11 +84,11 @@ def test_learning_curves_by_round_filters_metric_and_strategies() -> None:
 
 def test_learning_curves_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="missing columns"):
-        charts.learning_curves(curves_frame().drop(columns=["low"]))
+        charts.learning_curves(curves_frame().drop(columns=["low"]), level=LEVEL)
     with pytest.raises(ValueError, match="no rows"):
-        charts.learning_curves(curves_frame(), metric="nonsense")
+        charts.learning_curves(curves_frame(), metric="nonsense", level=LEVEL)
     with pytest.raises(ValueError, match="x must be"):
-        charts.learning_curves(curves_frame(), x="seed")
+        charts.learning_curves(curves_frame(), x="seed", level=LEVEL)
 
 
 def test_strategy_colours_are_stable_across_charts() -> None:
@@ -167,7 +172,11 @@ def test_learning_curves_get_a_regime_drop_down_and_a_rule_per_regime() -> None:
     starts = ["scratch", "transfer", "selfsup"]
     full = {"scratch": 0.8, "transfer": 0.86, "selfsup": 0.84}
     spec = charts.learning_curves(
-        regime_frame(), baseline=full, baseline_label={s: s for s in starts}, starts=starts
+        regime_frame(),
+        baseline=full,
+        baseline_label={s: s for s in starts},
+        starts=starts,
+        level=LEVEL,
     ).to_dict()
     regime = _param(spec, "regime")
     assert regime["value"] == "scratch"
@@ -179,14 +188,18 @@ def test_learning_curves_get_a_regime_drop_down_and_a_rule_per_regime() -> None:
     rules = [v for d in spec["datasets"].values() for v in d if "value" in v]
     assert {(r["start"], r["value"]) for r in rules} == set(full.items())
     # One regime only: no drop-down, as before.
-    single = charts.learning_curves(regime_frame().query("start == 'transfer'")).to_dict()
+    single = charts.learning_curves(
+        regime_frame().query("start == 'transfer'"), level=LEVEL
+    ).to_dict()
     assert [p["name"] for p in single["params"]] == ["pick"]
 
 
 def test_difference_curves_get_one_panel_per_regime() -> None:
     data = regime_frame()
     diff = data[data["metric"] == "accuracy"].rename(columns={"mean": "mean_difference"})
-    spec = charts.difference_curves(diff, starts=["scratch", "transfer", "selfsup"]).to_dict()
+    spec = charts.difference_curves(
+        diff, starts=["scratch", "transfer", "selfsup"], level=LEVEL
+    ).to_dict()
     assert spec["facet"]["column"]["field"] == "start"
     assert spec["facet"]["column"]["sort"] == ["scratch", "transfer", "selfsup"]
     marks = [mark_type(layer) for layer in spec["spec"]["layer"]]
@@ -199,6 +212,7 @@ def test_regime_curves_colour_the_starting_models() -> None:
         regime_frame(),
         baselines={"scratch": 0.8, "transfer": 0.86},
         starts=["scratch", "transfer", "selfsup"],
+        level=LEVEL,
     ).to_dict()
     line = spec["layer"][1]
     assert line["encoding"]["color"]["field"] == "start"
@@ -206,7 +220,7 @@ def test_regime_curves_colour_the_starting_models() -> None:
     assert spec["params"][0]["select"]["fields"] == ["start"]
     assert mark_type(spec["layer"][-1]) == "rule"
     with pytest.raises(ValueError, match="no rows"):
-        charts.regime_curves(regime_frame(), strategy="nobody")
+        charts.regime_curves(regime_frame(), strategy="nobody", level=LEVEL)
 
 
 def test_class_shares_pick_a_class_and_a_regime() -> None:
@@ -225,7 +239,7 @@ def test_class_shares_pick_a_class_and_a_regime() -> None:
 
 
 def test_metric_explorer_picks_metric_and_regime() -> None:
-    spec = charts.metric_explorer(regime_frame(), ["macro_f1"]).to_dict()
+    spec = charts.metric_explorer(regime_frame(), ["macro_f1"], level=LEVEL).to_dict()
     assert {p["name"] for p in spec["params"]} >= {"metric_choice", "regime"}
     assert "(datum.start === regime)" in _filters(spec)
 
@@ -301,12 +315,12 @@ def test_difference_curves_draw_the_zero_line_of_random() -> None:
             "n_pairs": [5, 5, 5],
         }
     )
-    spec = charts.difference_curves(diff, title="vs random").to_dict()
+    spec = charts.difference_curves(diff, title="vs random", level=LEVEL).to_dict()
     values = [v for d in spec["datasets"].values() for v in d]
     assert {"value": 0.0, "label": "random (no difference)"} in values
     assert any(v.get("mean") == 0.03 and v.get("strategy") == "margin" for v in values)
     with pytest.raises(ValueError, match="diff: missing columns"):
-        charts.difference_curves(diff.drop(columns=["low"]))
+        charts.difference_curves(diff.drop(columns=["low"]), level=LEVEL)
 
 
 def test_probcover_delta_plots_purity_and_coverage_and_marks_each_chosen_delta() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from foxdog.analysis import narrative
 from foxdog.config import AnalysisConfig, load_params
 from foxdog.model.baseline import interval
 from foxdog.site.readme import END, START, numbers_block, update_readme
@@ -124,9 +125,11 @@ def test_block_quotes_the_analysis_for_every_regime(tmp_path: Path) -> None:
     block = numbers_block(params, root)
     lines = block.splitlines()
     doc = json.loads((root / "metrics" / "analysis.json").read_text())
-    # The overview is the analysis' two sentences, quoted, not rewritten.
-    overview = " ".join(doc["overview"]["sentences"])
-    assert f"- Overview (`metrics/analysis.json`): {overview}" in lines
+    # The answer is the Overview's first paragraph, the same text as the site's.
+    answer = narrative.answer(doc)["text"]
+    assert (
+        f"- The answer (the Overview's first paragraph, `metrics/analysis.json`): {answer}" in lines
+    )
     for start in STARTS:
         accuracy = doc["regimes"][start]["baseline"]["accuracy"]
         assert any(

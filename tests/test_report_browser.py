@@ -9,7 +9,8 @@ client is needed.
 
 Chromium must be installed (``chromium`` on PATH, or ``$CHROMIUM``): CI installs
 it, and a missing browser fails this test instead of silently skipping it.
-Set ``FOXDOG_SCREENSHOTS=<dir>`` to keep a full-page PNG of every page, and
+Set ``FOXDOG_SCREENSHOTS=<dir>`` to keep a full-page PNG of every page (the top
+``$FOXDOG_SCREENSHOT_HEIGHT`` pixels only, when set; ``make screenshots`` writes docs/), and
 ``FOXDOG_SITE=_site`` to check the pipeline's real site instead of the fake one.
 """
 
@@ -282,9 +283,12 @@ def check_page(browser: DevTools, base_url: str, site: Path, page: str) -> None:
             time.sleep(0.2)
 
         if os.environ.get("FOXDOG_SCREENSHOTS"):
-            shot = browser.send(
-                "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session
-            )
+            options: dict[str, Any] = {"format": "png", "captureBeyondViewport": True}
+            # FOXDOG_SCREENSHOT_HEIGHT: keep only the top of a long page (docs/ screenshots).
+            if os.environ.get("FOXDOG_SCREENSHOT_HEIGHT"):
+                height = int(os.environ["FOXDOG_SCREENSHOT_HEIGHT"])
+                options["clip"] = {"x": 0, "y": 0, "width": 1280, "height": height, "scale": 1}
+            shot = browser.send("Page.captureScreenshot", options, session)
             out = Path(os.environ["FOXDOG_SCREENSHOTS"])
             out.mkdir(parents=True, exist_ok=True)
             (out / (Path(page).stem + ".png")).write_bytes(base64.b64decode(shot["data"]))
@@ -431,6 +435,82 @@ def test_regime_selector_switches_the_learning_curves(
         # Every regime draws its own curves, one line per strategy each time.
         assert len({tuple(d) for d in drawn.values()}) == len(select["options"]), drawn.keys()
         assert len({len(d) for d in drawn.values()}) == 1
+        assert _console_problems(browser.session_events(session)) == []
+    finally:
+        browser.send("Target.closeTarget", {"targetId": target})
+
+
+BUDGET_CHART = """
+(() => {
+  const chart = Array.from(document.querySelectorAll('.fd-chart'))
+    .find(c => c.querySelector('input[type=range]'));
+  if (!chart) return null;
+  const select = chart.querySelector('select');
+  const slider = chart.querySelector('input[type=range]');
+  const marks = chart.querySelectorAll('.mark-text.role-mark text');
+  return {texts: Array.from(marks).map(t => t.textContent),
+          options: select ? Array.from(select.options).map(o => o.value) : [],
+          min: slider.min, max: slider.max, value: slider.value};
+})()
+"""
+SET_BUDGET_INPUT = """
+(() => {
+  const chart = Array.from(document.querySelectorAll('.fd-chart'))
+    .find(c => c.querySelector('input[type=range]'));
+  const el = chart.querySelector(%s);
+  el.value = %s;
+  el.dispatchEvent(new Event('input', {bubbles: true}));
+  el.dispatchEvent(new Event('change', {bubbles: true}));
+  return el.value;
+})()
+"""
+
+
+def test_budget_control_changes_the_numbers_shown(
+    served_site: tuple[str, Path], browser: DevTools
+) -> None:
+    """The Overview's "your budget" slider and condition drop-down change the numbers shown."""
+    base_url, _site = served_site
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+        "sessionId"
+    ]
+
+    def evaluate(expression: str) -> Any:
+        reply = browser.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session
+        )
+        return reply["result"].get("value")
+
+    def texts_after(selector: str, value: str, before: list[str]) -> list[str]:
+        evaluate(SET_BUDGET_INPUT % (json.dumps(selector), json.dumps(value)))
+        deadline = time.monotonic() + 5
+        while (state := evaluate(BUDGET_CHART))["texts"] == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return state["texts"]
+
+    try:
+        for domain in ("Page", "Runtime", "Log"):
+            browser.send(f"{domain}.enable", session=session)
+        browser.send("Page.navigate", {"url": base_url + "index.html"}, session=session)
+        browser.wait_for(session, "Page.loadEventFired", timeout=30)
+        deadline = time.monotonic() + CHART_TIMEOUT_S
+        while not (evaluate(BUDGET_CHART) or {}).get("texts") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        state = evaluate(BUDGET_CHART)
+        assert state is not None, "no budget control (a chart with a slider) on the Overview"
+        first = state["texts"]
+        assert first and all("%" in t and "labels" in t for t in first), first
+        assert any("vs random" in t for t in first), first
+        # The slider moves every strategy to another round: other labels, other numbers.
+        moved = texts_after("input[type=range]", state["max"], first)
+        assert moved != first, moved
+        # Every strategy is read at the same round: one number of labels in every label.
+        assert len({t.split(" at ")[1].split(" labels")[0] for t in moved}) == 1, moved
+        # Another condition: other curves, other numbers at the same budget.
+        assert len(state["options"]) >= 2, state["options"]
+        other = texts_after("select", state["options"][1], moved)
+        assert other != moved, other
         assert _console_problems(browser.session_events(session)) == []
     finally:
         browser.send("Target.closeTarget", {"targetId": target})

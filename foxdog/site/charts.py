@@ -49,6 +49,7 @@ from foxdog.site.chart_parts import (
 def learning_curves(
     curves: pd.DataFrame,
     *,
+    level: str,
     x: str = "n_labels",
     metric: str = "accuracy",
     baseline: float | Mapping[str, float] | None = None,
@@ -93,8 +94,8 @@ def learning_curves(
             alt.Tooltip("round:Q"),
             alt.Tooltip("n_labels:Q", title="labels"),
             alt.Tooltip("mean:Q", title=f"mean {y_title}", format=".3f"),
-            alt.Tooltip("low:Q", title="95% CI low", format=".3f"),
-            alt.Tooltip("high:Q", title="95% CI high", format=".3f"),
+            alt.Tooltip("low:Q", title=f"{level} interval low", format=".3f"),
+            alt.Tooltip("high:Q", title=f"{level} interval high", format=".3f"),
         ],
         band_opacity=0.15,
     )
@@ -109,7 +110,11 @@ def learning_curves(
 
 
 def difference_curves(
-    diff: pd.DataFrame, *, starts: Sequence[str] | None = None, title: str | None = None
+    diff: pd.DataFrame,
+    *,
+    level: str,
+    starts: Sequence[str] | None = None,
+    title: str | None = None,
 ) -> alt.LayerChart | alt.FacetChart:
     """Each arm's paired accuracy difference from random per round, with its t-interval.
 
@@ -124,6 +129,7 @@ def difference_curves(
     if len(regimes) <= 1:
         return learning_curves(
             data.drop(columns=["start"], errors="ignore"),
+            level=level,
             metric="accuracy_difference",
             baseline=0.0,
             baseline_label="random (no difference)",
@@ -143,8 +149,8 @@ def difference_curves(
             alt.Tooltip("strategy:N"),
             alt.Tooltip("n_labels:Q", title="labels"),
             alt.Tooltip("mean:Q", title="mean difference", format="+.3f"),
-            alt.Tooltip("low:Q", title="95% CI low", format="+.3f"),
-            alt.Tooltip("high:Q", title="95% CI high", format="+.3f"),
+            alt.Tooltip("low:Q", title=f"{level} interval low", format="+.3f"),
+            alt.Tooltip("high:Q", title=f"{level} interval high", format="+.3f"),
         ],
         point_size=30,
     )
@@ -162,6 +168,7 @@ def difference_curves(
 def regime_curves(
     curves: pd.DataFrame,
     *,
+    level: str,
     strategy: str = RANDOM,
     metric: str = "accuracy",
     baselines: Mapping[str, float] | None = None,
@@ -202,8 +209,8 @@ def regime_curves(
             alt.Tooltip("start:N", title="starting model"),
             alt.Tooltip("n_labels:Q", title="labels"),
             alt.Tooltip("mean:Q", title=f"mean {y_title}", format=".3f"),
-            alt.Tooltip("low:Q", title="95% CI low", format=".3f"),
-            alt.Tooltip("high:Q", title="95% CI high", format=".3f"),
+            alt.Tooltip("low:Q", title=f"{level} interval low", format=".3f"),
+            alt.Tooltip("high:Q", title=f"{level} interval high", format=".3f"),
         ],
     )
     if baselines:
@@ -232,6 +239,7 @@ def metric_explorer(
     curves: pd.DataFrame,
     metrics: Sequence[str],
     *,
+    level: str,
     x: str = "n_labels",
     starts: Sequence[str] | None = None,
     title: str | None = None,
@@ -269,8 +277,8 @@ def metric_explorer(
             alt.Tooltip("round:Q"),
             alt.Tooltip("n_labels:Q", title="labels"),
             alt.Tooltip("mean:Q", format=".3f"),
-            alt.Tooltip("low:Q", title="95% CI low", format=".3f"),
-            alt.Tooltip("high:Q", title="95% CI high", format=".3f"),
+            alt.Tooltip("low:Q", title=f"{level} interval low", format=".3f"),
+            alt.Tooltip("high:Q", title=f"{level} interval high", format=".3f"),
         ],
         band_opacity=0.15,
     )
@@ -448,7 +456,7 @@ def interval_dots(
     reference: float | None = None,
     starts: Sequence[str] | None = None,
 ) -> alt.LayerChart | alt.FacetChart:
-    """One dot per row with an optional interval (e.g. AULC with its 95% CI), best on top.
+    """One dot per row with an optional interval (e.g. AULC with its interval), best on top.
 
     With a ``start`` column holding several regimes: one row of panels per regime
     (``reference`` then has to be one value for all, e.g. 0 for a difference).

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from foxdog.config import Params, load_params
@@ -71,6 +72,11 @@ def strategy_queries(start: str, strategy: str) -> pd.DataFrame:
 def available_strategies(start: str, names: Iterable[str]) -> list[str]:
     """Those of ``names`` whose ``results/<start>/<name>/rounds.csv`` exists, in the given order."""
     return [n for n in names if path("results", start, n, "rounds.csv").is_file()]
+
+
+def pool_labels() -> np.ndarray:
+    """``curated/pool_labels.npy``: the integer label of every pool image."""
+    return np.load(_existing("curated", "pool_labels.npy"), allow_pickle=False)
 
 
 def analysis() -> dict[str, Any]:

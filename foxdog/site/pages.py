@@ -10,7 +10,8 @@ pages read from the analysis (``metrics/analysis.json``):
 - ``classes``, ``starts``, ``settings``;
 - ``regimes[<start>]``: one regime's analysis (``baseline``, ``targets``,
   ``target_reference``, ``arms``, ``tests``, ``verdict``, ``strategies``, ``ranking``);
-- ``overview``: ``sentences`` (the site's first two sentences, quoted verbatim) and
+- ``overview``: ``sentences`` (the analysis's two summary sentences; the Overview itself
+  opens with :func:`foxdog.analysis.narrative.answer`, see :mod:`foxdog.site.overview`) and
   ``per_start[<start>]`` (the arm each regime's verdict names, its AULC difference with
   interval, adjusted p within the regime and over all regimes, and its paired saving);
 - ``starting_model``: ``reference_start``, ``best_start``, ``best_start_vs_reference``,
@@ -114,6 +115,19 @@ def for_start(frame: pd.DataFrame, start: str) -> pd.DataFrame:
     if "start" not in frame.columns:
         return frame
     return frame[frame["start"].astype(str) == start].reset_index(drop=True)
+
+
+def natural(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows at a start's natural class balance (``condition == start``).
+
+    Per-start charts and tables show the natural balance; the subsampled pools
+    (``imagenet-fox05`` …) are on the Overview's decision map and budget control.
+    """
+    if "condition" not in frame.columns or "start" not in frame.columns:
+        return frame
+    return frame[frame["condition"].astype(str) == frame["start"].astype(str)].reset_index(
+        drop=True
+    )
 
 
 def overview_sentences(doc: Mapping[str, Any]) -> list[str]:
@@ -238,10 +252,11 @@ def regime_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
         if start in per_start:
             target = f"{pct(saving['fraction'], 0)} ({pct(saving['accuracy'])})" if saving else "–"
             saving_text = saving_cell(dict(saving, status="ok"), reference, span) if saving else "–"
-        else:  # no overview: the regime's headline target
-            key = str(headline_target(reg)["key"]) if reg.get("targets") and member else None
+        else:  # no overview: the regime's declared target
+            chosen = declared_target(doc, start) if reg.get("targets") and member else None
+            key = str(chosen["key"]) if chosen else None
             found = info[member]["targets"][key].get("saving_vs_random") if key else None
-            target = pct(headline_target(reg)["fraction"], 0) if key else "–"
+            target = pct(chosen["fraction"], 0) if chosen else "–"
             saving_text = saving_cell(found, reference, span) if key else "–"
         rows.append(
             {
@@ -312,7 +327,8 @@ def starting_model_sentence(doc: Mapping[str, Any]) -> str:
     level = pct(doc.get("settings", {}).get("confidence", 0.95), 0)
     name = "" if start_name(best) == best else f" ({start_name(best)})"
     text = (
-        f"Trained on the whole pool, the best starting model, **{best}**{name}, reaches "
+        f"Trained on the whole pool, the starting model with the highest mean, **{best}**{name}, "
+        "reaches "
         f"{interval_text(acc[best])} test accuracy"
     )
     if reference and reference != best and reference in acc:
@@ -342,6 +358,18 @@ def common_targets(doc: Mapping[str, Any], strategy: str = "random") -> pd.DataF
             entry = ((sm["starts"].get(start) or {}).get("common_targets") or {}).get(key) or {}
             mine = (entry.get("strategies") or {}).get(strategy) or {}
             saving = entry.get("random_saving_vs_reference")
+            reference_entry = (
+                (sm["starts"].get(sm["reference"]) or {}).get("common_targets") or {}
+            ).get(key) or {}
+            theirs = ((reference_entry.get("strategies") or {}).get(strategy) or {}).get(
+                "per_seed_labels"
+            ) or {}
+            # Seeds that reached the target from this start but never from the reference.
+            only_here = sum(
+                1
+                for seed, n in (mine.get("per_seed_labels") or {}).items()
+                if not is_missing(n) and is_missing(theirs.get(seed))
+            )
             rows.append(
                 {
                     "key": key,
@@ -350,7 +378,9 @@ def common_targets(doc: Mapping[str, Any], strategy: str = "random") -> pd.DataF
                     "start": start,
                     "labels": mine.get("labels"),
                     "seeds_reached": mine.get("seeds_reached"),
-                    "saving": _start_saving(saving, sm["reference"]) if saving else "–",
+                    "saving": _start_saving(saving, sm["reference"], start, only_here)
+                    if saving
+                    else "–",
                 }
             )
     return pd.DataFrame(
@@ -359,14 +389,23 @@ def common_targets(doc: Mapping[str, Any], strategy: str = "random") -> pd.DataF
     )
 
 
-def _start_saving(saving: Mapping[str, Any], reference: str | None) -> str:
-    """Random's paired saving against the reference start, in a few words."""
+def _start_saving(
+    saving: Mapping[str, Any], reference: str | None, start: str = "", only_here: int = 0
+) -> str:
+    """Random's paired saving against the reference start, in a few words.
+
+    Seeds that got there from ``start`` only are named, not left out of the count.
+    """
     status = saving.get("status")
     if status == "ok":
-        return (
+        n = int(saving.get("n_pairs", 0))
+        text = (
             f"{integer(saving['labels'])}{_bracket(saving)} fewer than from {reference}, over "
-            f"{plural(saving.get('n_pairs', 0), 'seed')}"
+            f"the {plural(n, 'seed')} where both got there"
         )
+        if only_here:
+            text += f"; {plural(only_here, 'more seed')} got there only from {start}"
+        return text
     return {
         "reference_not_reached": f"{reference} never got there",
         "start_not_reached": f"never got there ({reference} did)",
@@ -393,12 +432,19 @@ def ranking_changes(doc: Mapping[str, Any]) -> bool:
     return bool(doc["overview"]["ranking_changes"])
 
 
-def headline_target(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The target the overview quotes: 95% of full-pool accuracy if analysed, else the middle."""
-    targets = doc["targets"]
-    for t in targets:
-        if abs(float(t["fraction"]) - 0.95) < 1e-9:
-            return t
+def declared_target(doc: Mapping[str, Any], start: str) -> dict[str, Any]:
+    """The target a regime's saving is quoted at: the one the analysis chose for it.
+
+    ``overview.per_start[start].saving.key`` (the regime's pre-declared rule), else the
+    common target of ``overview.level``, else the regime's middle target.
+    """
+    targets = doc["regimes"][start]["targets"]
+    overview = doc.get("overview") or {}
+    chosen = ((overview.get("per_start") or {}).get(start) or {}).get("saving") or {}
+    for key in (chosen.get("key"), (overview.get("level") or {}).get("key")):
+        for t in targets:
+            if key is not None and str(t["key"]) == str(key):
+                return t
     return sorted(targets, key=lambda t: t["fraction"])[len(targets) // 2]
 
 
@@ -537,3 +583,10 @@ def canine_classes(wnids: Iterable[str]) -> list[str]:
     """The ``wnids`` inside :data:`CANINE_WNIDS`: classes that are dogs, wolves or foxes."""
     low, high = CANINE_WNIDS
     return sorted(w for w in wnids if low <= str(w) <= high)
+
+
+def fit_steps(train: Any, n_labelled: int) -> int:
+    """Optimiser steps of one fit on ``n_labelled`` images (the training recipe's own rule)."""
+    from foxdog.model.baseline import full_pool_steps
+
+    return full_pool_steps(train, n_labelled)

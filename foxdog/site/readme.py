@@ -6,8 +6,8 @@ committed README against the committed files, so a typed number cannot drift.
 
 The block has, per regime of ``active.starts``, the full-pool accuracy
 (``metrics/baseline/<start>.json``) and the verdict of the pre-declared test
-(``metrics/summary.json``), the overview's two sentences (``metrics/analysis.json``,
-written by the analysis: the README only quotes them) and the compute time.
+(``metrics/summary.json``), the Overview's answer paragraph (from ``metrics/analysis.json``
+by :mod:`foxdog.analysis.narrative`, the same text as the site) and the compute time.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from foxdog import io, paths
+from foxdog.analysis import narrative
 from foxdog.config import Params
 from foxdog.site.fmt import pct, points
 
@@ -89,7 +90,7 @@ def _strategy_line(start: str, summary: dict, params: Params) -> str | None:
     elif arm:
         line += (
             f"no strategy is significantly better than random sampling at α = {alpha:g}; "
-            f"the arm closest to beating it, **{arm}**: {numbers}."
+            f"the arm with the largest mean AULC, **{arm}**: {numbers}."
         )
     else:
         line += "only random sampling was run."
@@ -116,9 +117,11 @@ def numbers_block(params: Params, root: Path = Path(".")) -> str:
     starts = params.active.starts
     lines = [_baseline_line(start, root, params) for start in starts]
     analysis = _read_json(root / "metrics" / "analysis.json") or {}
-    sentences = (analysis.get("overview") or {}).get("sentences")
-    if sentences:
-        lines.append(f"- Overview (`metrics/analysis.json`): {' '.join(sentences)}")
+    if analysis.get("regimes") or analysis.get("decision"):
+        answer = narrative.answer(analysis)["text"]
+        lines.append(
+            f"- The answer (the Overview's first paragraph, `metrics/analysis.json`): {answer}"
+        )
     summary = _read_json(root / "metrics" / "summary.json") or {}
     for start in starts:
         part = summary.get(start)
