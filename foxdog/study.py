@@ -29,7 +29,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedSeq
 
 from foxdog import io
-from foxdog.config import START_METHOD, Params, params_from_dict
+from foxdog.config import START_METHOD, Params, load_params, params_from_dict
+from foxdog.registry import balance_conditions
 
 QUICK_FILE = Path("quick-look.yaml")
 
@@ -118,6 +119,11 @@ def stage_targets(params: Params) -> list[str]:
     targets += [f"baseline@{s}" for s in a.starts]
     targets += [f"al@{s}-{x}" for s in a.starts for x in a.strategies]
     targets += [f"ablate@{f}-{x}" for f in ab.factors for x in ab.strategies]
+    b = params.balance
+    if b.conditions:  # frozen-feature starts: features once, then a head per condition
+        head = params.head.strategies
+        targets += ["embed", *(f"baseline_head@{c}" for c in b.conditions)]
+        targets += [f"al_head@{c}-{x}" for c in b.conditions for x in head]
     return [*targets, "probcover_delta", "analyze", "report"]
 
 
@@ -136,6 +142,12 @@ def check_photos(photos: Path, classes: Sequence[str]) -> None:
     for name in classes:
         if name not in present:
             raise StudyError(f"{photos / name}: no such class folder (found: {', '.join(present)})")
+
+
+def rarest_class(photos: Path, classes: Sequence[str]) -> str:
+    """The class with the fewest files under its folder (the last such class on a tie)."""
+    counts = {c: sum(1 for f in (photos / c).rglob("*") if f.is_file()) for c in classes}
+    return min(reversed(classes), key=lambda c: counts[c])
 
 
 def run_study(
@@ -159,7 +171,16 @@ def run_study(
         raise StudyError(f"--params {params_path}: foxdog study uses ./params.yaml (DVC's)")
     photos = photos.expanduser().resolve()
     check_photos(photos, classes)
-    data = {"data.raw_dir": str(photos), "data.classes": list(classes)}
+    data = {
+        "data.raw_dir": str(photos),
+        "data.classes": list(classes),
+    }
+    # The class-balance axis subsamples the class the user has fewest photos of; the
+    # condition names spell it, so they follow.
+    rare = rarest_class(photos, classes)
+    balance = load_params(params_path).balance
+    data["balance.rare_class"] = rare
+    data["balance.conditions"] = balance_conditions(balance.starts, rare, balance.shares)
     run_values = dict(data)
     if quick:
         run_values.update(read_quick(params_path.parent / QUICK_FILE))

@@ -83,3 +83,8 @@ def make_collection(
             (root / rel).write_bytes(encode(picture(kind, rng), fmt))
             written.setdefault(name, []).append(rel)
     return written
+
+
+def own_balance(classes: tuple[str, ...]) -> dict[str, object]:
+    """A ``balance`` section for a user's classes: no frozen-feature conditions (fast tests)."""
+    return {"rare_class": classes[-1], "starts": [], "shares": [], "conditions": []}

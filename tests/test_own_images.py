@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from own_images import CLASSES, make_collection
+from own_images import CLASSES, make_collection, own_balance
 from PIL import Image
 from test_cli import foxdog, full_params, one_error_line
 
@@ -25,7 +25,8 @@ SPLITS = ("pool", "val", "test")
 
 
 def write_params(path: Path, **data: object) -> Path:
-    path.write_text(yaml.safe_dump(full_params({"data": data})), encoding="utf-8")
+    balance = own_balance(data["classes"])  # type: ignore[arg-type]
+    path.write_text(yaml.safe_dump(full_params({"data": data, "balance": balance})), "utf-8")
     return path
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from own_images import CLASSES, make_collection
+from own_images import CLASSES, make_collection, own_balance
 from test_cli import full_params
 from test_render import PAGES, copy_report_sources
 from test_report_browser import _QuietHandler, browser, check_page  # noqa: F401
@@ -53,7 +53,11 @@ def own_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     photos = root / "photos"
     make_collection(photos, n_per_class=30)
     assert main(["data", "index", str(photos)]) == 0
-    sections = {**SMALL, "data": {**SMALL["data"], "raw_dir": str(photos), "classes": CLASSES}}
+    sections = {
+        **SMALL,
+        "data": {**SMALL["data"], "raw_dir": str(photos), "classes": CLASSES},
+        "balance": own_balance(CLASSES),
+    }
     params = root / "params.yaml"
     params.write_text(yaml.safe_dump(full_params(sections)), encoding="utf-8")
     copy_report_sources(root)

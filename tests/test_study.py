@@ -69,8 +69,11 @@ def test_after_a_quick_look_params_keep_only_the_data_keys(project: Path, tmp_pa
     after = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
     assert after["data"]["raw_dir"] == str((tmp_path / "photos").resolve())
     assert after["data"]["classes"] == ["wild", "pet"]
-    assert {k: v for k, v in after.items() if k != "data"} == {
-        k: v for k, v in before.items() if k != "data"
+    # The rare class of the balance axis is the class with fewest photos (3 of each: the last).
+    assert after["balance"]["rare_class"] == "pet"
+    assert after["balance"]["conditions"] == ["imagenet", "imagenet-pet10", "imagenet-pet05"]
+    assert {k: v for k, v in after.items() if k not in ("data", "balance")} == {
+        k: v for k, v in before.items() if k not in ("data", "balance")
     }
     assert "# every image ends as image_size" in Path("params.yaml").read_text()  # comments kept
     # So the full study, the same command without --quick, runs the full configuration.
@@ -79,6 +82,19 @@ def test_after_a_quick_look_params_keep_only_the_data_keys(project: Path, tmp_pa
     assert dvc.params[0]["active"] == before["active"]
     assert {"pretrain_data", "pretrain@supervised", "pretrain@simclr"} <= set(targets)
     assert "al@selfsup-typiclust" in targets
+    assert {"embed", "baseline_head@imagenet-pet05", "al_head@imagenet-pet10-margin"} <= set(
+        targets
+    )
+
+
+def test_the_rarest_class_is_the_one_with_fewest_photos(tmp_path: Path) -> None:
+    from foxdog.study import rarest_class
+
+    for name, n in (("a", 3), ("b", 1), ("c", 2)):
+        (tmp_path / name).mkdir()
+        for i in range(n):
+            (tmp_path / name / f"{i}.jpg").write_bytes(b"x")
+    assert rarest_class(tmp_path, ["a", "b", "c"]) == "b"
 
 
 def test_a_failed_stage_restores_params_byte_for_byte(project: Path, tmp_path: Path) -> None:
