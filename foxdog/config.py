@@ -200,7 +200,7 @@ class AnalysisConfig:
 # ---------------------------------------------------------------- labelling app (foxdog label)
 
 #: Feature extractors the labelling app can use (foxdog/label/features.py registers them).
-LABEL_EXTRACTORS = ("transfer",)
+LABEL_EXTRACTORS = ("imagenet", "transfer")
 #: Strategies that work on a feature head (no committee, no MC-dropout).
 LABEL_STRATEGIES = (
     "random",
@@ -217,7 +217,7 @@ LABEL_STRATEGIES = (
 
 @dataclass(frozen=True)
 class LabelConfig:
-    extractor: str = "transfer"  # features per photo, cached by sha256 (one of LABEL_EXTRACTORS)
+    extractor: str = "imagenet"  # features per photo, cached by sha256 (one of LABEL_EXTRACTORS)
     strategy: str = "margin"  # what the model asks for next (one of LABEL_STRATEGIES)
     batch_size: int = 10  # photos per batch of picks; the head is retrained after each
     random_share: float = 0.2  # share of each batch drawn uniformly at random (the estimate)

@@ -47,7 +47,8 @@ def make_folder(root: Path, n: int, seed: int = 0) -> dict[str, str]:
 
 
 def open_session(photos: Path, project: Path, classes=CLASSES, **overrides):
-    """A :class:`LabelSession` on ``photos`` with the real transfer features.
+    """A :class:`LabelSession` on ``photos`` with real features (the transfer encoder's
+    by default: fast; ``extractor="imagenet"`` for the app's default).
 
     ``overrides`` replace fields of ``label`` (e.g. ``batch_size``); a keyword
     ``synchronous`` is passed to the session.
@@ -59,7 +60,11 @@ def open_session(photos: Path, project: Path, classes=CLASSES, **overrides):
     from foxdog.label.session import LabelSession
 
     synchronous = overrides.pop("synchronous", False)
+    extractor = overrides.pop("extractor", "transfer")  # the fast one, unless asked
     params = Params()
+    params = dataclasses.replace(
+        params, label=dataclasses.replace(params.label, extractor=extractor)
+    )
     cfg = dataclasses.replace(params.label, **overrides)
     loaded = load(photos, project, list(classes), params)
     return LabelSession(

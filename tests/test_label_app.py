@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2 as httpx
+import numpy as np
 import pytest
 import uvicorn
 from label_photos import make_folder, open_session, photo
@@ -243,3 +244,15 @@ def test_strategy_switch_is_logged_and_survives_a_restart(client, photos, tmp_pa
         assert again.strategy == "coreset"
     finally:
         again.close()
+
+
+def test_the_default_imagenet_features_drive_the_app(tmp_path: Path) -> None:
+    # The app's default extractor: EfficientNet-Lite0's 1280-d ImageNet features.
+    from foxdog.config import Params
+
+    assert Params().label.extractor == "imagenet"
+    root = tmp_path / "photos"
+    make_folder(root, 8)
+    session = open_session(root, tmp_path / "project", extractor="imagenet", synchronous=True)
+    assert session.features.shape == (8, 1280)
+    assert np.isfinite(session.features).all() and session.features.std() > 0

@@ -76,8 +76,23 @@ def transfer_extractor(params: Params) -> Extractor:
     return Extractor("transfer", int(meta.get("image_size", params.data.image_size)), embed)
 
 
+def imagenet_extractor(params: Params) -> Extractor:
+    """EfficientNet-Lite0 with its ImageNet weights: the 1280-d pooled features the study's
+    ``imagenet`` start uses, at ``embed.image_size`` (the strongest start: 97% full-pool)."""
+    from foxdog.model import effnet
+
+    model = effnet.pretrained()
+    batch = params.embed.batch_size
+
+    def embed(images: np.ndarray) -> np.ndarray:
+        return effnet.features(images, model, batch_size=batch)
+
+    return Extractor("imagenet", params.embed.image_size, embed)
+
+
 #: ``label.extractor`` name -> factory. One line per extractor.
 EXTRACTORS: dict[str, Callable[[Params], Extractor]] = {
+    "imagenet": imagenet_extractor,
     "transfer": transfer_extractor,
 }
 
