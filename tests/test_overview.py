@@ -97,6 +97,21 @@ def test_a_strategy_that_pays_is_named_with_its_factor_interval_and_seeds() -> N
     assert "Elsewhere (imagenet) label at random" in text
 
 
+def test_a_condition_with_no_more_sure_rows_than_chance_does_not_pay() -> None:
+    # imagenet: 1 saving among 12 intervals (chance gives 0.6 at 95%): not a finding;
+    # imagenet-fox05: 4 of 4 save.
+    rows = [row("imagenet", "margin", 100, 1.3, 1.05, 1.6)]
+    rows += [row("imagenet", s, b, 1.0, 0.8, 1.2) for s in ("coreset", "badge") for b in (1, 2)]
+    rows += [row("imagenet", "typiclust", b, 1.0, 0.8, 1.2) for b in range(7)]
+    rows += [row("imagenet-fox05", "margin", b, 3.0, 2.0, 4.0) for b in (50, 100, 200, 300)]
+    out = narrative.answer(decision_doc(rows))
+    check_claims(out["text"], rows, out["claims"])
+    assert out["text"].startswith("Active learning pays in 1 of 2 conditions.")
+    assert "Elsewhere (imagenet) label at random" in out["text"]
+    assert "beyond what chance gives" in out["text"]
+    assert all(c["condition"] == "imagenet-fox05" for c in out["claims"])
+
+
 def test_no_strategy_pays_says_so_and_counts_the_comparisons() -> None:
     rows = [
         row("imagenet", "margin", 100, 1.1, 0.8, 1.5),

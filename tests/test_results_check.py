@@ -89,7 +89,8 @@ def test_a_line_with_missing_fields(project: Path) -> None:
     lines = path.read_text().splitlines(keepends=True)
     lines[7] = ",".join(lines[7].split(",")[:9]) + "\n"
     path.write_text("".join(lines))
-    assert "line 8 has 9 fields, the header 19" in refused(project, path)
+    header = len(lines[0].split(","))
+    assert f"line 8 has 9 fields, the header {header}" in refused(project, path)
 
 
 def test_a_cell_n_a(project: Path) -> None:

@@ -30,6 +30,8 @@ def slope_words(threshold: float) -> str:
 def _and(items: Sequence[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     items = list(items)
+    if not items:
+        return ""
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
@@ -275,7 +277,21 @@ def decision_answer(decision: Mapping[str, Any], confidence: float = 0.95) -> di
 
     budgets = sorted({int(r["budget"]) for r in rows})
     span = f"{budgets[0]}–{budgets[-1]}" if len(budgets) > 1 else f"{budgets[0]}"
-    where_pays = list(dict.fromkeys(str(r["condition"]) for r in pays))
+
+    # A condition pays only when its sure rows are more than twice what chance gives there:
+    # one "pays" among a dozen intervals is what 5% errors produce, not a finding.
+    def beyond_chance(c: str) -> bool:
+        mine = [r for r in rows if str(r["condition"]) == c]
+        sure = sum(r["word"] in (SAVES, COSTS) for r in mine)
+        return sure > 2 * (1 - confidence) * len(mine)
+
+    where_pays = [c for c in dict.fromkeys(str(r["condition"]) for r in pays) if beyond_chance(c)]
+    chance_only = [
+        c for c in dict.fromkeys(str(r["condition"]) for r in pays) if c not in where_pays
+    ]
+    if where_pays:
+        pays = [r for r in pays if str(r["condition"]) in where_pays]
+        costs = [r for r in costs if beyond_chance(str(r["condition"]))]
     best = max(pays, key=lambda r: float(r["low"])) if pays else None
     worst = min(costs, key=lambda r: float(r["high"])) if costs else None
     if best and chance_level:
@@ -323,8 +339,15 @@ def decision_answer(decision: Mapping[str, Any], confidence: float = 0.95) -> di
     if quiet and pays:
         text += (
             f" Elsewhere ({_list([condition_words(c, info.get(c)) for c in quiet])}) "
-            "label at random: no strategy saves labels there."
+            "label at random: no strategy saves labels there"
         )
+        if chance_only and where_pays:
+            named = _list([condition_words(c, info.get(c)) for c in chance_only])
+            text += (
+                f" beyond what chance gives ({named}: no more sure rows than twice the "
+                f"{1 - confidence:.0%} of intervals that miss by chance)"
+            )
+        text += "."
     elif not pays:
         n_none = sum(r["word"] == NO_DIFFERENCE for r in rows)
         text += (
@@ -499,11 +522,10 @@ def full_pool_words(
             + (f", {n} paired seeds)" if n else ")")
         )
     ranked = sorted(accuracy, key=lambda s: -float(accuracy[s]["mean"]))
-    text = (
-        "Trained on the whole pool: "
-        + _and([f"{_interval(accuracy[s])} from {s}" for s in accuracy])
-        + f". Against {reference}: {_and(parts)}."
+    text = "Trained on the whole pool: " + _and(
+        [f"{_interval(accuracy[s])} from {s}" for s in accuracy]
     )
+    text += f". Against {reference}: {_and(parts)}." if parts else "."  # one start: no pairs
     if len(ranked) >= 2:
         lead = float(accuracy[ranked[0]]["mean"]) - float(accuracy[ranked[1]]["mean"])
         text += (

@@ -112,6 +112,7 @@ def load_strategy_rounds(params: Params, results_dir: Path, start: str) -> pd.Da
         path = paths.strategy_dir(results_dir, start, strategy) / "rounds.csv"
         stage = f"al@{start}-{strategy}"
         frame = read_rounds(path, stage)
+        check_rounds(path, expected_arm(params, start, strategy))  # issue 19: whole, in range
         _check_start(frame, cond.start, path, stage)
         if "condition" in frame.columns:
             found = sorted(set(frame["condition"].astype(str)) - {start})
@@ -120,7 +121,6 @@ def load_strategy_rounds(params: Params, results_dir: Path, start: str) -> pd.Da
                     f"{path}: condition {found} in a file of condition {start!r}; "
                     f"re-run `dvc repro {stage}`"
                 )
-        check_rounds(path, expected_arm(params, start, strategy))  # issue 19
         frames.append(frame.assign(condition=start, start=cond.start, strategy=strategy))
     return pd.concat(frames, ignore_index=True)
 
