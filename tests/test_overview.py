@@ -335,3 +335,11 @@ def test_decision_map_gives_each_protocol_its_own_block_of_budgets() -> None:
     assert len(spec["vconcat"]) == 2  # CNN budgets and head budgets: no empty columns
     one = overview.decision_table(decision_doc(rows[:2]))
     assert "vconcat" not in decision_charts.decision_map(one, level="95%").to_dict()
+
+
+def test_the_map_says_what_the_imagenet_start_saw_only_when_it_is_on_the_map() -> None:
+    doc = decision_doc([row("imagenet", "margin", 100, 1.3, 1.05, 1.6)])
+    assert "ImageNet saw fox and dog classes with labels" in overview.start_caveats(doc)
+    cnn = {"scratch": {"start": "scratch", "rare_class": "fox", "pool_share": 0.38}}
+    doc["decision"]["conditions"] = cnn
+    assert overview.start_caveats(doc) == ""

@@ -37,6 +37,19 @@ def conditions(doc: Mapping[str, Any]) -> list[str]:
     return found or [str(s) for s in (doc.get("starts") or list(doc.get("regimes", {})))]
 
 
+def start_caveats(doc: Mapping[str, Any]) -> str:
+    """What a reader must know of the decision map's starts (the registry's words), or ""."""
+    from foxdog.registry import START_INFO
+
+    starts = {str(c.get("start")) for c in (decision(doc).get("conditions") or {}).values()}
+    notes = [
+        f"{name}: {START_INFO[name].description}."
+        for name in sorted(starts)
+        if name in START_INFO and START_INFO[name].frozen_features
+    ]
+    return " ".join(notes)
+
+
 def decision_table(doc: Mapping[str, Any]) -> pd.DataFrame:
     """The decision map's rows with ``condition_label`` and ``factor_text`` for the chart."""
     rows = pd.DataFrame(decision(doc).get("rows") or [])
