@@ -86,7 +86,7 @@ class _ParamsFile:
         except FileNotFoundError:
             raise StudyError(f"{path}: not found (run from the project root)") from None
         self._yaml = YAML()
-        self._yaml.width = 100
+        self._yaml.width = 4096  # never re-wrap a line of the user's file
 
     def with_values(self, values: Mapping[str, Any], source: str) -> tuple[bytes, Params]:
         """The file's text with ``values`` set, and the validated parameters it holds."""

@@ -143,6 +143,8 @@ def test_readme_short_look_writes_a_site(tmp_path: Path) -> None:
         for line in diff.splitlines()
         if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
     ]
-    assert len(changed) == 4 and all("raw_dir" in c or "classes" in c for c in changed), diff
+    # The data keys, and the balance axis's rare class (the user's rarest) and condition names.
+    keys = ("raw_dir", "classes", "rare_class", "conditions")
+    assert len(changed) == 8 and all(any(k in c for k in keys) for c in changed), diff
     index = (site / "index.html").read_text(encoding="utf-8")
     assert "meadow" in index and "harbour" in index
