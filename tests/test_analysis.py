@@ -618,7 +618,7 @@ def test_results_of_another_regime_and_unknown_classes_are_refused(tmp_path: Pat
     root = make_project(tmp_path, seeds=(0, 1), rounds=2, ablations=False)
     path = root / "results" / "transfer" / "random" / "rounds.csv"
     pd.read_csv(path).assign(start="scratch").to_csv(path, index=False)
-    with pytest.raises(ValueError, match=r"start \['scratch'\] in a file of regime 'transfer'"):
+    with pytest.raises(ValueError, match=r"start 'scratch' in the results of 'transfer'"):
         analyse_project(root)
     path.unlink()
     make_project(tmp_path, seeds=(0, 1), rounds=2, ablations=False)  # restore
