@@ -29,7 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedSeq
 
 from foxdog import io
-from foxdog.config import START_METHOD, Params, load_params, params_from_dict
+from foxdog.config import START_METHOD, Params, params_from_dict
 from foxdog.registry import balance_conditions
 
 QUICK_FILE = Path("quick-look.yaml")
@@ -177,15 +177,18 @@ def run_study(
     }
     # The class-balance axis subsamples the class the user has fewest photos of; the
     # condition names spell it, so they follow.
+    params_file = _ParamsFile(params_path)
     rare = rarest_class(photos, classes)
-    balance = load_params(params_path).balance
+    # Read, not validated: with_values below validates the result and names a missing key.
+    balance = (yaml.safe_load(params_file.original) or {}).get("balance") or {}
     data["balance.rare_class"] = rare
-    data["balance.conditions"] = balance_conditions(balance.starts, rare, balance.shares)
+    data["balance.conditions"] = balance_conditions(
+        tuple(balance.get("starts", ())), rare, tuple(balance.get("shares", ()))
+    )
     run_values = dict(data)
     if quick:
         run_values.update(read_quick(params_path.parent / QUICK_FILE))
     run_values.update(parse_override(text) for text in overrides)
-    params_file = _ParamsFile(params_path)
     run_text, params = params_file.with_values(run_values, "-S / quick-look.yaml")
     keep_text = params_file.with_values(data if quick else run_values, "-S")[0]
     targets = stage_targets(params)
