@@ -33,6 +33,7 @@ from foxdog.registry import (
     START_METHOD,
     STARTS,
     STRATEGIES,
+    TYPICLUST_METHOD,
     balance_conditions,
     share_percent,
 )
@@ -265,6 +266,12 @@ class EmbedConfig:
 def encoder_path(pretrain: PretrainConfig, start: str) -> Path:
     """The encoder file ``start`` loads: ``<encoder_dir>/<method>.msgpack``."""
     return Path(pretrain.encoder_dir) / f"{START_METHOD[start]}.msgpack"
+
+
+def typiclust_encoder_path(pretrain: PretrainConfig, start: str) -> Path:
+    """The encoder whose trunk gives CNN start ``start`` its TypiClust embedding
+    (:data:`foxdog.registry.TYPICLUST_METHOD`: the start's own; SimCLR's for scratch)."""
+    return Path(pretrain.encoder_dir) / f"{TYPICLUST_METHOD[start]}.msgpack"
 
 
 def _checker(source: str) -> Callable[[bool, str, str, Any], None]:
