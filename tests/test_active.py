@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from foxdog import io
 from foxdog.active import loop, state
 from foxdog.active import strategies as strategies_module
 from foxdog.active.loop import Experiment, run_specs
@@ -426,6 +427,24 @@ def test_typiclust_picks_ignore_the_labels_given(pool: Split) -> None:
     )
     np.testing.assert_array_equal(idx_a, idx_b)
     np.testing.assert_array_equal(score_a, score_b)
+
+
+def test_identity_hashes_the_typiclust_encoder_and_tolerates_its_absence(
+    tmp_path: Path, tiny_encoder: str
+) -> None:
+    ident = state.estimator_identity(tiny_cnn(0).get_params())
+    assert ident["embed_encoder"] == f"sha256:{io.sha256_file(Path(tiny_encoder))}"
+    # A project without pretrained encoders runs every strategy but TypiClust ...
+    absent = str(tmp_path / "simclr.msgpack")
+    assert (
+        state.estimator_identity(tiny_cnn(0, embed_encoder=absent).get_params())["embed_encoder"]
+        == "absent"
+    )
+    with pytest.raises(FileNotFoundError, match="simclr.msgpack: encoder not found"):
+        tiny_cnn(0, embed_encoder=absent).pretrained_embed(make_split(3, 0).images)
+    # ... while the encoder a start trains from is required.
+    with pytest.raises(FileNotFoundError, match="simclr.msgpack: encoder not found"):
+        state.estimator_identity(tiny_cnn(0, start="transfer", encoder=absent).get_params())
 
 
 def test_typiclust_initial_set_uses_the_pretrained_embedding(

@@ -121,6 +121,11 @@ def estimator_identity(estimator_params: dict[str, Any]) -> dict[str, Any]:
         if not ident.get(key):
             continue
         path = Path(ident[key])
+        if key == "embed_encoder" and not path.is_file():
+            # Only TypiClust reads it (and says so when it is missing): a scratch-only
+            # project without pretrained encoders runs every other strategy.
+            ident[key] = "absent"
+            continue
         if not path.is_file():
             raise FileNotFoundError(
                 f"{path}: encoder not found (run `dvc repro pretrain`, or drop the "

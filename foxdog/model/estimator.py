@@ -337,7 +337,12 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
                 "pretrained_embed needs an encoder file (embed_encoder=...; from_config "
                 "passes the start's, foxdog.registry.TYPICLUST_METHOD)"
             )
-        trunk, meta = load_encoder(path)  # FileNotFoundError / ValueError name the file
+        if not Path(path).is_file():
+            raise FileNotFoundError(
+                f"{path}: encoder not found (TypiClust clusters its embedding: run "
+                "`dvc repro pretrain`, or drop typiclust from the strategies)"
+            )
+        trunk, meta = load_encoder(path)  # ValueError names the file
         widths, stem = tuple(int(w) for w in self.widths), int(self.stem)
         check_architecture(path, meta, widths, stem)
         stat = Path(path).stat()
