@@ -1,7 +1,8 @@
-"""What each report page shows, as data read from the analysis and the result files.
+"""What several report pages share, as data read from the analysis: regimes, targets, savings.
 
-The pages (``report/*.qmd``) lay out and display what this module returns; files are
-read through :mod:`foxdog.site.inputs`, numbers formatted by :mod:`foxdog.site.fmt`.
+Each page's sections (``foxdog.site.<page>_page``, :mod:`foxdog.site.overview`) build on
+these; files are read through :mod:`foxdog.site.inputs`, numbers formatted by
+:mod:`foxdog.site.fmt`.
 
 The study has a regime axis, the starting model (``active.starts``: ``scratch``,
 ``transfer``, ``selfsup``), and any number of classes (``data.classes``). What the
