@@ -7,6 +7,7 @@ pretraining corpus, ``curated_pretrain/``), read through :mod:`foxdog.site.input
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -37,6 +38,75 @@ CREDITS = {
     "Learning*, NeurIPS 2016; ImageNet-derived) — ImageNet terms of access: "
     "**non-commercial research and education only**.",
 }
+
+
+SPLIT_NAMES = {"pool": "pool", "val": "validation", "test": "test"}
+
+
+def split_table(by_split: Mapping[str, Mapping[str, int]], classes: Sequence[str]) -> pd.DataFrame:
+    """One row per split (pool, validation, test, then any other): images per class and in all."""
+    order = [s for s in SPLIT_NAMES if s in by_split] + sorted(set(by_split) - set(SPLIT_NAMES))
+    rows = []
+    for name in order:
+        row: dict[str, Any] = {"split": SPLIT_NAMES.get(name, name)}
+        row.update({str(c): int(by_split[name].get(c, 0)) for c in classes})
+        row["images"] = sum(int(v) for v in by_split[name].values())
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["split", *[str(c) for c in classes], "images"])
+
+
+def leakage_sentence(overlap: Mapping[str, Any], starts_: Sequence[str] | None = None) -> str:
+    """What ``curated_pretrain/overlap.json`` found, in one sentence (Markdown).
+
+    Near-duplicates found are dropped from the corpus, so finding some is not a failure;
+    with ``starts_`` (``active.starts``) that use no pretrained encoder, the check is
+    described as not concerning this study.
+    """
+    found = int(overlap.get("near_duplicates", 0))
+    closest = overlap.get("min_distance")
+    bits = int(overlap.get("hash_size", 0)) ** 2
+    closest_words = (
+        f"the closest pair is {fmt.plural(closest, 'bit')} apart"
+        if closest is not None
+        else "no pair was compared"
+    )
+    dropped = "those corpus images dropped" if found else "passed"
+    verdict = (
+        "not used by this study" if starts_ is not None and not uses_corpus(starts_) else dropped
+    )
+    prefix = (
+        f"No starting model of this study ({fmt.join_words(list(starts_))}) was pretrained on the "
+        "corpus, so nothing here affects its results. "
+        if verdict == "not used by this study"
+        else ""
+    )
+    return (
+        prefix
+        + (
+            f"Leakage check ({verdict}): the {bits}-bit perceptual hash of every one of the "
+            f"{fmt.integer(overlap.get('corpus_images'))} corpus images was compared with every "
+            f"one of the {fmt.integer(overlap.get('foxdog_images'))} curated images of the study; "
+            f"{fmt.plural(found, 'near-duplicate')} within the threshold of Hamming distance "
+            f"≤ {overlap.get('max_hash_distance')} ({closest_words}). "
+            + ("Those corpus images were dropped." if found else "")
+        ).strip()
+    )
+
+
+def uses_corpus(starts_: Sequence[str]) -> bool:
+    """Whether any start fine-tunes an encoder pretrained on the corpus."""
+    return any(s != "scratch" for s in starts_)
+
+
+#: WordNet ids of ImageNet's dog, wolf, wild-dog and fox classes (n02085620 Chihuahua …
+#: n02120505 grey fox): the range pretrain-raw/PROVENANCE.md says the corpus leaves out.
+CANINE_WNIDS = ("n02085000", "n02120999")
+
+
+def canine_classes(wnids: Iterable[str]) -> list[str]:
+    """The ``wnids`` inside :data:`CANINE_WNIDS`: classes that are dogs, wolves or foxes."""
+    low, high = CANINE_WNIDS
+    return sorted(w for w in wnids if low <= str(w) <= high)
 
 
 def _sheet() -> dict[str, Any]:
@@ -114,7 +184,7 @@ def sources() -> HTML:
 def splits() -> HTML:
     """Images per class in each split."""
     sheet = _sheet()
-    table = pages.split_table(sheet["counts"]["by_split"], _classes(sheet))
+    table = split_table(sheet["counts"]["by_split"], _classes(sheet))
     return HTML(
         markup.html_table(
             table,
@@ -261,7 +331,7 @@ def pretraining_corpus() -> Shown:
     corpus = inputs.optional_json("curated_pretrain", "datasheet.json")
     overlap = inputs.optional_json("curated_pretrain", "overlap.json")
     study_starts = _study_starts()
-    uses = pages.uses_corpus(study_starts)
+    uses = uses_corpus(study_starts)
     shown: Shown = []
     if not uses:
         shown.append(
@@ -297,8 +367,8 @@ def pretraining_corpus() -> Shown:
         )
     classes_file = inputs.optional_json("curated_pretrain", "classes.json")
     if classes_file is not None:
-        canine = pages.canine_classes(classes_file)
-        low, high = pages.CANINE_WNIDS
+        canine = canine_classes(classes_file)
+        low, high = CANINE_WNIDS
         shown.append(
             Markdown(
                 "Checked on `curated_pretrain/classes.json`: "
@@ -319,7 +389,7 @@ def pretraining_corpus() -> Shown:
             )
         )
     elif overlap is not None:
-        shown.append(Markdown(pages.leakage_sentence(overlap, study_starts)))
+        shown.append(Markdown(leakage_sentence(overlap, study_starts)))
     return shown
 
 

@@ -8,6 +8,8 @@ settings quoted are those the analysis recorded with its results (``analysis.jso
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -16,6 +18,47 @@ from IPython.display import HTML, Markdown
 from foxdog.config import to_dict
 from foxdog.registry import START_METHOD, STRATEGY_WORDS
 from foxdog.site import fmt, inputs, markup, pages
+
+_TTA = re.compile(r"(?i)(test-time augmentation|\bTTA\b)")
+
+
+_POINTS = re.compile(r"([+−-]\s?\d+(?:\.\d+)?)\s*(?:points?|pts?|pp)\b")
+
+
+def tta_measurement(readme: str) -> str | None:
+    """The flip test-time augmentation gain benchmarks/README.md records, e.g. ``+0.7 points``.
+
+    The first line that names test-time augmentation (or TTA) together with a signed
+    number of points; ``"... on the validation split"`` when that line says so. None when
+    the README states no such number (the page then stays qualitative).
+    """
+    for line in readme.splitlines():
+        if not _TTA.search(line):
+            continue
+        found = _POINTS.search(line)
+        if found:
+            gain = found.group(1).replace(" ", "").replace("-", "−") + " points"
+            return gain + (" on the validation split" if "validation" in line.lower() else "")
+    return None
+
+
+def fit_steps(train: Any, n_labelled: int) -> int:
+    """Optimiser steps of one fit on ``n_labelled`` images (the training recipe's own rule)."""
+    from foxdog.model.baseline import full_pool_steps
+
+    return full_pool_steps(train, n_labelled)
+
+
+def ablations_item(
+    strategies: Sequence[str], factors: Sequence[str], start: str, levels: str
+) -> str:
+    """The Method page's ablation step: what re-ran, or that none did."""
+    if not strategies or not factors:
+        return "None ran in this study (`ablations.strategies` or `ablations.factors` is empty)."
+    return (
+        f"{fmt.join_words(list(strategies))} are re-run from the `{start}` starting model with one "
+        f"factor of `ablations.factors` changed at a time: {levels}."
+    )
 
 
 def protocol() -> Markdown:
@@ -29,7 +72,7 @@ def protocol() -> Markdown:
     # What the committed baseline was trained with (metrics/baseline/<start>.json "steps").
     baseline_doc = inputs.optional_json("metrics", "baseline", f"{a.starts[0]}.json") or {}
     baseline_steps = baseline_doc.get("steps")
-    run_steps = pages.fit_steps(t, final_labels)
+    run_steps = fit_steps(t, final_labels)
     upper_bound_words = (
         f"It is not the same training: a fit in the runs takes at most {fmt.integer(run_steps)} "
         f"steps (at {fmt.integer(final_labels)} labels), so part of the gap to the full pool is "
@@ -79,7 +122,7 @@ def protocol() -> Markdown:
    log-loss and expected calibration error. Per regime and strategy: the normalised area
    under the learning curve (AULC), the labels needed to reach {targets} of a reference
    accuracy, the stopping rule and the plateau (see [Statistics](#statistics) below).
-7. **Ablations.** {pages.ablations_item(ab.strategies, ab.factors, ab.start, levels)}
+7. **Ablations.** {ablations_item(ab.strategies, ab.factors, ab.start, levels)}
 """
     )
 
@@ -190,9 +233,7 @@ def starting_models() -> Markdown:
 def test_time_augmentation() -> Markdown:
     """Whether predictions average an image and its mirror, and its measured effect."""
     readme = inputs.path("benchmarks", "README.md")
-    measured = (
-        pages.tta_measurement(readme.read_text(encoding="utf-8")) if readme.is_file() else None
-    )
+    measured = tta_measurement(readme.read_text(encoding="utf-8")) if readme.is_file() else None
     if not inputs.analysed_params().model.tta_flip:
         return Markdown(
             "Test-time augmentation is off (`model.tta_flip: false`): every image is scored once."
