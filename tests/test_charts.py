@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from foxdog.site import chart_parts, charts, offline
+from foxdog.site import chart_parts, charts, offline, summary_charts
 
 # Not 95%: a chart that ignored the analysis's level would show the difference.
 LEVEL = "90%"
@@ -107,10 +107,10 @@ def test_winloss_heatmap() -> None:
             {"strategy": "random", "opponent": "margin", "wins": 1, "ties": 0, "losses": 4},
         ]
     )
-    spec = charts.winloss_heatmap(winloss).to_dict()
+    spec = summary_charts.winloss_heatmap(winloss).to_dict()
     rect, text = layers_of(spec)
     both = pd.concat([winloss.assign(start="scratch"), winloss.assign(start="transfer")])
-    faceted = charts.winloss_heatmap(both).to_dict()
+    faceted = summary_charts.winloss_heatmap(both).to_dict()
     assert faceted["facet"]["column"]["field"] == "start"
     assert mark_type(rect) == "rect" and mark_type(text) == "text"
     assert rect["encoding"]["color"]["field"] == "net"
@@ -253,10 +253,12 @@ def test_interval_dots_and_ablation_lines_are_valid() -> None:
             "hi": [0.72, 0.77, 0.74],
         }
     )
-    spec = charts.interval_dots(table, value="aulc", low="lo", high="hi", reference=0.7).to_dict()
+    spec = summary_charts.interval_dots(
+        table, value="aulc", low="lo", high="hi", reference=0.7
+    ).to_dict()
     assert [mark_type(layer) for layer in layers_of(spec)] == ["rule", "point", "rule"]
     both = pd.concat([table.assign(start="scratch"), table.assign(start="transfer")])
-    faceted = charts.interval_dots(both, value="aulc", low="lo", high="hi", reference=0.0)
+    faceted = summary_charts.interval_dots(both, value="aulc", low="lo", high="hi", reference=0.0)
     assert faceted.to_dict()["facet"]["row"]["field"] == "start"
     ablations = pd.DataFrame(
         {
@@ -266,7 +268,7 @@ def test_interval_dots_and_ablation_lines_are_valid() -> None:
             "aulc": [0.7, 0.69, 0.74, 0.72],
         }
     )
-    spec = charts.ablation_lines(ablations, value="aulc").to_dict()
+    spec = summary_charts.ablation_lines(ablations, value="aulc").to_dict()
     assert spec["facet"]["column"]["field"] == "factor"
 
 
@@ -337,7 +339,7 @@ def test_probcover_delta_plots_purity_and_coverage_and_marks_each_chosen_delta()
                     "chosen": d == pick,
                 }
             )
-    spec = charts.probcover_delta(pd.DataFrame(rows), alpha=0.95, title="δ").to_dict()
+    spec = summary_charts.probcover_delta(pd.DataFrame(rows), alpha=0.95, title="δ").to_dict()
     reference, rules, lines = layers_of(spec)
     assert mark_type(reference) == "rule" and reference["encoding"]["y"]["datum"] == 0.95
     chosen = spec["datasets"][rules["data"]["name"]]
@@ -348,4 +350,4 @@ def test_probcover_delta_plots_purity_and_coverage_and_marks_each_chosen_delta()
     assert {v["measure"] for v in values} == {"purity", "coverage"}
     assert len(values) == 2 * len(rows)
     with pytest.raises(ValueError, match="probcover_delta.*chosen"):
-        charts.probcover_delta(pd.DataFrame(rows).drop(columns="chosen"))
+        summary_charts.probcover_delta(pd.DataFrame(rows).drop(columns="chosen"))

@@ -802,12 +802,15 @@ def test_common_targets_give_labels_per_start_and_the_saving_against_scratch() -
 
 
 def test_tta_measurement_quotes_the_readme_or_nothing() -> None:
-    from foxdog.site import pages
+    from foxdog.site import method_page
 
-    assert pages.tta_measurement("## Not tried\nflip test-time augmentation: not measured") is None
+    assert (
+        method_page.tta_measurement("## Not tried\nflip test-time augmentation: not measured")
+        is None
+    )
     line = "| flip test-time augmentation | +0.7 points on the validation split (3 seeds) |"
-    assert pages.tta_measurement("x\n" + line) == "+0.7 points on the validation split"
-    assert pages.tta_measurement("TTA changes accuracy by -0.2 pp") == "−0.2 points"
+    assert method_page.tta_measurement("x\n" + line) == "+0.7 points on the validation split"
+    assert method_page.tta_measurement("TTA changes accuracy by -0.2 pp") == "−0.2 points"
 
 
 def test_class_helpers_are_neutral() -> None:
@@ -922,9 +925,9 @@ def test_dvc_plots_show_writes_html_that_needs_no_network(tmp_path: Path) -> Non
 
 
 def test_split_table_orders_pool_validation_test_and_counts_every_class() -> None:
-    from foxdog.site import pages
+    from foxdog.site import dataset_page
 
-    table = pages.split_table(
+    table = dataset_page.split_table(
         {"test": {"ant": 1, "bee": 3}, "val": {"ant": 2, "cat": 2}, "pool": {"ant": 9, "bee": 1}},
         ["ant", "bee", "cat"],
     )
@@ -934,7 +937,7 @@ def test_split_table_orders_pool_validation_test_and_counts_every_class() -> Non
 
 
 def test_leakage_sentence_reports_count_closest_distance_and_threshold() -> None:
-    from foxdog.site import pages
+    from foxdog.site import dataset_page
 
     clean = {
         "corpus_images": 20999,
@@ -945,11 +948,11 @@ def test_leakage_sentence_reports_count_closest_distance_and_threshold() -> None
         "near_duplicates": 0,
         "passed": True,
     }
-    text = pages.leakage_sentence(clean)
+    text = dataset_page.leakage_sentence(clean)
     assert "(passed)" in text and "64-bit" in text and "20,999 corpus" in text
     assert "0 near-duplicates" in text and "≤ 4" in text and "6 bits apart" in text
     assert "dropped" not in text
-    leaky = pages.leakage_sentence({**clean, "near_duplicates": 1, "min_distance": 2})
+    leaky = dataset_page.leakage_sentence({**clean, "near_duplicates": 1, "min_distance": 2})
     assert "1 near-duplicate " in leaky and "2 bits apart" in leaky and "dropped" in leaky
     # Found and dropped is the check doing its job, not a failure (issue 19).
     assert "(those corpus images dropped)" in leaky and "failed" not in leaky
@@ -970,9 +973,9 @@ def test_optional_readers_return_none_for_absent_files(
 
 
 def test_canine_classes_finds_dog_wolf_and_fox_wordnet_ids() -> None:
-    from foxdog.site import pages
+    from foxdog.site import dataset_page
 
     corpus = ["n01532829", "n02074367", "n02129165", "n03017168"]  # none canine
-    assert pages.canine_classes(corpus) == []
+    assert dataset_page.canine_classes(corpus) == []
     leaked = corpus + ["n02120079", "n02085620", "n02114367"]  # Arctic fox, Chihuahua, wolf
-    assert pages.canine_classes(leaked) == ["n02085620", "n02114367", "n02120079"]
+    assert dataset_page.canine_classes(leaked) == ["n02085620", "n02114367", "n02120079"]

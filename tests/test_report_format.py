@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from foxdog.site import fmt, pages
+from foxdog.site import dataset_page, fmt, method_page, pages
 
 MISSING = (None, math.nan, float("nan"))
 
@@ -52,8 +52,10 @@ def test_one_start_is_named_not_counted() -> None:
 
 
 def test_the_method_page_says_when_no_ablation_ran() -> None:
-    assert pages.ablations_item((), ("label_noise",), "scratch", "x").startswith("None ran")
-    text = pages.ablations_item(("random", "margin"), ("label_noise",), "transfer", "`label_noise`")
+    assert method_page.ablations_item((), ("label_noise",), "scratch", "x").startswith("None ran")
+    text = method_page.ablations_item(
+        ("random", "margin"), ("label_noise",), "transfer", "`label_noise`"
+    )
     assert text.startswith("random and margin are re-run from the `transfer` starting model")
 
 
@@ -62,8 +64,8 @@ def test_leakage_check_of_a_study_that_never_used_the_corpus() -> None:
         "corpus_images": 20999, "foxdog_images": 400, "hash_size": 8, "max_hash_distance": 4,
         "min_distance": 1, "near_duplicates": 28, "passed": False,
     }  # fmt: skip
-    text = pages.leakage_sentence(overlap, ["scratch"])
+    text = dataset_page.leakage_sentence(overlap, ["scratch"])
     assert text.startswith("No starting model of this study (scratch) was pretrained")
     assert "(not used by this study)" in text and "failed" not in text
-    used = pages.leakage_sentence(overlap, ["scratch", "transfer"])
+    used = dataset_page.leakage_sentence(overlap, ["scratch", "transfer"])
     assert "(those corpus images dropped)" in used and "No starting model" not in used

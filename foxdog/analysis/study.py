@@ -47,6 +47,10 @@ def seed_crossings(rounds: pd.DataFrame, accuracy: float) -> pd.Series:
     )
 
 
+# Choosing images "costs little next to training" when the slowest strategy's query time
+# per seed is below this share of the mean training time per seed (the Insights page).
+CHEAP_QUERY_SHARE = 0.1
+
 # paired_saving's statuses, read with the reference start in random's place.
 START_SAVING_STATUS = {
     "ok": "ok",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from foxdog.config import Params, load_params
+from foxdog.config import Params, load_params, params_from_dict
 
 
 def project_root() -> Path:
@@ -59,6 +59,14 @@ def params() -> Params:
     return load_params(path("params.yaml"))
 
 
+def analysed_params() -> Params:
+    """The configuration the analysis recorded with its results (``analysis.json`` ``params``)."""
+    raw = analysis().get("params")
+    if raw is None:
+        raise ValueError("metrics/analysis.json: no 'params' (run `foxdog analyze` again)")
+    return params_from_dict(raw, "metrics/analysis.json params")
+
+
 def strategy_rounds(start: str, strategy: str) -> pd.DataFrame:
     """``results/<start>/<strategy>/rounds.csv``."""
     return read_csv("results", start, strategy, "rounds.csv")
@@ -76,7 +84,12 @@ def available_strategies(start: str, names: Iterable[str]) -> list[str]:
 
 def pool_labels() -> np.ndarray:
     """``curated/pool_labels.npy``: the integer label of every pool image."""
-    return np.load(_existing("curated", "pool_labels.npy"), allow_pickle=False)
+    return pool_array("labels")
+
+
+def pool_array(name: str) -> np.ndarray:
+    """``curated/pool_<name>.npy``: ``images``, ``ids`` or ``labels`` of the pool."""
+    return np.load(_existing("curated", f"pool_{name}.npy"), allow_pickle=False)
 
 
 def analysis() -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""What each report page shows, as data read from the analysis and the result files.
+"""What several report pages share, as data read from the analysis: regimes, targets, savings.
 
-The pages (``report/*.qmd``) lay out and display what this module returns; files are
-read through :mod:`foxdog.site.inputs`, numbers formatted by :mod:`foxdog.site.fmt`.
+Each page's sections (``foxdog.site.<page>_page``, :mod:`foxdog.site.overview`) build on
+these; files are read through :mod:`foxdog.site.inputs`, numbers formatted by
+:mod:`foxdog.site.fmt`.
 
 The study has a regime axis, the starting model (``active.starts``: ``scratch``,
 ``transfer``, ``selfsup``), and any number of classes (``data.classes``). What the
@@ -29,8 +30,7 @@ metrics (curves.csv). Class names come from analysis.json ``classes``, else
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,6 @@ from foxdog.site.fmt import (
     integer,
     interval_text,
     is_missing,
-    join_words,
     negated,
     pct,
     plural,
@@ -211,18 +210,6 @@ def starts_phrase(starts_: Sequence[str]) -> str:
     if len(starts_) == 1:
         return f"the `{starts_[0]}` starting model"
     return f"each of {plural(len(starts_), 'starting model')}"
-
-
-def ablations_item(
-    strategies: Sequence[str], factors: Sequence[str], start: str, levels: str
-) -> str:
-    """The Method page's ablation step: what re-ran, or that none did."""
-    if not strategies or not factors:
-        return "None ran in this study (`ablations.strategies` or `ablations.factors` is empty)."
-    return (
-        f"{join_words(list(strategies))} are re-run from the `{start}` starting model with one "
-        f"factor of `ablations.factors` changed at a time: {levels}."
-    )
 
 
 def regime_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
@@ -491,102 +478,3 @@ def trend_word(values: Sequence[float], tolerance: float) -> str:
     if abs(change) <= tolerance:
         return "stays about the same"
     return "grows" if change > 0 else "shrinks"
-
-
-_TTA = re.compile(r"(?i)(test-time augmentation|\bTTA\b)")
-
-
-_POINTS = re.compile(r"([+−-]\s?\d+(?:\.\d+)?)\s*(?:points?|pts?|pp)\b")
-
-
-def tta_measurement(readme: str) -> str | None:
-    """The flip test-time augmentation gain benchmarks/README.md records, e.g. ``+0.7 points``.
-
-    The first line that names test-time augmentation (or TTA) together with a signed
-    number of points; ``"... on the validation split"`` when that line says so. None when
-    the README states no such number (the page then stays qualitative).
-    """
-    for line in readme.splitlines():
-        if not _TTA.search(line):
-            continue
-        found = _POINTS.search(line)
-        if found:
-            gain = found.group(1).replace(" ", "").replace("-", "−") + " points"
-            return gain + (" on the validation split" if "validation" in line.lower() else "")
-    return None
-
-
-SPLIT_NAMES = {"pool": "pool", "val": "validation", "test": "test"}
-
-
-def split_table(by_split: Mapping[str, Mapping[str, int]], classes: Sequence[str]) -> pd.DataFrame:
-    """One row per split (pool, validation, test, then any other): images per class and in all."""
-    order = [s for s in SPLIT_NAMES if s in by_split] + sorted(set(by_split) - set(SPLIT_NAMES))
-    rows = []
-    for name in order:
-        row: dict[str, Any] = {"split": SPLIT_NAMES.get(name, name)}
-        row.update({str(c): int(by_split[name].get(c, 0)) for c in classes})
-        row["images"] = sum(int(v) for v in by_split[name].values())
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["split", *[str(c) for c in classes], "images"])
-
-
-def leakage_sentence(overlap: Mapping[str, Any], starts_: Sequence[str] | None = None) -> str:
-    """What ``curated_pretrain/overlap.json`` found, in one sentence (Markdown).
-
-    Near-duplicates found are dropped from the corpus, so finding some is not a failure;
-    with ``starts_`` (``active.starts``) that use no pretrained encoder, the check is
-    described as not concerning this study.
-    """
-    found = int(overlap.get("near_duplicates", 0))
-    closest = overlap.get("min_distance")
-    bits = int(overlap.get("hash_size", 0)) ** 2
-    closest_words = (
-        f"the closest pair is {plural(closest, 'bit')} apart"
-        if closest is not None
-        else "no pair was compared"
-    )
-    dropped = "those corpus images dropped" if found else "passed"
-    verdict = (
-        "not used by this study" if starts_ is not None and not uses_corpus(starts_) else dropped
-    )
-    prefix = (
-        f"No starting model of this study ({join_words(list(starts_))}) was pretrained on the "
-        "corpus, so nothing here affects its results. "
-        if verdict == "not used by this study"
-        else ""
-    )
-    return (
-        prefix
-        + (
-            f"Leakage check ({verdict}): the {bits}-bit perceptual hash of every one of the "
-            f"{integer(overlap.get('corpus_images'))} corpus images was compared with every one "
-            f"of the {integer(overlap.get('foxdog_images'))} curated images of the study; "
-            f"{plural(found, 'near-duplicate')} within the threshold of Hamming distance "
-            f"≤ {overlap.get('max_hash_distance')} ({closest_words}). "
-            + ("Those corpus images were dropped." if found else "")
-        ).strip()
-    )
-
-
-def uses_corpus(starts_: Sequence[str]) -> bool:
-    """Whether any start fine-tunes an encoder pretrained on the corpus."""
-    return any(s != "scratch" for s in starts_)
-
-
-#: WordNet ids of ImageNet's dog, wolf, wild-dog and fox classes (n02085620 Chihuahua …
-#: n02120505 grey fox): the range pretrain-raw/PROVENANCE.md says the corpus leaves out.
-CANINE_WNIDS = ("n02085000", "n02120999")
-
-
-def canine_classes(wnids: Iterable[str]) -> list[str]:
-    """The ``wnids`` inside :data:`CANINE_WNIDS`: classes that are dogs, wolves or foxes."""
-    low, high = CANINE_WNIDS
-    return sorted(w for w in wnids if low <= str(w) <= high)
-
-
-def fit_steps(train: Any, n_labelled: int) -> int:
-    """Optimiser steps of one fit on ``n_labelled`` images (the training recipe's own rule)."""
-    from foxdog.model.baseline import full_pool_steps
-
-    return full_pool_steps(train, n_labelled)

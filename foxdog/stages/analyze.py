@@ -23,9 +23,15 @@ from foxdog.analysis.read import (
     load_strategy_rounds,
 )
 from foxdog.analysis.regime import ablations_document, analyse_regime, settings
-from foxdog.analysis.study import overview, starting_model, starting_model_summary, study_tests
+from foxdog.analysis.study import (
+    CHEAP_QUERY_SHARE,
+    overview,
+    starting_model,
+    starting_model_summary,
+    study_tests,
+)
 from foxdog.analysis.tables import ablations_table, clean_json, rounded
-from foxdog.config import Params
+from foxdog.config import Params, to_dict
 
 
 def _with_start(frame: pd.DataFrame, condition: str, start: str) -> pd.DataFrame:
@@ -138,7 +144,13 @@ def run(
         "overview": view,
         "decision": decided,
         "facts": extras,
-        "settings": settings(cfg) | {"reference_start": model["reference_start"]},
+        "settings": settings(cfg)
+        | {
+            "reference_start": model["reference_start"],
+            "cheap_query_share": CHEAP_QUERY_SHARE,
+        },
+        # The configuration these results were analysed with, for the Method page.
+        "params": to_dict(params),
     }
     summary = clean_json(
         {
