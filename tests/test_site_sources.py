@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+from pathlib import Path
 
 import pytest
+import yaml
 
 from foxdog.site import insights, sources
+from foxdog.site.render import render_site
 
 
 def row(condition: str, source: str, cls: str, n: int, acc: float) -> dict:
@@ -86,3 +91,28 @@ def test_the_insights_claim_is_the_analysis_sentence_for_the_pages_starts() -> N
     assert text.startswith("The full-pool models' errors concentrate on fox photos from awa2: ")
     assert "in scratch" in text and "in transfer" in text and "imagenet-fox05" not in text
     assert insights.per_source({"starts": ["scratch"], "facts": {}}) == ""
+
+
+def test_the_insights_page_cell_renders_the_table(tmp_path, monkeypatch) -> None:
+    """The cell under "Accuracy by photo source" in report/insights.qmd, rendered alone."""
+    repo = Path(__file__).resolve().parents[1]
+    page = (repo / "report" / "insights.qmd").read_text(encoding="utf-8")
+    cell = re.search(r"## Accuracy by photo source\n\n(```\{python\}\n.*?\n```)\n", page, re.S)
+    assert cell, "report/insights.qmd lost its 'Accuracy by photo source' cell"
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "analysis.json").write_text(json.dumps(doc()))
+    (tmp_path / "report").mkdir()
+    shutil.copytree(repo / "report" / "_template", tmp_path / "report" / "_template")
+    shutil.copy2(repo / "report" / "styles.css", tmp_path / "report" / "styles.css")
+    config = {
+        "project": {"type": "website", "output-dir": "_site", "execute-dir": "project"},
+        "website": {"title": "t", "navbar": {"left": [{"href": "report/index.qmd", "text": "H"}]}},
+        "format": {"html": {"css": "report/styles.css"}},
+        "execute": {"echo": False},
+    }
+    (tmp_path / "_quarto.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    body = "---\ntitle: t\n---\n\n## Accuracy by photo source\n\n" + cell.group(1) + "\n"
+    (tmp_path / "report" / "index.qmd").write_text(body, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    html = (render_site(tmp_path, engine="jupyter") / "index.html").read_text(encoding="utf-8")
+    assert "50.0% [45.0%, 55.0%]" in html and "&lt;b&gt;randomfox&lt;/b&gt;" in html
