@@ -293,7 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--method", choices=("supervised", "simclr"))
     pre.add_argument("--metrics", help="default: metrics/pretrain_<method>.json")
     base = add("baseline", cmd_baseline, "train on the full pool over seeds (the upper bound)")
-    base.add_argument("--out", help="default: metrics/baseline/<condition>.json")
+    base.add_argument(
+        "--out",
+        help="default: metrics/baseline/<condition>.json (the test predictions: "
+        "results/baseline/<condition>/test_predictions.csv; with --out, beside it)",
+    )
     al = add("al", cmd_al, "run one query strategy for every seed (resumable)")
     for command in (base, al):
         command.add_argument(

@@ -49,6 +49,20 @@ def baseline(condition: str, metrics_dir: Path = METRICS) -> Path:
     return baseline_dir(metrics_dir) / f"{condition}.json"
 
 
+def baseline_predictions(condition: str, results_dir: Path = RESULTS) -> Path:
+    """``results/baseline/<condition>/test_predictions.csv``: each baseline seed's test predictions.
+
+    No start is named ``baseline`` (:data:`foxdog.registry.STARTS`), so the folder cannot
+    clash with a condition's ``results/<condition>/``.
+    """
+    return Path(results_dir) / "baseline" / condition / "test_predictions.csv"
+
+
+def per_source(metrics_dir: Path = METRICS) -> Path:
+    """``metrics/per_source.csv``: full-pool test accuracy per condition, photo source and class."""
+    return Path(metrics_dir) / "per_source.csv"
+
+
 def features_dir(params: Params) -> Path:
     """``<embed.out_dir>/``: frozen features per split (``<split>.npy``, ``<split>_ids.npy``)."""
     return Path(params.embed.out_dir)

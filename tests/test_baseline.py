@@ -6,11 +6,14 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from foxdog.analysis.validate import check_test_predictions
 from foxdog.config import AnalysisConfig, TrainConfig, params_with
 from foxdog.metrics import METRICS
-from foxdog.model.baseline import full_pool_steps, interval, run_baseline
+from foxdog.model.baseline import full_pool_steps, interval, run_baseline, run_head_baseline
+from foxdog.registry import Condition
 
 
 def write_split(folder, split: str, n: int, seed: int) -> None:
@@ -45,7 +48,8 @@ def test_run_baseline_writes_the_documented_format(tmp_path):
         }
     )
     out = tmp_path / "metrics" / "baseline" / "scratch.json"
-    result = run_baseline(params, curated, out, "scratch")
+    predictions = tmp_path / "results" / "baseline" / "scratch" / "test_predictions.csv"
+    result = run_baseline(params, curated, out, "scratch", predictions)
     assert json.loads(out.read_text()) == result and result["start"] == "scratch"
     assert (result["n_train"], result["n_test"], result["seeds"], result["steps"]) == (
         40,
@@ -60,6 +64,53 @@ def test_run_baseline_writes_the_documented_format(tmp_path):
     assert result["accuracy"]["mean"] >= 0.9  # the red channel gives foxes away
     assert list(out.parent.iterdir()) == [out]  # no temporary files left
     assert result["recipe"].startswith("train.steps / train.epochs")
+    assert list(predictions.parent.iterdir()) == [predictions]
+    check_predictions(predictions, result, np.load(curated / "test_ids.npy"))
+
+
+def check_predictions(path, result: dict, test_ids: np.ndarray) -> None:
+    """``test_predictions.csv`` holds every seed x test image once, and scores as the summary."""
+    frame = pd.read_csv(path, dtype={"id": str})
+    assert list(frame.columns) == ["id", "label", "seed", "pred", "p_dog", "p_fox"]
+    assert len(frame) == len(result["seeds"]) * len(test_ids)
+    for k, seed in enumerate(result["seeds"]):
+        mine = frame[frame["seed"] == seed]
+        assert list(mine["id"]) == list(test_ids)  # the curated test order
+        # The recorded predictions are the ones the summary's metrics scored.
+        accuracy = float((mine["pred"] == mine["label"]).mean())
+        assert accuracy == pytest.approx(result["accuracy"]["per_seed"][k])
+        assert np.allclose(mine[["p_dog", "p_fox"]].sum(axis=1), 1.0, atol=2e-4)
+        assert (mine["pred"] == mine[["p_dog", "p_fox"]].to_numpy().argmax(axis=1)).all()
+    # The analysis accepts what the stage wrote.
+    test = frame[frame["seed"] == result["seeds"][0]].set_index("id")["label"]
+    read = check_test_predictions(path, ("dog", "fox"), result["seeds"], test, "baseline@x")
+    assert len(read) == len(frame)
+
+
+def test_the_head_baseline_records_every_seeds_test_predictions(tmp_path):
+    curated, features = tmp_path / "curated", tmp_path / "features"
+    curated.mkdir()
+    features.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("pool", 60), ("test", 20)):
+        write_split(curated, split, n, seed=n)
+        labels = np.load(curated / f"{split}_labels.npy")
+        x = rng.standard_normal((n, 4)).astype(np.float32) + 1.5 * labels[:, None]
+        np.save(features / f"{split}.npy", x)
+        np.save(features / f"{split}_ids.npy", np.load(curated / f"{split}_ids.npy"))
+    params = params_with(
+        {
+            "data": {"out_dir": str(curated), "image_size": 16},
+            "embed": {"out_dir": str(features)},
+            "head": {"seeds": [0, 1, 2], "steps": 30},
+        }
+    )
+    # fox at 20% of the pool: each seed trains on its own subsampled pool.
+    condition = Condition("imagenet-fox20", "imagenet", "fox", 0.2)
+    out = tmp_path / "metrics" / "baseline" / "imagenet-fox20.json"
+    predictions = tmp_path / "results" / "baseline" / "imagenet-fox20" / "test_predictions.csv"
+    result = run_head_baseline(params, condition, out, predictions)
+    check_predictions(predictions, result, np.load(curated / "test_ids.npy"))
 
 
 def test_the_full_pool_trains_with_the_runs_recipe():

@@ -189,8 +189,11 @@ def test_baseline_with_one_seed_prints_a_dash_for_the_interval(tmp_path, capsys)
     summary = json.loads(out.read_text())
     acc = summary["accuracy"]
     assert summary["seeds"] == [0] and acc["low"] is None and acc["high"] is None
+    # With --out the predictions go beside it, not over the study's results/baseline/.
+    predictions = out.with_suffix(".test_predictions.csv")
+    assert predictions.is_file()
     assert capsys.readouterr().out.endswith(
-        f"baseline (scratch) accuracy {acc['mean']:.3f} – -> {out}\n"
+        f"baseline (scratch) accuracy {acc['mean']:.3f} – -> {out}, {predictions}\n"
     )
 
 

@@ -113,7 +113,8 @@ Across regimes (``starting_model``, ``overview``)
 
 Modules, in import order: ``read`` (inputs), ``stats``, ``narrative`` (sentences),
 ``curves``, ``groups`` (one strategy), ``tables``, ``regime``, ``study`` (headline
-choices), ``decision`` (the decision map), ``facts`` (further facts for the report).
+choices), ``decision`` (the decision map), ``facts`` (further facts for the report),
+``sources`` (full-pool test accuracy per photo source, from the baselines' test predictions).
 The stage that runs them is :mod:`foxdog.stages.analyze`.
 Outputs: see the ``metrics/`` and ``plots/`` section of ``docs/formats.md``.
 """

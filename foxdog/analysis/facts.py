@@ -10,7 +10,8 @@
   start, and random's paired accuracy gain at each budget.
 - **At budgets**: per condition, strategy and budget, the paired accuracy difference from
   random (what "TypiClust is worst at 110 labels and catches up by 810" rests on).
-- **Per source**: not available — no result file records per-image test predictions.
+- **Per source** (``per_source``): added by the analyze stage from
+  :mod:`foxdog.analysis.sources` (the baselines' per-image test predictions).
 """
 
 from __future__ import annotations
@@ -26,12 +27,6 @@ from foxdog.analysis.read import REFERENCE
 from foxdog.analysis.regime import Regime
 from foxdog.analysis.stats import between_seed_kappa, interval_dict
 from foxdog.config import AnalysisConfig, Params, Protocol
-
-PER_SOURCE_MISSING = (
-    "no result file records per-image test predictions (rounds.csv holds metrics, "
-    "queries.csv the picks, the run state only the last validation predictions); the al "
-    "stage would have to write them"
-)
 
 
 def stop_calibration(
@@ -158,5 +153,4 @@ def report_facts(
             s: at_budgets(r, params.protocol(r.rounds["start"].iloc[0]).budgets)
             for s, r in regimes.items()
         },
-        "per_source": {"available": False, "reason": PER_SOURCE_MISSING},
     }

@@ -1,8 +1,8 @@
 """Reading the study's result files: rounds.csv, queries.csv and baseline JSON, validated.
 
 One reader per file kind — :func:`read_rounds`, :func:`read_queries`,
-:func:`load_baseline`, :func:`load_final_val_predictions` — so a check of a file's
-contents hooks in at one place.
+:func:`load_baseline`, :func:`load_final_val_predictions`, :func:`load_test_predictions` —
+so a check of a file's contents hooks in at one place.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from foxdog.analysis.validate import (
     Expected,
     check_queries,
     check_rounds,
+    check_test_predictions,
     expected_ablation,
     expected_arm,
 )
 from foxdog.config import Params
 from foxdog.metrics import METRICS
-from foxdog.registry import Condition, parse_condition
+from foxdog.registry import FEATURE_STARTS, Condition, parse_condition
 
 # Columns every rounds.csv has; the stop-set columns come with the newer loop.
 REQUIRED_COLUMNS = ("strategy", "seed", "round", "n_labels", *METRICS)
@@ -157,6 +158,31 @@ def load_baseline(path: Path, start: str = REFERENCE_START) -> dict[str, Any]:
     except (ValueError, KeyError, TypeError) as err:
         raise ValueError(f"{path}: no readable accuracy.mean ({err})") from None
     return data
+
+
+def baseline_stage(params: Params, condition: str) -> str:
+    """The stage writing the baseline of ``condition``: ``baseline@…`` or ``baseline_head@…``."""
+    head = condition_of(params, condition).start in FEATURE_STARTS
+    return f"{'baseline_head' if head else 'baseline'}@{condition}"
+
+
+def load_test_predictions(
+    params: Params, results_dir: Path, condition: str, test: pd.Series
+) -> pd.DataFrame | None:
+    """``results/baseline/<condition>/test_predictions.csv``, checked; None when it is absent.
+
+    ``test`` maps each curated test id to its label. Absent: a study run before the
+    baseline stages wrote predictions (the per-source accuracy then says so); damaged: a
+    :class:`~foxdog.analysis.validate.ResultsError` naming the file and the fault.
+    """
+    path = paths.baseline_predictions(condition, results_dir)
+    if not path.is_file():
+        return None
+    start = condition_of(params, condition).start
+    seeds = params.head.seeds if start in FEATURE_STARTS else params.baseline.seeds
+    return check_test_predictions(
+        path, params.data.classes, seeds, test, baseline_stage(params, condition)
+    )
 
 
 def read_queries(path: Path, classes: Sequence[str], expected: Expected) -> pd.DataFrame:

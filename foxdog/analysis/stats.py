@@ -1,6 +1,8 @@
 """The statistics every analysis uses: the one t-interval, AULC, crossings, sign-flip test, BH.
 
-Every interval of the study comes from :func:`t_interval` at ``analysis.confidence``.
+Every interval over seeds comes from :func:`t_interval` at ``analysis.confidence``; a
+proportion over images (accuracy per photo source, the labelling app's estimate) from
+:func:`wilson`.
 """
 
 from __future__ import annotations
@@ -293,3 +295,14 @@ def between_seed_kappa(predictions: Mapping[int, np.ndarray]) -> dict[str, Any]:
         "max": float(np.max(values)),
         "n_pairs": len(values),
     }
+
+
+def wilson(correct: float, n: int, confidence: float) -> tuple[float, float]:
+    """Wilson score interval for a proportion ``correct / n`` (good at small n and near 0/1)."""
+    if n == 0:
+        return 0.0, 1.0
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))

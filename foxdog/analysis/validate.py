@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,9 @@ OPTIONAL_NUMBERS = ("val_accuracy", "kappa_stop", "noisy_labels", "fit_seconds",
 #: Metrics that are shares, so must lie in [0, 1].
 UNIT_INTERVAL = ("accuracy", "balanced_accuracy", "macro_f1", "ece", "val_accuracy")
 PROTOCOL = ("initial_size", "query_size", "label_noise")
+#: ``results/baseline/<condition>/test_predictions.csv``: these, then ``p_<class>`` per class.
+PREDICTION_COLUMNS = ("id", "label", "seed", "pred")
+PROBABILITY_PREFIX = "p_"
 
 
 class ResultsError(ValueError):
@@ -253,6 +256,84 @@ def check_queries(path: Path, expected: Expected) -> pd.DataFrame:
     if expected.rounds > 0 and (gone := [s for s in expected.seeds if s not in seeds]):
         raise _fail(path, f"seed {gone[0]} has no queries", stage)
     return pd.read_csv(path)
+
+
+def check_test_predictions(
+    path: Path, classes: Sequence[str], seeds: Sequence[int], test: pd.Series, stage: str
+) -> pd.DataFrame:
+    """Read a baseline stage's ``test_predictions.csv``; :class:`ResultsError` unless whole.
+
+    Whole: the columns ``id, label, seed, pred, p_<class>…`` (``docs/formats.md``), a number
+    in every cell that needs one, ``label`` and ``pred`` class indices of ``classes``,
+    probabilities in [0, 1], every seed of ``seeds`` and no other, and each seed predicting
+    every image of ``test`` (the curated test split: id -> label) once, with its label.
+    The caller checks that the file exists.
+    """
+    path = Path(path)
+    check_csv_shape(path, stage)
+    raw = _raw(path, stage)
+    probabilities = [PROBABILITY_PREFIX + c for c in classes]
+    for column in (*PREDICTION_COLUMNS, *probabilities):
+        if column not in raw.columns:
+            raise _fail(path, f"missing column {column!r}", stage)
+    if raw.empty:
+        raise _fail(path, "no rows", stage)
+    v = {
+        c: _numbers(raw, c, path, stage, finite=True)
+        for c in (*PREDICTION_COLUMNS[1:], *probabilities)
+    }
+    for column in ("label", "pred"):
+        if (out := ~v[column].isin(range(len(classes)))).any():
+            row = int(np.flatnonzero(out.to_numpy())[0])
+            raise _fail(
+                path,
+                f"line {row + 2}: {column} {raw[column].iloc[row]!r} is not a class index of "
+                f"data.classes={list(classes)!r}",
+                stage,
+            )
+    for column in probabilities:
+        if (out := (v[column] < 0) | (v[column] > 1)).any():
+            row = int(np.flatnonzero(out.to_numpy())[0])
+            raise _fail(
+                path, f"line {row + 2}: {column} {v[column].iloc[row]:g} outside [0, 1]", stage
+            )
+    keys = pd.DataFrame({"seed": v["seed"].astype(int), "id": raw["id"]})
+    if (twice := keys.duplicated()).any():
+        row = int(np.flatnonzero(twice.to_numpy())[0])
+        raise _fail(
+            path,
+            f"line {row + 2}: seed {keys['seed'].iloc[row]} predicts {keys['id'].iloc[row]} twice",
+            stage,
+        )
+    if extra := sorted(set(keys["seed"]) - set(seeds)):
+        raise _fail(path, f"seed {extra[0]} is not one of the stage's seeds {list(seeds)}", stage)
+    unknown = ~raw["id"].isin(test.index)
+    if unknown.any():
+        row = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise _fail(
+            path, f"line {row + 2}: id {raw['id'].iloc[row]} is not a curated test image", stage
+        )
+    counts = keys["seed"].value_counts()
+    for seed in seeds:
+        if counts.get(seed, 0) != len(test):
+            raise _fail(
+                path,
+                f"seed {seed} predicts {counts.get(seed, 0)} of the {len(test)} curated test "
+                "images",
+                stage,
+            )
+    wrong = v["label"].to_numpy() != test.loc[raw["id"]].to_numpy()
+    if wrong.any():
+        row = int(np.flatnonzero(wrong)[0])
+        raise _fail(
+            path,
+            f"line {row + 2}: label {raw['label'].iloc[row]} of {raw['id'].iloc[row]} differs from "
+            "the curated test label",
+            stage,
+        )
+    return pd.DataFrame({"id": raw["id"], **{c: v[c] for c in v}}).astype(
+        {"label": int, "seed": int, "pred": int}
+    )
 
 
 def check_listed_arms(arms: Iterable[tuple[str, str]], results_dir: Path, source: Path) -> None:

@@ -1,5 +1,8 @@
 """``SOURCES.csv``, the list of a raw folder's photos: its name, its columns, its reader.
 
+Also where the photo sources are read back after curation: :func:`curated_sources` (the
+``source`` column curation wrote into ``curated/manifest.csv``).
+
 ``foxdog curate`` cross-checks every photo against it (sha256 and label);
 ``foxdog data index`` writes it for a folder of your own (:data:`INDEX_COLUMNS`),
 ``foxdog data download`` for a downloaded collection (:data:`DOWNLOAD_COLUMNS`),
@@ -10,8 +13,12 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from foxdog.errors import CurationError
+
+if TYPE_CHECKING:  # only for annotations: curation does not need pandas here
+    import pandas as pd
 
 SOURCES_FILE = "SOURCES.csv"
 #: What curation needs in every row.
@@ -72,3 +79,26 @@ def read_sources(raw_dir: Path) -> dict[str, dict[str, str]]:
     except csv.Error as err:
         raise CurationError(f"{path}: not a readable CSV ({err})") from None
     return rows
+
+
+def curated_sources(curated_dir: Path, split: str) -> pd.DataFrame:
+    """``label`` and ``source`` of each ``split`` image, indexed by id, from ``manifest.csv``.
+
+    The source is the one curation recorded (``SOURCES.csv``'s ``source`` column, or the
+    first folder below the class). Missing or unreadable: a ``ValueError`` naming the file.
+    """
+    import pandas as pd
+
+    path = Path(curated_dir) / "manifest.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found (run `dvc repro curate`)")
+    try:
+        manifest = pd.read_csv(
+            path, usecols=["id", "label", "source", "split"], dtype={"id": str, "source": str}
+        )
+    except (ValueError, OSError, pd.errors.ParserError) as err:
+        raise ValueError(f"{path}: not a readable manifest ({err})") from None
+    rows = manifest[manifest["split"] == split]
+    if rows["source"].isna().any():
+        raise ValueError(f"{path}: a {split} image has no source (re-run `foxdog curate`)")
+    return rows.set_index("id")[["label", "source"]]

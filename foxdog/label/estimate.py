@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
 from sklearn.metrics import cohen_kappa_score
 
+from foxdog.analysis.stats import wilson
 from foxdog.config import LabelConfig
 from foxdog.label.log import Answer
 
@@ -43,17 +43,6 @@ class Estimate:
             "high": self.high,
             "labels": self.labels,
         }
-
-
-def wilson(correct: int, n: int, confidence: float) -> tuple[float, float]:
-    """Wilson score interval for a proportion ``correct / n`` (good at small n and near 0/1)."""
-    if n == 0:
-        return 0.0, 1.0
-    z = float(norm.ppf(0.5 + confidence / 2))
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def scored(answers: Sequence[Answer]) -> list[Answer]:

@@ -1,7 +1,8 @@
 """What the Insights page states the results support, as data: each claim with its numbers.
 
 Numbers come from ``metrics/analysis.json`` and the ``plots/``/``metrics/`` tables the
-analysis writes; the sentences from :mod:`foxdog.analysis.narrative`. Nothing here tests
+analysis writes; the sentences from :mod:`foxdog.analysis.narrative` (per photo source:
+:mod:`foxdog.analysis.narrative_sources`). Nothing here tests
 or chooses: means, intervals and verdicts are the analysis's, only read and put side by side.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from foxdog.analysis import narrative
+from foxdog.analysis import narrative, narrative_sources
 
 
 def _starts(doc: Mapping[str, Any]) -> list[str]:
@@ -65,11 +66,9 @@ def start_worth(doc: Mapping[str, Any], curves: pd.DataFrame) -> str:
 
 
 def per_source(doc: Mapping[str, Any]) -> str:
-    """The per-source accuracy the analysis wrote, or why it could not (its own reason)."""
+    """Where the full-pool models err most by photo source, per start, or why not measured."""
     found = (doc.get("facts") or {}).get("per_source") or {}
-    if found.get("available") is False:
-        return f"Accuracy per photo source is not measured yet: {found.get('reason')}."
-    return ""
+    return narrative_sources.per_source_words(found, _starts(doc))
 
 
 def full_pool(doc: Mapping[str, Any]) -> str:

@@ -23,6 +23,7 @@ from foxdog.analysis.read import (
     load_strategy_rounds,
 )
 from foxdog.analysis.regime import ablations_document, analyse_regime, settings
+from foxdog.analysis.sources import per_source
 from foxdog.analysis.study import (
     CHEAP_QUERY_SHARE,
     overview,
@@ -60,12 +61,14 @@ def run(
     metrics_dir: Path = paths.METRICS,
     plots_dir: Path = paths.PLOTS,
     baseline_dir: Path | None = None,
+    curated_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Stage ``analyze``: read results, write metrics/ and plots/, return the summary.
 
     One regime per condition of :func:`foxdog.registry.conditions`, each with its start's
     protocol (``Params.protocol``). Baselines are read from ``baseline_dir`` (default:
-    ``<metrics_dir>/baseline``) as ``<condition>.json``.
+    ``<metrics_dir>/baseline``) as ``<condition>.json``; the test images' photo sources
+    from ``curated_dir`` (default: ``data.out_dir``), only when test predictions exist.
     """
     cfg = params.analysis
     results_dir, metrics_dir, plots_dir = Path(results_dir), Path(metrics_dir), Path(plots_dir)
@@ -82,6 +85,8 @@ def run(
         for s in starts
     }
     ablation = load_ablation_rounds(params, results_dir)
+    curated_dir = Path(params.data.out_dir) if curated_dir is None else Path(curated_dir)
+    source_table, source_fact = per_source(params, results_dir, curated_dir, starts)
     regimes = {s: analyse_regime(params, s, *inputs[s]) for s in starts}
     for s, regime in regimes.items():
         protocol = params.protocol(conditions[s].start)
@@ -132,7 +137,7 @@ def run(
             "reference": REFERENCE,
         },
     }
-    extras = report_facts(regimes, natural, model, params)
+    extras = report_facts(regimes, natural, model, params) | {"per_source": source_fact}
 
     document = {
         "classes": list(params.data.classes),
@@ -189,6 +194,7 @@ def run(
     io.write_csv(
         metrics_dir / "ablations.csv", rounded(ablations_table(ablated, params.ablations.start))
     )
+    io.write_csv(paths.per_source(metrics_dir), rounded(source_table))
     io.write_json(paths.analysis_json(metrics_dir), clean_json(document))
     io.write_json(paths.summary_json(metrics_dir), summary)
     print(f"analysis written to {metrics_dir}/ and {plots_dir}/")
