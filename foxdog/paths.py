@@ -7,9 +7,12 @@ default, relative to the project root) so tests and one-off runs can point elsew
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from foxdog.config import Params
 from foxdog.registry import START_METHOD
+
+if TYPE_CHECKING:  # foxdog.config re-exports encoder_path: no import back at run time
+    from foxdog.config import Params, PretrainConfig
 
 RESULTS = Path("results")
 METRICS = Path("metrics")
@@ -64,9 +67,12 @@ def encoder(params: Params, method: str) -> Path:
     return Path(params.pretrain.encoder_dir) / f"{method}.msgpack"
 
 
-def start_encoder(params: Params, start: str) -> Path:
-    """The encoder file ``start`` loads (``start`` must be a pretrained start)."""
-    return encoder(params, START_METHOD[start])
+def encoder_path(pretrain: PretrainConfig, start: str) -> Path:
+    """The encoder file ``start`` loads: ``<pretrain.encoder_dir>/<method>.msgpack``.
+
+    ``start`` must be a pretrained start (a key of :data:`foxdog.registry.START_METHOD`).
+    """
+    return Path(pretrain.encoder_dir) / f"{START_METHOD[start]}.msgpack"
 
 
 def probcover_delta(metrics_dir: Path = METRICS) -> Path:
