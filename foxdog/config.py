@@ -225,6 +225,9 @@ class AnalysisConfig:
     effect: float = 0.01  # ... for a paired AULC difference of this size (1 point)
 
 
+# ---------------------------------------------------------------- labelling app (foxdog label)
+
+
 @dataclass(frozen=True)
 class LabelConfig:
     extractor: str = "imagenet"  # features per photo, cached by sha256 (one of LABEL_EXTRACTORS)

@@ -29,7 +29,7 @@ import pandas as pd
 from foxdog import io
 from foxdog.config import DataConfig
 from foxdog.data.arrays import load_npy
-from foxdog.data.curate import Candidate, Decoded, decode_all, decoding_record
+from foxdog.data.candidates import Candidate, Decoded, decode_all, decoding_record
 from foxdog.data.sources import SOURCES_FILE, read_sources
 from foxdog.errors import CurationError
 
