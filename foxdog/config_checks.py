@@ -108,6 +108,22 @@ def _check_folders(c: Check, section: str, raw: str, out: str) -> None:
     )
 
 
+def _check_names(c: Check, key: str, names: tuple[str, ...], known: tuple[str, ...]) -> None:
+    """Every one of ``names`` is ``known``, and none is listed twice."""
+    for i, name in enumerate(names):
+        c(name in known, f"{key}[{i}]", f"is not one of {known}", name)
+    c(len(set(names)) == len(names), key, "has repeats", names)
+
+
+def _check_seeds(c: Check, key: str, seeds: tuple[int, ...], bounded: bool = True) -> None:
+    """At least one seed, none twice and (``bounded``) each one a numpy seed."""
+    c(len(seeds) >= 1, key, "must list at least one seed", seeds)
+    c(len(set(seeds)) == len(seeds), key, "has repeats", seeds)
+    if bounded:
+        # Seeds feed numpy / scikit-learn generators, which take 0 <= seed < 2**32.
+        c(all(0 <= s < 2**32 for s in seeds), key, "must be in [0, 2**32)", seeds)
+
+
 def validate(params: Params, source: str = "params.yaml") -> Params:
     """Check ranges and cross-field rules; return ``params`` unchanged if they hold.
 
@@ -192,12 +208,8 @@ def validate_active(params: Params, source: str = "params.yaml") -> None:
     """Ranges of ``active.*`` (starts and budgets: :func:`validate_pretrain`, ``_conditions``)."""
     c = _checker(source)
     a = params.active
-    for i, s in enumerate(a.strategies):
-        c(s in STRATEGIES, f"active.strategies[{i}]", f"is not one of {STRATEGIES}", s)
-    c(len(set(a.strategies)) == len(a.strategies), "active.strategies", "has repeats", a.strategies)
-    c(len(a.seeds) >= 1, "active.seeds", "must list at least one seed", a.seeds)
-    c(len(set(a.seeds)) == len(a.seeds), "active.seeds", "has repeats", a.seeds)
-    c(all(0 <= s < 2**32 for s in a.seeds), "active.seeds", "must be in [0, 2**32)", a.seeds)
+    _check_names(c, "active.strategies", a.strategies, STRATEGIES)
+    _check_seeds(c, "active.seeds", a.seeds)
     c(a.initial_size >= 2, "active.initial_size", "must be >= 2 (one per class)", a.initial_size)
     c(a.query_size >= 1, "active.query_size", "must be >= 1", a.query_size)
     c(a.rounds >= 1, "active.rounds", "must be >= 1", a.rounds)
@@ -210,13 +222,10 @@ def validate_ablations(params: Params, source: str = "params.yaml") -> None:
     """Ranges of ``ablations.*`` (pairing with the main runs: :func:`validate_limits`)."""
     c = _checker(source)
     ab = params.ablations
-    for i, f in enumerate(ab.factors):
-        c(f in ABLATION_FACTORS, f"ablations.factors[{i}]", f"is not one of {ABLATION_FACTORS}", f)
-    c(len(set(ab.factors)) == len(ab.factors), "ablations.factors", "has repeats", ab.factors)
-    for i, s in enumerate(ab.strategies):
-        c(s in STRATEGIES, f"ablations.strategies[{i}]", f"is not one of {STRATEGIES}", s)
-    c(len(ab.seeds) >= 1, "ablations.seeds", "must list at least one seed", ab.seeds)
-    c(len(set(ab.seeds)) == len(ab.seeds), "ablations.seeds", "has repeats", ab.seeds)
+    _check_names(c, "ablations.factors", ab.factors, ABLATION_FACTORS)
+    _check_names(c, "ablations.strategies", ab.strategies, STRATEGIES)
+    # Unbounded here: they must be a subset of active.seeds (validate_limits), which are.
+    _check_seeds(c, "ablations.seeds", ab.seeds, bounded=False)
     c(
         all(v >= 2 for v in ab.initial_size),
         "ablations.initial_size",
@@ -312,12 +321,6 @@ def validate_limits(params: Params, source: str = "params.yaml") -> None:
     c(a.initial in INITIAL_METHODS, "active.initial", f"is not one of {INITIAL_METHODS}", a.initial)
     # Random sampling is the reference every comparison is paired with.
     c("random" in a.strategies, "active.strategies", "must include random", a.strategies)
-    c(
-        len(set(ab.strategies)) == len(ab.strategies),
-        "ablations.strategies",
-        "has repeats",
-        ab.strategies,
-    )
     c(
         not ab.strategies or "random" in ab.strategies,
         "ablations.strategies",
@@ -476,13 +479,9 @@ def validate_conditions(params: Params, source: str = "params.yaml") -> None:
         "dvc.yaml's matrix runs)",
         list(b.conditions),
     )
-    for i, s in enumerate(h.strategies):
-        c(s in STRATEGIES, f"head.strategies[{i}]", f"is not one of {STRATEGIES}", s)
-    c(len(set(h.strategies)) == len(h.strategies), "head.strategies", "has repeats", h.strategies)
+    _check_names(c, "head.strategies", h.strategies, STRATEGIES)
     c("random" in h.strategies, "head.strategies", "must include random", h.strategies)
-    c(len(h.seeds) >= 1, "head.seeds", "must list at least one seed", h.seeds)
-    c(len(set(h.seeds)) == len(h.seeds), "head.seeds", "has repeats", h.seeds)
-    c(all(0 <= s < 2**32 for s in h.seeds), "head.seeds", "must be in [0, 2**32)", h.seeds)
+    _check_seeds(c, "head.seeds", h.seeds)
     c(h.initial_size >= 2, "head.initial_size", "must be >= 2 (one per class)", h.initial_size)
     c(h.query_size >= 1, "head.query_size", "must be >= 1", h.query_size)
     c(1 <= h.rounds <= 1000, "head.rounds", "must be between 1 and 1000", h.rounds)

@@ -28,6 +28,21 @@ def strategy_dir(results_dir: Path, condition: str, strategy: str) -> Path:
     return Path(results_dir) / condition / strategy
 
 
+def rounds_csv(run_dir: Path) -> Path:
+    """``<run folder>/rounds.csv``: one row per seed and round (an ``al`` or ``ablate`` output)."""
+    return Path(run_dir) / "rounds.csv"
+
+
+def queries_csv(run_dir: Path) -> Path:
+    """``<run folder>/queries.csv``: one row per queried image."""
+    return Path(run_dir) / "queries.csv"
+
+
+def state_dir(run_dir: Path) -> Path:
+    """``<run folder>/state/``: the resumable per-seed states, by machine and protocol."""
+    return Path(run_dir) / "state"
+
+
 def condition_dir(results_dir: Path, condition: str) -> Path:
     """``results/<condition>/``: every strategy of one condition."""
     return Path(results_dir) / condition

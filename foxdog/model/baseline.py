@@ -20,7 +20,6 @@ from foxdog.config import AnalysisConfig, Params, TrainConfig
 from foxdog.data.arrays import load_split
 from foxdog.io import write_json
 from foxdog.metrics import METRICS, classification_metrics
-from foxdog.model.estimator import FlaxCNNClassifier
 from foxdog.progress import Progress
 
 
@@ -44,20 +43,21 @@ def full_pool_steps(train: TrainConfig, n: int) -> int:
 
 
 def run_baseline(params: Params, curated_dir: Path, out_path: Path, start: str) -> dict:
-    """Train on the whole pool once per seed from ``start``, evaluate on test, write atomically."""
+    """Train on the whole pool once per seed from ``start``, evaluate on test, write atomically.
+
+    The CNN is built as the active-learning runs build theirs
+    (:func:`foxdog.active.protocol.estimator_factory`), so the yardstick and the runs
+    differ only in the labels.
+    """
+    from foxdog.active.protocol import estimator_factory
+
+    make = estimator_factory(params, start)
     pool = load_split(curated_dir, "pool")
     test = load_split(curated_dir, "test")
     per_seed: dict[str, list[float]] = {name: [] for name in (*METRICS, "train_seconds")}
     bar = Progress(len(params.baseline.seeds), f"baseline {start}", "seed")
     for seed in params.baseline.seeds:
-        clf = FlaxCNNClassifier.from_config(
-            params.model,
-            params.train,
-            seed=seed,
-            pretrain=params.pretrain,
-            start=start,
-            n_classes=len(params.data.classes),
-        )
+        clf = make(seed)
         t0 = time.perf_counter()
         clf.fit(pool.images, pool.labels)
         # Includes compilation for the first seed: that is what a user waits for.

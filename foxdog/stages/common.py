@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,9 +29,44 @@ def check_pool(params: Params, params_file: str | Path) -> None:
 
 def write_results(out_dir: Path, rounds: pd.DataFrame, queries: pd.DataFrame) -> Path:
     """Write ``rounds.csv`` and ``queries.csv`` (floats to 6 decimals) into ``out_dir``."""
-    io.write_csv(out_dir / "rounds.csv", rounds.round(6))
-    io.write_csv(out_dir / "queries.csv", queries.round(6))
+    io.write_csv(paths.rounds_csv(out_dir), rounds.round(6))
+    io.write_csv(paths.queries_csv(out_dir), queries.round(6))
     return out_dir
+
+
+def run_experiment(
+    params: Params,
+    specs: list[Any],
+    start: str,
+    splits: tuple[Split, Split, Split | None],
+    out_dir: Path,
+    rare_class: str,
+    **loop_args: Any,
+) -> Path:
+    """Run (or resume) ``specs`` from ``start``, write their results into ``out_dir``.
+
+    What the ``al`` and ``ablate`` stages share: the start's estimator
+    (:func:`foxdog.active.protocol.estimator_factory`), the resumable per-seed state
+    under ``out_dir/state/``, and ``rounds.csv`` / ``queries.csv``. ``loop_args`` go to
+    :func:`foxdog.active.loop.run_specs` as they are (condition, pool_for, context).
+    """
+    from foxdog.active.loop import run_specs
+    from foxdog.active.protocol import estimator_factory
+
+    pool, test, val = splits
+    rounds, queries = run_specs(
+        specs,
+        estimator_factory(params, start),
+        pool,
+        test,
+        paths.state_dir(out_dir),
+        val=val,
+        start=start,
+        rare_class=rare_class,
+        rare_label=params.data.classes.index(rare_class),
+        **loop_args,
+    )
+    return write_results(out_dir, rounds, queries)
 
 
 def splits(params: Params) -> tuple[Split, Split, Split | None]:
