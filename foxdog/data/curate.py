@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from foxdog import io
+from foxdog import io, paths
 from foxdog.config import DataConfig
 from foxdog.data.arrays import SPLITS
 from foxdog.data.candidates import (
@@ -38,7 +38,7 @@ from foxdog.data.candidates import (
     source_of,
 )
 from foxdog.data.contact_sheet import contact_sheet
-from foxdog.data.datasheet import contact_sheet_name, datasheet, source_record
+from foxdog.data.datasheet import datasheet, source_record
 from foxdog.data.dedup import group_near_duplicates, resolve_duplicates
 from foxdog.data.links import LINKED_FROM_FILE, link_roots, linked_from
 from foxdog.data.sources import SOURCES_FILE, read_sources
@@ -200,13 +200,15 @@ def write_curated(result: Curated, raw_dir: Path, out_dir: Path, cfg: DataConfig
     with io.staging_dir(out_dir) as stage:
         for split in SPLITS:
             mask = (kept["split"] == split).to_numpy()
-            io.write_npy(stage / f"{split}_images.npy", result.images[mask])
-            io.write_npy(stage / f"{split}_labels.npy", kept.loc[mask, "label"].to_numpy(np.int64))
-            io.write_npy(stage / f"{split}_ids.npy", kept.loc[mask, "id"].to_numpy().astype(str))
-        io.write_csv(stage / "manifest.csv", kept)
-        io.write_json(stage / "datasheet.json", datasheet(result, cfg))
+            labels = kept.loc[mask, "label"].to_numpy(np.int64)
+            io.write_npy(paths.curated_array(stage, split, "images"), result.images[mask])
+            io.write_npy(paths.curated_array(stage, split, "labels"), labels)
+            ids = kept.loc[mask, "id"].to_numpy().astype(str)
+            io.write_npy(paths.curated_array(stage, split, "ids"), ids)
+        io.write_csv(paths.manifest(stage), kept)
+        io.write_json(paths.datasheet(stage), datasheet(result, cfg))
         for label in result.classes or cfg.classes:
             part = kept[kept["label_name"] == label]
             sheet = contact_sheet([raw_dir / p for p in part["path"]], cfg.contact_sheet_size)
-            io.write_bytes(stage / contact_sheet_name(label), sheet)
+            io.write_bytes(paths.contact_sheet(stage, label), sheet)
         io.swap_in(stage, out_dir)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from foxdog import paths
 from foxdog.config import DataConfig
 from foxdog.data.arrays import SPLITS
 from foxdog.data.candidates import decoding_record
@@ -38,11 +39,6 @@ def source_record(sources: dict[str, dict[str, str]], from_column: list[bool]) -
 def _counts(frame: pd.DataFrame, by: Iterable[str]) -> list[dict[str, object]]:
     table = frame.groupby(list(by)).size().reset_index(name="images")
     return table.to_dict(orient="records")
-
-
-def contact_sheet_name(label: str) -> str:
-    """File name of a class's contact sheet in ``curated/``."""
-    return f"contact_{label}.png"
 
 
 def reason_kinds(reasons: pd.Series) -> pd.Series:
@@ -100,14 +96,14 @@ def datasheet(result: Curated, cfg: DataConfig) -> dict[str, object]:
                 "kept": len(part),
                 **{split: int((part["split"] == split).sum()) for split in SPLITS},
                 "dropped": int((dropped["label"] == name).sum()),
-                "contact_sheet": contact_sheet_name(name),
+                "contact_sheet": paths.contact_sheet_name(name),
             }
         )
     return {
         **decoding_record(cfg),
         "classes": classes,
         "per_class": per_class,
-        "contact_sheets": [contact_sheet_name(name) for name in classes],
+        "contact_sheets": [paths.contact_sheet_name(name) for name in classes],
         "source_from": result.source_from,
         "linked_from": result.linked_from,
         "params": {

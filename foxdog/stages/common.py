@@ -73,7 +73,7 @@ def splits(params: Params) -> tuple[Split, Split, Split | None]:
     """Pool, test and (when curated has one) validation split."""
     curated = Path(params.data.out_dir)
     val = None
-    if (curated / "val_images.npy").is_file():
+    if paths.curated_array(curated, "val", "images").is_file():
         val = load_split(curated, "val")
     else:
         print(
@@ -100,8 +100,8 @@ def feature_split(split: Split, features_dir: Path, name: str) -> Split:
     The embed stage writes ``<name>.npy`` and ``<name>_ids.npy`` in the curated order;
     a mismatch (a re-curated pool, stale features) is an error, never a silent reorder.
     """
-    features = load_npy(features_dir / f"{name}.npy", "embed")
-    ids = load_npy(features_dir / f"{name}_ids.npy", "embed").astype(str)
+    features = load_npy(paths.feature_array(features_dir, name), "embed")
+    ids = load_npy(paths.feature_ids(features_dir, name), "embed").astype(str)
     if len(ids) != len(features) or not np.array_equal(ids, split.ids.astype(str)):
         raise ValueError(
             f"{features_dir}/{name}_ids.npy: does not list the curated {name} ids in order "
@@ -128,8 +128,12 @@ def features_hash(params: Params, start: str) -> str | None:
     if start not in FEATURE_STARTS:
         return None
     where = paths.features_dir(params)
-    names = [f"{s}{suffix}.npy" for s in ("pool", "test", "val") for suffix in ("", "_ids")]
+    files = [
+        f(where, s)
+        for s in ("pool", "test", "val")
+        for f in (paths.feature_array, paths.feature_ids)
+    ]
     digest = hashlib.sha256()
-    for n in names:
-        digest.update(f"{n}:{io.sha256_file(where / n) if (where / n).is_file() else '-'}".encode())
+    for f in files:
+        digest.update(f"{f.name}:{io.sha256_file(f) if f.is_file() else '-'}".encode())
     return f"sha256:{digest.hexdigest()}"
