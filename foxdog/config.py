@@ -37,7 +37,7 @@ from foxdog.config_checks import (
     validate_label,
 )
 from foxdog.errors import ConfigError
-from foxdog.paths import encoder_path
+from foxdog.paths import encoder_path, typiclust_encoder_path
 from foxdog.registry import FEATURE_STARTS, START_METHOD, STARTS, STRATEGIES
 
 __all__ = [
@@ -70,6 +70,7 @@ __all__ = [
     "params_from_dict",
     "params_with",
     "to_dict",
+    "typiclust_encoder_path",
     "validate",
     "validate_label",
 ]

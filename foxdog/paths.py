@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from foxdog.registry import START_METHOD
+from foxdog.registry import START_METHOD, TYPICLUST_METHOD
 
 if TYPE_CHECKING:  # foxdog.config re-exports encoder_path: no import back at run time
     from foxdog.config import Params, PretrainConfig
@@ -147,6 +147,12 @@ def encoder_path(pretrain: PretrainConfig, start: str) -> Path:
     ``start`` must be a pretrained start (a key of :data:`foxdog.registry.START_METHOD`).
     """
     return Path(pretrain.encoder_dir) / f"{START_METHOD[start]}.msgpack"
+
+
+def typiclust_encoder_path(pretrain: PretrainConfig, start: str) -> Path:
+    """The encoder whose trunk gives CNN start ``start`` its TypiClust embedding
+    (:data:`foxdog.registry.TYPICLUST_METHOD`: the start's own; SimCLR's for scratch)."""
+    return Path(pretrain.encoder_dir) / f"{TYPICLUST_METHOD[start]}.msgpack"
 
 
 # ---------------------------------------------------------------- metrics/, plots/ (analyze)

@@ -88,11 +88,11 @@ def initial_set(
 ) -> np.ndarray:
     """The loop's initial labelled set for ``seed`` (``active.initial``: random or typiclust)."""
     from foxdog.active import strategies
-    from foxdog.active.protocol import initial_indices, scratch_embeddings
+    from foxdog.active.protocol import initial_indices
 
     size = params.active.initial_size
     if params.active.initial == "typiclust":
-        emb = scratch_embeddings(make_estimator(seed), pool.images)
+        emb = make_estimator(seed).pretrained_embed(pool.images)
         return np.asarray(strategies.typiclust_initial(emb, size, random_state=seed), np.int64)
     return initial_indices(pool.labels, size, seed)
 

@@ -48,8 +48,9 @@ STRATEGY_WORDS = {
         "& Savarese 2018)"
     ),
     "typiclust": (
-        "the most typical image of each least-labelled cluster of the embeddings "
-        "(TypiClust, Hacohen et al. 2022)"
+        "the most typical image of each least-labelled cluster of the start's own label-free "
+        "embedding: the pretrained encoder as loaded (SimCLR's for scratch) or the frozen "
+        "features (TypiClust, Hacohen et al. 2022)"
     ),
     "probcover": (
         "greedy cover of the pool by pure balls of radius δ in the embedding space "
@@ -75,8 +76,9 @@ INITIAL_WORDS = {
         "every strategy of a seed)"
     ),
     "typiclust": (
-        "TypiClust's cold-start pick on the start's own embedding (the frozen features, or "
-        "the seed's untrained CNN), no labels used"
+        "TypiClust's cold-start pick on the start's own embedding, no labels used: the frozen "
+        "features, or the pooled trunk features of the start's pretrained encoder as loaded "
+        "(SimCLR's for scratch)"
     ),
 }
 #: Protocol factors an ablation can vary (``ablations.factors``).
@@ -97,6 +99,10 @@ class Start:
     # Frozen features (the embed stage) + a small head refitted each round (params.head),
     # instead of the CNN fine-tuned each round (params.active).
     frozen_features: bool = False
+    # The pretraining method whose encoder's pooled trunk features TypiClust clusters (the
+    # strategy and the typiclust initial set): the start's own encoder, as loaded, never the
+    # network fine-tuned on the labels. None: the frozen features themselves.
+    typiclust_method: str | None = None
 
 
 START_INFO = {
@@ -108,6 +114,9 @@ START_INFO = {
             "scratch",
             "#495057",
             "from scratch: every weight starts from the seed's random initialisation",
+            # No encoder of its own: Hacohen et al. cluster a self-supervised embedding of
+            # the unlabelled data, so scratch's TypiClust uses the SimCLR encoder's.
+            typiclust_method="simclr",
         ),
         Start(
             "selfsup",
@@ -116,6 +125,7 @@ START_INFO = {
             "#1c7ed6",
             "self-supervised: the trunk of a SimCLR encoder pretrained without labels on the "
             "corpus plus the pool's pixels (`pretrain@simclr`)",
+            typiclust_method="simclr",
         ),
         Start(
             "transfer",
@@ -124,6 +134,7 @@ START_INFO = {
             "#e8590c",
             "supervised transfer: the convolutional trunk of a classifier pretrained on the "
             "pretraining corpus's classes (`pretrain@supervised`)",
+            typiclust_method="supervised",
         ),
         Start(
             "imagenet",
@@ -141,6 +152,8 @@ START_INFO = {
 STARTS = tuple(START_INFO)
 #: Which pretraining method's encoder each pretrained start loads.
 START_METHOD = {s.name: s.method for s in START_INFO.values() if s.method}
+#: Which pretraining method's encoder gives each CNN start's TypiClust embedding.
+TYPICLUST_METHOD = {s.name: s.typiclust_method for s in START_INFO.values() if s.typiclust_method}
 #: Starts whose rounds fine-tune the CNN (``params.active``) ...
 CNN_STARTS = tuple(s.name for s in START_INFO.values() if not s.frozen_features)
 #: ... and starts whose rounds fit a head on frozen features (``params.head``).

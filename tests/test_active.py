@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from foxdog import io
 from foxdog.active import loop, state
 from foxdog.active import strategies as strategies_module
 from foxdog.active.loop import Experiment, run_specs
@@ -18,7 +19,6 @@ from foxdog.active.protocol import (
     RunSpec,
     initial_indices,
     oracle_labels,
-    scratch_embeddings,
     specs_for,
 )
 from foxdog.active.state import source_hash, state_path
@@ -46,10 +46,28 @@ def make_split(n: int, seed: int, size: int = 12) -> Split:
     return Split(images=images, labels=labels, ids=ids)
 
 
-def tiny_cnn(seed: int) -> FlaxCNNClassifier:
-    return FlaxCNNClassifier(
-        widths=(4, 8), dense=8, batch_size=16, steps=6, warmup_steps=1, max_shift=1, seed=seed
-    )
+TINY = dict(widths=(4, 8), dense=8, batch_size=16, steps=6, warmup_steps=1, max_shift=1)
+ENCODER: dict[str, str] = {}  # the tiny encoder file TypiClust clusters with (fixture below)
+
+
+def tiny_cnn(seed: int, **kw: object) -> FlaxCNNClassifier:
+    return FlaxCNNClassifier(**{**TINY, "embed_encoder": ENCODER["path"], **kw}, seed=seed)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An encoder file for the tiny CNN (as `pretrain@simclr` writes them): a seed-99 trunk."""
+    import jax
+
+    from foxdog.model import train
+    from foxdog.model.encoder import save_encoder
+
+    spec = FlaxCNNClassifier(**TINY)._model_spec(2)
+    trunk = train.trunk_of(train.init_params(spec, jax.random.key(99)))
+    path = tmp_path_factory.mktemp("encoder") / "simclr.msgpack"
+    save_encoder(path, trunk, {"widths": [4, 8], "stem": 2, "method": "simclr"})
+    ENCODER["path"] = str(path)
+    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -395,18 +413,41 @@ def test_agreement_kappa() -> None:
 # -- cold start -------------------------------------------------------------------
 
 
-def test_scratch_embeddings_are_the_fit_starting_weights(pool: Split) -> None:
-    # A fit with learning rate 0 never leaves the initial weights.
-    frozen = FlaxCNNClassifier(
-        widths=(4, 8), dense=8, batch_size=16, steps=2, warmup_steps=0, learning_rate=0.0, seed=3
+def test_typiclust_picks_ignore_the_labels_given(pool: Split) -> None:
+    # Same labelled images, opposite labels: the fine-tuned networks differ, the picks do not.
+    labelled = initial_indices(pool.labels, 12, 0)
+    rest = pool.images[np.setdiff1d(np.arange(len(pool)), labelled)]
+    learners = [
+        loop.ActiveLearner(estimator=tiny_cnn(0), X_training=pool.images[labelled], y_training=y)
+        for y in (pool.labels[labelled], 1 - pool.labels[labelled])
+    ]
+    assert not np.allclose(learners[0].estimator.embed(rest), learners[1].estimator.embed(rest))
+    (idx_a, score_a), (idx_b, score_b) = (
+        strategies_module.typiclust(learner, rest, 6, random_state=5) for learner in learners
     )
-    X = pool.images[:20]
-    expected = frozen.fit(X, pool.labels[:20]).embed(X)
-    np.testing.assert_array_equal(scratch_embeddings(frozen, X), expected)
-    assert not np.allclose(scratch_embeddings(tiny_cnn(4), X), scratch_embeddings(tiny_cnn(3), X))
+    np.testing.assert_array_equal(idx_a, idx_b)
+    np.testing.assert_array_equal(score_a, score_b)
 
 
-def test_typiclust_initial_set_uses_scratch_embeddings(
+def test_identity_hashes_the_typiclust_encoder_and_tolerates_its_absence(
+    tmp_path: Path, tiny_encoder: str
+) -> None:
+    ident = state.estimator_identity(tiny_cnn(0).get_params())
+    assert ident["embed_encoder"] == f"sha256:{io.sha256_file(Path(tiny_encoder))}"
+    # A project without pretrained encoders runs every strategy but TypiClust ...
+    absent = str(tmp_path / "simclr.msgpack")
+    assert (
+        state.estimator_identity(tiny_cnn(0, embed_encoder=absent).get_params())["embed_encoder"]
+        == "absent"
+    )
+    with pytest.raises(FileNotFoundError, match="simclr.msgpack: encoder not found"):
+        tiny_cnn(0, embed_encoder=absent).pretrained_embed(make_split(3, 0).images)
+    # ... while the encoder a start trains from is required.
+    with pytest.raises(FileNotFoundError, match="simclr.msgpack: encoder not found"):
+        state.estimator_identity(tiny_cnn(0, start="transfer", encoder=absent).get_params())
+
+
+def test_typiclust_initial_set_uses_the_pretrained_embedding(
     pool: Split, test_split: Split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
@@ -420,7 +461,7 @@ def test_typiclust_initial_set_uses_scratch_embeddings(
     state = run("random", pool, test_split, tmp_path / "t.json", rounds=1, initial="typiclust")
     (emb, n, rs), *_ = calls
     assert n == 8 and rs == 0
-    np.testing.assert_array_equal(emb, scratch_embeddings(tiny_cnn(0), pool.images))
+    np.testing.assert_array_equal(emb, tiny_cnn(0).pretrained_embed(pool.images))
     assert state["labelled"][:8] == typiclust_initial(emb, 8, 0).tolist()
     assert state["labelled"][:8] != initial_indices(pool.labels, 8, 0).tolist()
     assert "initial" in state["spec"] and state["spec"]["initial"] == "typiclust"
@@ -659,7 +700,7 @@ def test_typiclust_initial_set_with_the_real_selector(
 ) -> None:
     path = tmp_path / "t.json"
     state = run("margin", pool, test_split, path, rounds=1, initial="typiclust")
-    emb = scratch_embeddings(tiny_cnn(0), pool.images)
+    emb = tiny_cnn(0).pretrained_embed(pool.images)
     expected = strategies_module.typiclust_initial(emb, 8, random_state=0)
     assert state["labelled"][:8] == np.asarray(expected).tolist()
     assert len(set(state["labelled"])) == 13

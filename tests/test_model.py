@@ -8,11 +8,13 @@ hyper-parameter sets are few on purpose: each new one costs a compilation.
 from __future__ import annotations
 
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_checks as ec
@@ -414,6 +416,66 @@ def test_from_config_points_at_the_method_encoder():
     assert clf.encoder == "models/simclr.msgpack" and clf.trunk_lr == 0.1
     assert clf.start == "selfsup" and clf.classes == (0, 1, 2)
     assert FlaxCNNClassifier.from_config(ModelConfig(), TrainConfig()).encoder is None
+
+
+def test_pretrained_embed_is_the_encoder_as_loaded_whatever_the_fit(tmp_path):
+    encoder = fitted(1)  # a trunk that differs from every seed's initial one
+    path = save_trunk_of(encoder, tmp_path / "simclr.msgpack", method="simclr")
+    x, y, xt, _ = data()
+    clf = FlaxCNNClassifier(**SMALL, seed=5, start="transfer", encoder=path)
+    before = clf.pretrained_embed(xt)
+    # The encoder's own output: its conv blocks' globally pooled features, computed here
+    # without the estimator.
+    cnn = nnx.merge(train.graphdef(clf._model_spec(2)), encoder.params_)
+    np.testing.assert_allclose(before, np.asarray(cnn.trunk(jnp.asarray(xt))), atol=1e-5)
+    assert before.shape == (len(xt), SMALL["widths"][-1]) and before.dtype == np.float32
+    clf.fit(x, y)  # fine-tunes the trunk (trunk_lr 1) ...
+    tuned, loaded = (jax.tree.leaves(train.trunk_of(m.params_)) for m in (clf, encoder))
+    assert not all(np.allclose(a, b) for a, b in zip(tuned, loaded, strict=True))
+    np.testing.assert_array_equal(clf.pretrained_embed(xt), before)  # ... not this
+    np.testing.assert_array_equal(clf.pretrained_embed(xt[::-1][:7]), before[::-1][:7])
+    # Scratch has no encoder of its own: it clusters with the one it is given ...
+    scratch = FlaxCNNClassifier(**SMALL, seed=5, embed_encoder=path)
+    np.testing.assert_array_equal(scratch.pretrained_embed(xt), before)
+    np.testing.assert_array_equal(scratch.fit(x, y).pretrained_embed(xt), before)
+    # ... and refuses to guess without one.
+    with pytest.raises(ValueError, match="pretrained_embed needs an encoder file"):
+        FlaxCNNClassifier(**SMALL).pretrained_embed(xt)
+    wrong = save_trunk_of(fitted(), tmp_path / "wide.msgpack")
+    with pytest.raises(ValueError, match=r"wide.msgpack: encoder has widths \(8, 16\)"):
+        FlaxCNNClassifier(**dict(SMALL, widths=(8, 8)), embed_encoder=wrong).pretrained_embed(xt)
+
+
+def test_pretrained_embed_cache_follows_the_encoder_file(tmp_path):
+    _, _, xt, _ = data()
+    path = tmp_path / "enc.msgpack"
+    save_trunk_of(fitted(0), path)
+    clf = FlaxCNNClassifier(**SMALL, embed_encoder=str(path))
+    first = clf.pretrained_embed(xt)
+    np.testing.assert_array_equal(clf.pretrained_embed(xt[:3]), first[:3])  # from the cache
+    save_trunk_of(fitted(1), path)  # a re-trained encoder at the same path
+    os.utime(path, ns=(1, 1))  # a different mtime even on a coarse clock
+    other = FlaxCNNClassifier(**SMALL, embed_encoder=str(path)).pretrained_embed(xt)
+    assert not np.allclose(other, first)
+    np.testing.assert_array_equal(clf.pretrained_embed(xt), other)
+
+
+def test_from_config_clusters_scratch_with_simclr_and_each_start_with_its_own():
+    from foxdog.config import PretrainConfig
+    from foxdog.registry import CNN_STARTS, START_METHOD, TYPICLUST_METHOD
+
+    pretrain = PretrainConfig(encoder_dir="enc")
+    made = {
+        s: FlaxCNNClassifier.from_config(ModelConfig(), TrainConfig(), pretrain=pretrain, start=s)
+        for s in CNN_STARTS
+    }
+    assert made["scratch"].embed_encoder == "enc/simclr.msgpack"
+    assert made["scratch"].encoder is None
+    for start in set(CNN_STARTS) - {"scratch"}:
+        assert TYPICLUST_METHOD[start] == START_METHOD[start]
+        assert (
+            made[start].embed_encoder == made[start].encoder == f"enc/{START_METHOD[start]}.msgpack"
+        )
 
 
 def test_flip_tta_averages_an_image_and_its_mirror():

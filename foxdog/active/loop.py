@@ -33,7 +33,6 @@ from foxdog.active.protocol import (
     RunSpec,
     initial_indices,
     oracle_labels,
-    scratch_embeddings,
 )
 from foxdog.active.state import (
     STATE_KEYS,
@@ -109,11 +108,9 @@ class Experiment:
         if spec.initial == "random":
             return initial_indices(self.pool.labels, spec.initial_size, spec.seed)
         if spec.initial == "typiclust":
-            estimator = self.make_estimator(spec.seed)
-            if hasattr(estimator, "pretrained_embed"):  # frozen features: cluster them
-                emb = estimator.pretrained_embed(self.pool.images)
-            else:
-                emb = scratch_embeddings(estimator, self.pool.images)
+            # The start's own label-free embedding (frozen features, or the CNN's
+            # pretrained encoder as loaded: registry.TYPICLUST_METHOD).
+            emb = self.make_estimator(spec.seed).pretrained_embed(self.pool.images)
             idx = strategies.typiclust_initial(emb, spec.initial_size, random_state=spec.seed)
             idx = np.asarray(idx, dtype=np.int64)
             if len(idx) != spec.initial_size or len(np.unique(idx)) != len(idx):

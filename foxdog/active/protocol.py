@@ -4,8 +4,9 @@ Protocol (Beck et al. 2021; Munjal et al. 2022; Lüth et al. 2023):
 
 * For a seed, every strategy starts from the same initial labelled set
   (``initial="random"``: stratified random; ``"typiclust"``: TypiClust's
-  cold-start pick on the embeddings of the seed's initialised-but-untrained
-  network) and the same initial network weights (the CNN is retrained from its
+  cold-start pick on the start's own label-free embedding, ``pretrained_embed``:
+  the frozen features, or the CNN start's pretrained encoder as loaded, SimCLR's
+  for scratch) and the same initial network weights (the CNN is retrained from its
   seed every round, so "same weights" holds every round, not just the first).
 * The oracle answers from the ground truth, flipping a label with probability
   ``label_noise``. Which images get flipped is fixed per (seed, image), so all
@@ -120,22 +121,6 @@ def initial_indices(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
         for c, n in zip(classes, counts, strict=True)
     ]
     return rng.permutation(np.concatenate(chosen))
-
-
-def scratch_embeddings(estimator: Any, X: np.ndarray) -> np.ndarray:
-    """Penultimate features of ``X`` under the estimator's seed's initial (untrained) weights.
-
-    The same weights ``FlaxCNNClassifier.fit`` starts from (its first key of
-    ``split(key(seed))``), so a typiclust initial set depends on the seed only.
-    """
-    import jax
-
-    from foxdog.model import train
-    from foxdog.model.estimator import check_images
-
-    model = estimator._model_spec(len(estimator.classes))
-    k_init, _ = jax.random.split(jax.random.key(int(estimator.seed)))
-    return train.embed(model, train.init_params(model, k_init), check_images(X))
 
 
 def oracle_labels(labels: np.ndarray, noise: float, seed: int, n_classes: int) -> np.ndarray:

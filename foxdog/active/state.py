@@ -110,20 +110,28 @@ def state_path(state_dir: Path, spec: RunSpec) -> Path:
 
 
 def estimator_identity(estimator_params: dict[str, Any]) -> dict[str, Any]:
-    """The estimator's hyper-parameters with its encoder file replaced by the file's hash.
+    """The estimator's hyper-parameters with its encoder files replaced by the files' hashes.
 
     A re-trained encoder at the same path must invalidate every saved state that
-    started from the old one; a moved but identical file need not.
+    started from (or clustered with: ``embed_encoder``) the old one; a moved but
+    identical file need not.
     """
     ident = dict(estimator_params)
-    if ident.get("encoder"):
-        path = Path(ident["encoder"])
+    for key in ("encoder", "embed_encoder"):
+        if not ident.get(key):
+            continue
+        path = Path(ident[key])
+        if key == "embed_encoder" and not path.is_file():
+            # Only TypiClust reads it (and says so when it is missing): a scratch-only
+            # project without pretrained encoders runs every other strategy.
+            ident[key] = "absent"
+            continue
         if not path.is_file():
             raise FileNotFoundError(
                 f"{path}: encoder not found (run `dvc repro pretrain`, or drop the "
                 "pretrained starts from active.starts)"
             )
-        ident["encoder"] = f"sha256:{io.sha256_file(path)}"
+        ident[key] = f"sha256:{io.sha256_file(path)}"
     return ident
 
 

@@ -88,8 +88,10 @@ def _embeddings(
     """Pool and labelled-set embeddings from the model behind ``classifier``.
 
     ``pretrained``: the start's own embedding untouched by labels where the model has
-    one (``pretrained_embed``: a frozen-feature head's features), as TypiClust's
-    authors cluster a self-supervised embedding; else the trained model's ``embed``.
+    one (``pretrained_embed``: a frozen-feature head's features, or the CNN's pretrained
+    encoder as loaded, SimCLR's for scratch), as TypiClust's authors cluster a
+    self-supervised embedding; else (or for models without one, such as the labelling
+    app's head) the trained model's ``embed``.
     """
     model = _estimator(classifier)
     embed = getattr(model, "pretrained_embed", None) if pretrained else None
@@ -242,6 +244,8 @@ def typiclust(
 ) -> tuple[np.ndarray, np.ndarray]:
     """TypiClust (Hacohen et al. 2022): the most typical point of each uncovered cluster.
 
+    Clusters the start's own label-free embedding (``pretrained_embed``), never the
+    network fine-tuned on the labels: the picks do not depend on the labels given.
     See :mod:`foxdog.active.typiclust`; scores are the pick order.
     """
     pool, labelled = _embeddings(classifier, X_pool, pretrained=True)

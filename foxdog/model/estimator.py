@@ -19,14 +19,26 @@ set that lacks some class. ``classes=None`` takes the sorted labels seen in
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
+from flax import nnx
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from foxdog.config import ModelConfig, PretrainConfig, TrainConfig, encoder_path
+from foxdog.config import (
+    ModelConfig,
+    PretrainConfig,
+    TrainConfig,
+    encoder_path,
+    typiclust_encoder_path,
+)
 from foxdog.model import train
 from foxdog.model.encoder import check_architecture, load_encoder
 
@@ -48,6 +60,24 @@ def check_images(X: Any, name: str = "X") -> np.ndarray:
     if lo < 0.0 or hi > 1.0:
         raise ValueError(f"{name} is floating point but not in [0, 1] (min {lo:g}, max {hi:g})")
     return np.rint(X * 255.0).astype(np.uint8)
+
+
+@functools.cache
+def _pooled_fn(model: train.ModelSpec) -> Callable[[Any, jax.Array], jax.Array]:
+    gdef = train.graphdef(model)
+
+    @jax.jit
+    def pooled(params: Any, images: jax.Array) -> jax.Array:
+        return nnx.merge(gdef, params).trunk(images)
+
+    return pooled
+
+
+def _row_keys(X: np.ndarray) -> list[bytes]:
+    # Content keys: the pool shrinks and the labelled set grows between rounds, so the
+    # cache is by image, not by batch (16-byte BLAKE2b of the pixels and their shape).
+    shape = str(X.shape[1:]).encode()
+    return [hashlib.blake2b(shape + row.tobytes(), digest_size=16).digest() for row in X]
 
 
 class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
@@ -73,6 +103,12 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
     (hidden + output layer) from ``seed``, so for a given seed every strategy
     still starts from the same weights. The trunk is then fine-tuned with
     ``trunk_lr`` times the head's learning rate (1: fully, 0: frozen).
+
+    ``embed_encoder``: the encoder file whose trunk, as loaded and never trained, gives
+    :meth:`pretrained_embed` (what TypiClust clusters); ``None``: ``encoder``.
+    ``from_config`` passes the registry's choice for the start
+    (:data:`foxdog.registry.TYPICLUST_METHOD`: the start's own encoder, SimCLR's for
+    scratch, which has none).
     """
 
     def __init__(
@@ -95,6 +131,7 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         encoder: str | None = None,
         trunk_lr: float = 1.0,
         tta_flip: bool = False,
+        embed_encoder: str | None = None,
     ):
         self.widths = widths
         self.dense = dense
@@ -114,6 +151,7 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         self.encoder = encoder
         self.trunk_lr = trunk_lr
         self.tta_flip = tta_flip
+        self.embed_encoder = embed_encoder
 
     @classmethod
     def from_config(
@@ -129,13 +167,16 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         """Build from ``params.yaml`` sections; ``steps`` overrides ``train.steps`` (baseline).
 
         ``start`` is one of ``active.starts``; its encoder is
-        ``<pretrain.encoder_dir>/<method>.msgpack``. ``n_classes`` is
+        ``<pretrain.encoder_dir>/<method>.msgpack``, its TypiClust embedding's encoder
+        :func:`foxdog.config.typiclust_encoder_path`. ``n_classes`` is
         ``len(data.classes)``: labels are ``0 .. n_classes - 1``.
         """
+        pretrain = pretrain or PretrainConfig()
         encoder = None
         if start != "scratch":
-            encoder = str(encoder_path(pretrain or PretrainConfig(), start))
+            encoder = str(encoder_path(pretrain, start))
         return cls(
+            embed_encoder=str(typiclust_encoder_path(pretrain, start)),
             classes=tuple(range(n_classes)),
             start=start,
             encoder=encoder,
@@ -280,6 +321,49 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
         """Penultimate features (N, dense) float32: pooled conv features after the hidden layer."""
         X = self._check_predict_input(X)
         return train.embed(self._model_spec(len(self.classes_)), self.params_, X)
+
+    def pretrained_embed(self, X: Any) -> np.ndarray:
+        """The start's own embedding, untouched by labels: what TypiClust clusters.
+
+        Globally pooled trunk features (N, widths[-1]) float32 of the encoder
+        ``embed_encoder`` (else ``encoder``) as loaded from its file, so the same before
+        and after ``fit``. Cached on the instance per image and encoder file: it does not
+        change between rounds.
+        """
+        X = check_images(X)
+        path = self.embed_encoder or (self.encoder if self.start != "scratch" else None)
+        if not path:
+            raise ValueError(
+                "pretrained_embed needs an encoder file (embed_encoder=...; from_config "
+                "passes the start's, foxdog.registry.TYPICLUST_METHOD)"
+            )
+        if not Path(path).is_file():
+            raise FileNotFoundError(
+                f"{path}: encoder not found (TypiClust clusters its embedding: run "
+                "`dvc repro pretrain`, or drop typiclust from the strategies)"
+            )
+        trunk, meta = load_encoder(path)  # ValueError names the file
+        widths, stem = tuple(int(w) for w in self.widths), int(self.stem)
+        check_architecture(path, meta, widths, stem)
+        stat = Path(path).stat()
+        key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size, widths, stem)
+        cache = getattr(self, "_pretrained_cache", None)
+        if cache is None or cache[0] != key:
+            # The head (dense, dropout, classes) does not touch the pooled trunk output.
+            spec = train.ModelSpec(widths, 1, 0.0, 2, stem)
+            weights = train.with_trunk(train.init_params(spec, jax.random.key(0)), trunk)
+            cache = self._pretrained_cache = (key, spec, weights, {})
+        _, spec, weights, rows = cache
+        keys = _row_keys(X)
+        first: dict[bytes, int] = {}
+        for i, k in enumerate(keys):
+            first.setdefault(k, i)
+        todo = [k for k in first if k not in rows]
+        if todo:
+            fn = _pooled_fn(spec)
+            out = train._chunked(lambda x, _: fn(weights, x), X[[first[k] for k in todo]])
+            rows.update(zip(todo, np.asarray(out, dtype=np.float32), strict=True))
+        return np.stack([rows[k] for k in keys])
 
     def predict_proba_mc(self, X: Any, n_samples: int, seed: int = 0) -> np.ndarray:
         """MC-dropout class probabilities, float64 (n_samples, N, n_classes), dropout active."""
