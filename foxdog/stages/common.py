@@ -1,4 +1,4 @@
-"""What several stages share: checking budgets against the pool, the splits, writing results."""
+"""What several stages share: budgets checked against the pool, the splits, one experiment run."""
 
 from __future__ import annotations
 
