@@ -187,7 +187,7 @@ def one_replay(params, loaded, answers, truth, test_ids, strategy, seed, budget,
 
 
 def replays(args, params, loaded, answers) -> None:
-    from foxdog.data.curate import split_by_group
+    from foxdog.data.split import split_by_group
 
     project = loaded.project
     classes = list(project.classes)

@@ -5,6 +5,10 @@ can catch them without importing curation, rendering or DVC code first.
 """
 
 
+class ConfigError(ValueError):
+    """A parameter is missing, mistyped or out of range."""
+
+
 class CurationError(RuntimeError):
     """Curation cannot proceed; the message names the file or key at fault."""
 

@@ -21,17 +21,12 @@ from PIL import Image
 
 from foxdog.config import DataConfig
 from foxdog.data.arrays import load_split
-from foxdog.data.curate import (
-    BURST_LAYOUT_DISTANCE,
-    CurationError,
-    curate,
-    datasheet,
-    group_near_duplicates,
-    hamming_matrix,
-    split_by_group,
-    write_curated,
-)
+from foxdog.data.curate import curate, write_curated
+from foxdog.data.datasheet import datasheet
+from foxdog.data.dedup import BURST_LAYOUT_DISTANCE, group_near_duplicates, hamming_matrix
 from foxdog.data.images import colour_layout, perceptual_hash, square_resize
+from foxdog.data.split import split_by_group
+from foxdog.errors import CurationError
 
 MANIFEST_COLUMNS = "id,label,label_name,source,breed,split,group,path,width,height,format"
 
@@ -703,10 +698,18 @@ def test_dvc_curate_stage_tracks_its_code_and_the_report_every_output():
     repo = Path(__file__).resolve().parents[1]
     stages = yaml.safe_load((repo / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
     deps = stages["curate"]["deps"]
-    code = (repo / "foxdog/data/curate.py").read_text(encoding="utf-8")
-    imported = set(re.findall(r"^from foxdog\.data\.(\w+) import", code, flags=re.MULTILINE))
-    assert imported  # the pattern still finds curate's own modules
-    assert {f"foxdog/data/{m}.py" for m in imported | {"curate"}} <= set(deps)
+    # Every foxdog/data module the stage runs, followed import by import (curate.py is
+    # split by job: a module it reaches through another one is code it runs too).
+    seen, todo = set(), ["curate"]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        code = (repo / f"foxdog/data/{module}.py").read_text(encoding="utf-8")
+        todo += re.findall(r"^\s*from foxdog\.data\.(\w+) import", code, flags=re.MULTILINE)
+    assert {"candidates", "dedup", "split", "datasheet"} <= seen  # the pattern still finds them
+    assert {f"foxdog/data/{m}.py" for m in seen} <= set(deps)
     # Wherever the photos are (data/ or your own folder), DVC watches that folder.
     assert "${data.raw_dir}" in deps and "data" in stages["curate"]["params"]
     # The report reads contact_<class>.png for classes only params.yaml knows: it
@@ -717,7 +720,7 @@ def test_dvc_curate_stage_tracks_its_code_and_the_report_every_output():
 
 
 def test_console_summary_counts_each_kind_of_reason_and_names_the_first_files():
-    from foxdog.data.curate import drop_summary
+    from foxdog.data.datasheet import drop_summary
 
     dropped = [
         {"path": f"cat/s{i}.jpg", "label": "cat", "source": "", "reason": f"too small: {i}x9, "

@@ -17,7 +17,7 @@ from label_photos import make_folder
 
 from foxdog.cli import main
 from foxdog.config import Params, to_dict
-from foxdog.data.curate import read_sources
+from foxdog.data.sources import read_sources
 from foxdog.label.log import read_events
 
 

@@ -110,7 +110,7 @@ def load_strategy_rounds(params: Params, results_dir: Path, start: str) -> pd.Da
     cond = condition_of(params, start)
     frames = []
     for strategy in strategies_of(params, start):
-        path = paths.strategy_dir(results_dir, start, strategy) / "rounds.csv"
+        path = paths.rounds_csv(paths.strategy_dir(results_dir, start, strategy))
         stage = f"al@{start}-{strategy}"
         frame = read_rounds(path, stage)
         check_rounds(path, expected_arm(params, start, strategy))  # issue 19: whole, in range
@@ -132,7 +132,7 @@ def load_ablation_rounds(params: Params, results_dir: Path) -> pd.DataFrame:
     start = params.ablations.start
     for factor in params.ablations.factors:
         for strategy in params.ablations.strategies:
-            path = paths.ablation_dir(results_dir, factor, strategy) / "rounds.csv"
+            path = paths.rounds_csv(paths.ablation_dir(results_dir, factor, strategy))
             stage = f"ablate@{factor}-{strategy}"
             frame = read_rounds(path, stage)
             if factor not in frame.columns:
@@ -206,7 +206,7 @@ def load_queries(params: Params, results_dir: Path, start: str) -> dict[str, pd.
     """``results/<condition>/<strategy>/queries.csv`` per strategy (see :func:`read_queries`)."""
     return {
         strategy: read_queries(
-            paths.strategy_dir(results_dir, start, strategy) / "queries.csv",
+            paths.queries_csv(paths.strategy_dir(results_dir, start, strategy)),
             params.data.classes,
             expected_arm(params, start, strategy),
         )

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from foxdog import paths
 from foxdog.config import Params
 from foxdog.metrics import METRICS
 from foxdog.registry import FEATURE_STARTS, parse_condition
@@ -339,7 +340,7 @@ def check_test_predictions(
 def check_listed_arms(arms: Iterable[tuple[str, str]], results_dir: Path, source: Path) -> None:
     """Every ``(start, strategy)`` that ``source`` (``analysis.json``) lists has results."""
     for start, strategy in arms:
-        rounds = Path(results_dir) / start / strategy / "rounds.csv"
+        rounds = paths.rounds_csv(paths.strategy_dir(results_dir, start, strategy))
         if not rounds.is_file():
             raise ResultsError(
                 f"{rounds}: not found, but {source} lists {start}/{strategy}; "
@@ -363,7 +364,7 @@ def check_report_inputs(project: Path) -> None:
     The pages show what they find, so an arm whose folder went missing would vanish from
     the site without a word; no ``analysis.json`` (a site without an analysis) passes.
     """
-    source = Path(project) / "metrics" / "analysis.json"
+    source = paths.analysis_json(Path(project) / paths.METRICS)
     if not source.is_file():
         return
     try:
@@ -372,4 +373,4 @@ def check_report_inputs(project: Path) -> None:
         raise ResultsError(
             f"{source}: not readable JSON ({err}); re-run `dvc repro analyze`"
         ) from None
-    check_listed_arms(listed_arms(document), Path(project) / "results", source)
+    check_listed_arms(listed_arms(document), Path(project) / paths.RESULTS, source)

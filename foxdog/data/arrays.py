@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from foxdog import paths
+
 SPLITS = ("pool", "val", "test")
-MANIFEST = "manifest.csv"
-DATASHEET = "datasheet.json"
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def curated_classes(curated_dir: str | Path) -> tuple[str, ...] | None:
     naming the file when it is not readable JSON or its ``classes`` is not a
     list of two or more names.
     """
-    path = Path(curated_dir) / DATASHEET
+    path = paths.datasheet(curated_dir)
     if not path.is_file():
         return None
     try:
@@ -88,7 +88,7 @@ def load_split(
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     curated_dir = Path(curated_dir)
     arrays = {
-        part: load_npy(curated_dir / f"{split}_{part}.npy", "curate")
+        part: load_npy(paths.curated_array(curated_dir, split, part), "curate")
         for part in ("images", "labels", "ids")
     }
     images, labels, ids = arrays["images"], arrays["labels"], arrays["ids"]
@@ -128,7 +128,7 @@ def load_split(
 
 def _check_disjoint(curated_dir: Path, split: str, ids: np.ndarray) -> None:
     for other in SPLITS:
-        path = curated_dir / f"{other}_ids.npy"
+        path = paths.curated_array(curated_dir, other, "ids")
         if other == split or not path.is_file():
             continue
         try:
@@ -144,7 +144,7 @@ def _check_disjoint(curated_dir: Path, split: str, ids: np.ndarray) -> None:
 
 
 def _check_manifest(curated_dir: Path, split: str, labels: np.ndarray, ids: np.ndarray) -> None:
-    path = curated_dir / MANIFEST
+    path = paths.manifest(curated_dir)
     if not path.is_file():
         return
     import pandas as pd  # only here: the arrays alone do not need pandas

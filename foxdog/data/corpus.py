@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from foxdog import io
+from foxdog import io, paths
 from foxdog.config import DataConfig
 from foxdog.data.arrays import load_npy
-from foxdog.data.curate import Candidate, Decoded, decode_all, decoding_record
+from foxdog.data.candidates import Candidate, Decoded, decode_all, decoding_record
 from foxdog.data.sources import SOURCES_FILE, read_sources
 from foxdog.errors import CurationError
 
@@ -183,14 +183,14 @@ def curate_corpus(
 
 def write_corpus(result: CuratedCorpus, out_dir: Path, cfg: DataConfig) -> None:
     """Write ``images/labels/ids.npy``, ``classes.json``, ``overlap.json``, ``datasheet.json``."""
-    io.write_npy(out_dir / "images.npy", result.images)
-    io.write_npy(out_dir / "labels.npy", result.labels)
-    io.write_npy(out_dir / "ids.npy", result.ids)
-    io.write_json(out_dir / "classes.json", result.classes)
-    io.write_json(out_dir / "overlap.json", result.overlap)
+    io.write_npy(paths.corpus_array(out_dir, "images"), result.images)
+    io.write_npy(paths.corpus_array(out_dir, "labels"), result.labels)
+    io.write_npy(paths.corpus_array(out_dir, "ids"), result.ids)
+    io.write_json(paths.corpus_classes(out_dir), result.classes)
+    io.write_json(paths.corpus_overlap(out_dir), result.overlap)
     per_class = Counter(result.labels.tolist())
     io.write_json(
-        out_dir / "datasheet.json",
+        paths.datasheet(out_dir),
         {
             **decoding_record(cfg),
             "kept": len(result.labels),
@@ -217,10 +217,10 @@ def load_corpus(out_dir: str | Path) -> Corpus:
 
     out_dir = Path(out_dir)
     arrays = {
-        part: load_npy(out_dir / f"{part}.npy", "pretrain_data")
+        part: load_npy(paths.corpus_array(out_dir, part), "pretrain_data")
         for part in ("images", "labels", "ids")
     }
-    classes = json.loads((out_dir / "classes.json").read_text(encoding="utf-8"))
+    classes = json.loads(paths.corpus_classes(out_dir).read_text(encoding="utf-8"))
     images, labels = arrays["images"], arrays["labels"]
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"{out_dir}/images.npy: expected uint8 (N, S, S, 3), got {images.shape}")

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from foxdog import io
 from foxdog.config import DataConfig, Params, encoder_path
-from foxdog.data.curate import Candidate, Decoded, decode_all
+from foxdog.data.candidates import Candidate, Decoded, decode_all
 
 EMBED_CHUNK = 256  # photos per extractor call
 

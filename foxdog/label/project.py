@@ -31,7 +31,8 @@ import pandas as pd
 
 from foxdog import io
 from foxdog.config import DataConfig
-from foxdog.data.curate import Candidate, Decoded, decode_all, group_near_duplicates
+from foxdog.data.candidates import Candidate, Decoded, decode_all
+from foxdog.data.dedup import group_near_duplicates
 from foxdog.data.index import IMAGE_SUFFIXES
 from foxdog.data.links import inside, link_roots
 

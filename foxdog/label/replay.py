@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from foxdog.data.curate import read_sources
+from foxdog.data.sources import read_sources
 from foxdog.label.project import Project
 from foxdog.label.session import UNSURE_KEY, LabelSession
 

@@ -25,7 +25,6 @@ from foxdog.config import AnalysisConfig, Params, TrainConfig
 from foxdog.data.arrays import Split, load_split
 from foxdog.io import write_csv, write_json
 from foxdog.metrics import METRICS, classification_metrics
-from foxdog.model.estimator import FlaxCNNClassifier
 from foxdog.progress import Progress
 
 
@@ -83,21 +82,20 @@ def run_baseline(
     """Train on the whole pool once per seed from ``start``, evaluate on test, write atomically.
 
     The summary goes to ``out_path``, every seed's test predictions to ``predictions_path``.
+    The CNN is built as the active-learning runs build theirs
+    (:func:`foxdog.active.protocol.estimator_factory`), so the yardstick and the runs
+    differ only in the labels.
     """
+    from foxdog.active.protocol import estimator_factory
+
+    make = estimator_factory(params, start)
     pool = load_split(curated_dir, "pool")
     test = load_split(curated_dir, "test")
     per_seed: dict[str, list[float]] = {name: [] for name in (*METRICS, "train_seconds")}
     predictions = []
     bar = Progress(len(params.baseline.seeds), f"baseline {start}", "seed")
     for seed in params.baseline.seeds:
-        clf = FlaxCNNClassifier.from_config(
-            params.model,
-            params.train,
-            seed=seed,
-            pretrain=params.pretrain,
-            start=start,
-            n_classes=len(params.data.classes),
-        )
+        clf = make(seed)
         t0 = time.perf_counter()
         clf.fit(pool.images, pool.labels)
         # Includes compilation for the first seed: that is what a user waits for.

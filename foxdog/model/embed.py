@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from foxdog import io
 from foxdog.config import Params
-from foxdog.data.curate import SPLIT_NAMES
+from foxdog.data.arrays import SPLITS
 from foxdog.data.images import RejectedImage, decode_image, square_resize
 from foxdog.errors import CurationError
 from foxdog.model import effnet
@@ -85,7 +85,7 @@ def read_manifest(curated_dir: Path) -> pd.DataFrame:
     for column in ("id", "split", "path"):
         if column not in frame:
             raise CurationError(f"{path}: missing column {column!r} (re-run `foxdog curate`)")
-    if bad := sorted(set(frame["split"]) - set(SPLIT_NAMES)):
+    if bad := sorted(set(frame["split"]) - set(SPLITS)):
         raise CurationError(f"{path}: unknown split {bad[0]!r}")
     if frame["id"].duplicated().any():
         raise CurationError(f"{path}: id {frame.loc[frame['id'].duplicated(), 'id'].iloc[0]} twice")
@@ -180,7 +180,7 @@ def embed(params: Params, *, progress: bool = True) -> EmbedSummary:
     # Keep only the photos curated/ holds now: the cache stays the size of the collection.
     cache = {i: cache[i] for i in manifest["id"]}
     counts = {}
-    for split in SPLIT_NAMES:
+    for split in SPLITS:
         ids = manifest.loc[manifest["split"] == split, "id"].to_numpy().astype(str)
         rows = [cache[i] for i in ids]
         width = effnet.FEATURES if not rows else len(rows[0])

@@ -97,7 +97,7 @@ def chance(doc: Mapping[str, Any], table: pd.DataFrame) -> str:
     ]:
         lows += arms[col].tolist()
         highs += arms[col[: -len("_low")] + "_high"].tolist()
-    pairs = [(lo, hi) for lo, hi in zip(lows, highs, strict=True) if narrative._finite(lo)]
+    pairs = [(lo, hi) for lo, hi in zip(lows, highs, strict=True) if narrative.finite(lo)]
     excluding = sum(narrative.saving_word(lo, hi) != narrative.NO_DIFFERENCE for lo, hi in pairs)
     return narrative.chance_words(len(pairs), excluding, float(doc["settings"]["confidence"]))
 
@@ -184,7 +184,7 @@ def class_shares(
             for start in _starts(doc):
                 info = doc["regimes"][start]["strategies"]
                 share = (info.get(name) or {}).get("class_shares", {}).get(cls)
-                if share and narrative._finite(share.get("low")) and share["low"] > pool[cls]:
+                if share and narrative.finite(share.get("low")) and share["low"] > pool[cls]:
                     asked[start] = share
                     balanced[start] = info[name]["final_balanced_accuracy"]
                     balanced_ref[start] = info[ref]["final_balanced_accuracy"]
@@ -206,9 +206,11 @@ def class_share_table(
             for cls in classes:
                 share = (info.get("class_shares") or {}).get(cls) or {}
                 row[cls] = (
-                    f"{narrative._interval(share)} (pool {100 * pool[cls]:.0f}%)" if share else "–"
+                    f"{narrative.interval_text(share)} (pool {100 * pool[cls]:.0f}%)"
+                    if share
+                    else "–"
                 )
-            row["balanced"] = narrative._interval(info.get("final_balanced_accuracy") or {})
+            row["balanced"] = narrative.interval_text(info.get("final_balanced_accuracy") or {})
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from foxdog import paths
 from foxdog.config import Params
 from foxdog.registry import ABLATION_FACTORS
-from foxdog.stages.common import check_pool, splits, write_results
+from foxdog.stages.common import check_pool, run_experiment, splits
 
 
 def run(
@@ -23,30 +23,22 @@ def run(
     They run in the regime ``ablations.start``, with ``ablations.seeds``.
     """
     check_pool(params, params_file)
-    from foxdog.active.loop import run_specs
-    from foxdog.active.protocol import estimator_factory, specs_for
+    from foxdog.active.protocol import specs_for
 
     if factor not in ABLATION_FACTORS:
         raise ValueError(f"unknown ablation factor {factor!r}; known: {ABLATION_FACTORS}")
-    pool, test, val = splits(params)
     levels = getattr(params.ablations, factor)
     base = replace(params.active, seeds=params.ablations.seeds)
     specs = [
         spec for level in levels for spec in specs_for(replace(base, **{factor: level}), strategy)
     ]
-    out_dir = paths.ablation_dir(results_dir, factor, strategy)
-    start = params.ablations.start
-    rounds, queries = run_specs(
+    out_dir = run_experiment(
+        params,
         specs,
-        estimator_factory(params, start),
-        pool,
-        test,
-        out_dir / "state",
-        val=val,
-        start=start,
-        rare_class=params.balance.rare_class,
-        rare_label=params.data.classes.index(params.balance.rare_class),
+        params.ablations.start,
+        splits(params),
+        paths.ablation_dir(results_dir, factor, strategy),
+        params.balance.rare_class,
     )
-    write_results(out_dir, rounds, queries)
     print(f"{factor} ablation of {strategy}: results in {out_dir}/")
     return out_dir

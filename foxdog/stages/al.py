@@ -11,8 +11,8 @@ from foxdog.stages.common import (
     check_pool,
     condition,
     features_hash,
+    run_experiment,
     start_splits,
-    write_results,
 )
 
 
@@ -33,29 +33,23 @@ def run(
     ``state/<machine>/<protocol>/seed_<k>.json`` (the resumable per-seed state).
     """
     check_pool(params, params_file)
-    from foxdog.active.loop import run_specs
     from foxdog.active.pools import condition_pool
-    from foxdog.active.protocol import estimator_factory, specs_for
+    from foxdog.active.protocol import specs_for
 
     cond = condition(params, condition_name)
     rare_class = cond.rare_class or params.balance.rare_class
     rare_label = params.data.classes.index(rare_class)
-    pool, test, val = start_splits(params, cond.start)
-    out_dir = paths.strategy_dir(results_dir, cond.name, strategy)
-    rounds, queries = run_specs(
+    splits = start_splits(params, cond.start)
+    out_dir = run_experiment(
+        params,
         specs_for(params.protocol(cond.start), strategy, params.active),
-        estimator_factory(params, cond.start),
-        pool,
-        test,
-        out_dir / "state",
-        val=val,
-        start=cond.start,
+        cond.start,
+        splits,
+        paths.strategy_dir(results_dir, cond.name, strategy),
+        rare_class,
         condition=cond.name,
-        rare_class=rare_class,
-        rare_label=rare_label,
-        pool_for=partial(condition_pool, pool, cond, rare_label),
+        pool_for=partial(condition_pool, splits[0], cond, rare_label),
         context={"features": features_hash(params, cond.start), "share": cond.share},
     )
-    write_results(out_dir, rounds, queries)
     print(f"{cond.name} / {strategy}: results in {out_dir}/")
     return out_dir

@@ -175,24 +175,25 @@ def run(
     )
     differences = _series(differences, "arm", "arm")
     table = rounded(pd.DataFrame(rows, columns=list(DECISION_COLUMNS)))
-    io.write_csv(plots_dir / "curves.csv", rounded(curves))
-    io.write_csv(plots_dir / "learning_curves.csv", rounded(learning))
-    io.write_csv(plots_dir / "diff_vs_random.csv", rounded(differences))
-    io.write_csv(plots_dir / "decision.csv", _decision_plot(table))
-    io.write_csv(plots_dir / "discovery.csv", rounded(_discovery_plot(discovery)))
-    io.write_csv(metrics_dir / "decision.csv", table)
+    io.write_csv(paths.plot_table("curves", plots_dir), rounded(curves))
+    io.write_csv(paths.plot_table("learning_curves", plots_dir), rounded(learning))
+    io.write_csv(paths.plot_table("diff_vs_random", plots_dir), rounded(differences))
+    io.write_csv(paths.plot_table("decision", plots_dir), _decision_plot(table))
+    io.write_csv(paths.plot_table("discovery", plots_dir), rounded(_discovery_plot(discovery)))
+    io.write_csv(paths.analysis_table("decision", metrics_dir), table)
     io.write_csv(
-        metrics_dir / "winloss.csv",
+        paths.analysis_table("winloss", metrics_dir),
         _stack(_with_start(r.winloss, s, conditions[s].start) for s, r in regimes.items()),
     )
     io.write_csv(
-        metrics_dir / "strategies.csv",
+        paths.analysis_table("strategies", metrics_dir),
         rounded(
             _stack(_with_start(r.strategies, s, conditions[s].start) for s, r in regimes.items())
         ),
     )
     io.write_csv(
-        metrics_dir / "ablations.csv", rounded(ablations_table(ablated, params.ablations.start))
+        paths.analysis_table("ablations", metrics_dir),
+        rounded(ablations_table(ablated, params.ablations.start)),
     )
     io.write_csv(paths.per_source(metrics_dir), rounded(source_table))
     io.write_json(paths.analysis_json(metrics_dir), clean_json(document))

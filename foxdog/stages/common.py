@@ -1,10 +1,11 @@
-"""What several stages share: checking budgets against the pool, the splits, writing results."""
+"""What several stages share: budgets checked against the pool, the splits, one experiment run."""
 
 from __future__ import annotations
 
 import hashlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,16 +29,51 @@ def check_pool(params: Params, params_file: str | Path) -> None:
 
 def write_results(out_dir: Path, rounds: pd.DataFrame, queries: pd.DataFrame) -> Path:
     """Write ``rounds.csv`` and ``queries.csv`` (floats to 6 decimals) into ``out_dir``."""
-    io.write_csv(out_dir / "rounds.csv", rounds.round(6))
-    io.write_csv(out_dir / "queries.csv", queries.round(6))
+    io.write_csv(paths.rounds_csv(out_dir), rounds.round(6))
+    io.write_csv(paths.queries_csv(out_dir), queries.round(6))
     return out_dir
+
+
+def run_experiment(
+    params: Params,
+    specs: list[Any],
+    start: str,
+    splits: tuple[Split, Split, Split | None],
+    out_dir: Path,
+    rare_class: str,
+    **loop_args: Any,
+) -> Path:
+    """Run (or resume) ``specs`` from ``start``, write their results into ``out_dir``.
+
+    What the ``al`` and ``ablate`` stages share: the start's estimator
+    (:func:`foxdog.active.protocol.estimator_factory`), the resumable per-seed state
+    under ``out_dir/state/``, and ``rounds.csv`` / ``queries.csv``. ``loop_args`` go to
+    :func:`foxdog.active.loop.run_specs` as they are (condition, pool_for, context).
+    """
+    from foxdog.active.loop import run_specs
+    from foxdog.active.protocol import estimator_factory
+
+    pool, test, val = splits
+    rounds, queries = run_specs(
+        specs,
+        estimator_factory(params, start),
+        pool,
+        test,
+        paths.state_dir(out_dir),
+        val=val,
+        start=start,
+        rare_class=rare_class,
+        rare_label=params.data.classes.index(rare_class),
+        **loop_args,
+    )
+    return write_results(out_dir, rounds, queries)
 
 
 def splits(params: Params) -> tuple[Split, Split, Split | None]:
     """Pool, test and (when curated has one) validation split."""
     curated = Path(params.data.out_dir)
     val = None
-    if (curated / "val_images.npy").is_file():
+    if paths.curated_array(curated, "val", "images").is_file():
         val = load_split(curated, "val")
     else:
         print(
@@ -64,8 +100,8 @@ def feature_split(split: Split, features_dir: Path, name: str) -> Split:
     The embed stage writes ``<name>.npy`` and ``<name>_ids.npy`` in the curated order;
     a mismatch (a re-curated pool, stale features) is an error, never a silent reorder.
     """
-    features = load_npy(features_dir / f"{name}.npy", "embed")
-    ids = load_npy(features_dir / f"{name}_ids.npy", "embed").astype(str)
+    features = load_npy(paths.feature_array(features_dir, name), "embed")
+    ids = load_npy(paths.feature_ids(features_dir, name), "embed").astype(str)
     if len(ids) != len(features) or not np.array_equal(ids, split.ids.astype(str)):
         raise ValueError(
             f"{features_dir}/{name}_ids.npy: does not list the curated {name} ids in order "
@@ -92,8 +128,12 @@ def features_hash(params: Params, start: str) -> str | None:
     if start not in FEATURE_STARTS:
         return None
     where = paths.features_dir(params)
-    names = [f"{s}{suffix}.npy" for s in ("pool", "test", "val") for suffix in ("", "_ids")]
+    files = [
+        f(where, s)
+        for s in ("pool", "test", "val")
+        for f in (paths.feature_array, paths.feature_ids)
+    ]
     digest = hashlib.sha256()
-    for n in names:
-        digest.update(f"{n}:{io.sha256_file(where / n) if (where / n).is_file() else '-'}".encode())
+    for f in files:
+        digest.update(f"{f.name}:{io.sha256_file(f) if f.is_file() else '-'}".encode())
     return f"sha256:{digest.hexdigest()}"

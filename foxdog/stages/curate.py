@@ -10,7 +10,8 @@ from foxdog.config import Params
 
 def run(params: Params) -> None:
     """Curate ``data.raw_dir`` into ``data.out_dir``; warnings go to stderr."""
-    from foxdog.data.curate import curate, drop_summary, write_curated
+    from foxdog.data.curate import curate, write_curated
+    from foxdog.data.datasheet import drop_summary
 
     raw_dir, out_dir = Path(params.data.raw_dir), Path(params.data.out_dir)
     result = curate(raw_dir, params.data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from foxdog import paths
 from foxdog.config import Params
 
 
@@ -14,7 +15,7 @@ def run(params: Params) -> None:
 
     d, p = params.data, params.pretrain
     workers = min(os.cpu_count() or 1, 8)
-    foxdog = foxdog_hashes(Path(d.out_dir) / "manifest.csv", Path(d.raw_dir), d, workers)
+    foxdog = foxdog_hashes(paths.manifest(d.out_dir), Path(d.raw_dir), d, workers)
     result = curate_corpus(Path(p.raw_dir), d, foxdog, workers)
     write_corpus(result, Path(p.out_dir), d)
     ov = result.overlap
