@@ -343,3 +343,19 @@ def test_the_map_says_what_the_imagenet_start_saw_only_when_it_is_on_the_map() -
     cnn = {"scratch": {"start": "scratch", "rare_class": "fox", "pool_share": 0.38}}
     doc["decision"]["conditions"] = cnn
     assert overview.start_caveats(doc) == ""
+
+
+def test_one_saving_and_one_cost_in_a_condition_is_no_finding() -> None:
+    # selfsup-like: 12 rows, one interval above 1 and one below (chance alone gives one on
+    # each side with probability 0.26): the condition neither pays nor costs, while
+    # imagenet-fox05's 4 of 4 savings do pay (binomial tail 4e-7).
+    rows = [row("selfsup", "coreset", 910, 1.37, 1.06, 1.77)]
+    rows += [row("selfsup", "margin", 110, 0.78, 0.61, 0.99)]
+    rows += [row("selfsup", "typiclust", b, 1.0, 0.8, 1.2) for b in range(10)]
+    rows += [row("imagenet-fox05", "margin", b, 3.0, 2.0, 4.0) for b in (50, 100, 200, 300)]
+    out = narrative.answer(decision_doc(rows))
+    check_claims(out["text"], rows, out["claims"])
+    assert out["text"].startswith("Active learning pays in 1 of 2 conditions.")
+    assert "It can hurt" not in out["text"]
+    assert all(c["condition"] == "imagenet-fox05" for c in out["claims"])
+    assert "one-sided binomial test at 0.05" in out["text"]

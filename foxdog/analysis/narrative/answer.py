@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from scipy.stats import binom
+
 from foxdog.analysis.narrative.words import (
     COSTS,
     NO_DIFFERENCE,
@@ -21,7 +23,9 @@ from foxdog.analysis.narrative.words import (
 from foxdog.analysis.read import REFERENCE
 
 
-def decision_answer(decision: Mapping[str, Any], confidence: float = 0.95) -> dict[str, Any]:
+def decision_answer(
+    decision: Mapping[str, Any], confidence: float = 0.95, alpha: float = 0.05
+) -> dict[str, Any]:
     """The Overview's answer from the decision map: ``{"text", "claims"}``.
 
     ``claims`` lists every (condition, strategy, budget, word) the text asserts, so a test
@@ -29,6 +33,11 @@ def decision_answer(decision: Mapping[str, Any], confidence: float = 0.95) -> di
     speed-up interval against 1: "saves" only when the whole interval is above 1. When the
     intervals that exclude 1 are no more than twice what chance alone gives (each row at
     ``1 - confidence``), the answer says so first: a few such rows among many are no finding.
+    A condition pays (or costs) only when its rows above 1 (below 1) are more than chance
+    gives there: a one-sided binomial test at ``alpha`` of their count among the condition's
+    rows, each missing on that side with probability ``(1 - confidence) / 2``. The rows of
+    a condition share seeds, so the test is a screen against reading noise as a finding,
+    not an exact p-value.
     """
     rows = list(decision.get("rows") or [])
     info = decision.get("conditions") or {}
@@ -52,12 +61,12 @@ def decision_answer(decision: Mapping[str, Any], confidence: float = 0.95) -> di
     budgets = sorted({int(r["budget"]) for r in rows})
     span = f"{budgets[0]}–{budgets[-1]}" if len(budgets) > 1 else f"{budgets[0]}"
 
-    # A condition pays only when its sure rows are more than twice what chance gives there:
-    # one "pays" among a dozen intervals is what 5% errors produce, not a finding.
-    def beyond_chance(c: str) -> bool:
+    # One "saves" among a dozen intervals is what 5% errors produce, not a finding; one
+    # saving and one cost in the same condition are not "pays" either.
+    def beyond_chance(c: str, word: str = SAVES) -> bool:
         mine = [r for r in rows if str(r["condition"]) == c]
-        sure = sum(r["word"] in (SAVES, COSTS) for r in mine)
-        return sure > 2 * (1 - confidence) * len(mine)
+        k = sum(r["word"] == word for r in mine)
+        return k > 0 and float(binom.sf(k - 1, len(mine), (1 - confidence) / 2)) <= alpha
 
     where_pays = [c for c in dict.fromkeys(str(r["condition"]) for r in pays) if beyond_chance(c)]
     chance_only = [
@@ -65,7 +74,7 @@ def decision_answer(decision: Mapping[str, Any], confidence: float = 0.95) -> di
     ]
     if where_pays:
         pays = [r for r in pays if str(r["condition"]) in where_pays]
-        costs = [r for r in costs if beyond_chance(str(r["condition"]))]
+        costs = [r for r in costs if beyond_chance(str(r["condition"]), COSTS)]
     best = max(pays, key=lambda r: float(r["low"])) if pays else None
     worst = min(costs, key=lambda r: float(r["high"])) if costs else None
     if best and chance_level:
@@ -119,8 +128,9 @@ def decision_answer(decision: Mapping[str, Any], confidence: float = 0.95) -> di
         if chance_only and where_pays:
             named = short_list([condition_words(c, info.get(c)) for c in chance_only])
             text += (
-                f" beyond what chance gives ({named}: no more sure rows than twice the "
-                f"{1 - confidence:.0%} of intervals that miss by chance)"
+                f" beyond what chance gives ({named}: no more intervals above 1 than the "
+                f"{(1 - confidence) / 2:.1%} that miss on that side by chance give, "
+                f"one-sided binomial test at {alpha:g})"
             )
         text += "."
     elif not pays:
@@ -190,5 +200,10 @@ def answer(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The Overview's first paragraph (``text``) and what it claims (``claims``)."""
     decision = doc.get("decision")
     if decision and decision.get("rows"):
-        return decision_answer(decision, float(doc.get("settings", {}).get("confidence", 0.95)))
+        settings = doc.get("settings", {})
+        return decision_answer(
+            decision,
+            float(settings.get("confidence", 0.95)),
+            float(settings.get("alpha", 0.05)),
+        )
     return regime_answer(doc)
