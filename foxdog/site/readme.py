@@ -20,6 +20,7 @@ import pandas as pd
 from foxdog import io, paths
 from foxdog.analysis import narrative
 from foxdog.config import Params
+from foxdog.registry import FEATURE_STARTS, Condition, conditions
 from foxdog.site.fmt import pct, points
 
 START, END = "<!-- numbers:start -->", "<!-- numbers:end -->"
@@ -44,22 +45,32 @@ def _read_json(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def _baseline_line(start: str, root: Path, params: Params) -> str:
-    """The full-pool accuracy of one starting model, from ``metrics/baseline/<start>.json``."""
-    name = paths.baseline(start).as_posix()
+def _baseline_line(cond: Condition, root: Path, params: Params) -> str:
+    """The full-pool score of one condition, from ``metrics/baseline/<condition>.json``.
+
+    Accuracy at the natural balance, ``analysis.metric_subsampled`` (balanced accuracy)
+    when the rare class is subsampled: the score the decision map compares.
+    """
+    name = paths.baseline(cond.name).as_posix()
     base = _read_json(root / name)
+    where = cond.name if cond.natural else f"{cond.start}, {cond.rare_class} at {cond.share:.0%}"
     if base is None:
-        return (
-            f"- Full-pool baseline from {start}: not computed yet (`dvc repro baseline@{start}`)."
-        )
-    acc = base["accuracy"]
+        stage = "baseline_head" if cond.start in FEATURE_STARTS else "baseline"
+        how = f"`dvc repro {stage}@{cond.name}`"
+        return f"- Full-pool baseline from {where}: not computed yet ({how})."
+    metric = params.analysis.metric_natural if cond.natural else params.analysis.metric_subsampled
+    score = base[metric]
     # The baseline stage's t-interval at analysis.confidence (none for one seed).
-    low, high = acc.get("low"), acc.get("high")
+    low, high = score.get("low"), score.get("high")
     level = f"{round(100 * params.analysis.confidence)}%"
+    n = len(base["seeds"])
+    spread = f"{level} interval {_interval(low, high)}, {n} seeds"
+    if n > 1 and low is not None and low == high:
+        # A zero-initialised head trained full-batch on the same pool: the seed changes nothing.
+        spread = f"the same model from each of {n} seeds: its training is deterministic"
     return (
-        f"- Full-pool baseline from {start} (`{name}`): test accuracy "
-        f"**{pct(acc['mean'])}** ({level} interval {_interval(low, high)}, "
-        f"{len(base['seeds'])} seeds, {base['n_train']:,} training / "
+        f"- Full-pool baseline from {where} (`{name}`): test {metric.replace('_', ' ')} "
+        f"**{pct(score['mean'])}** ({spread}; {base['n_train']:,} training / "
         f"{base['n_test']:,} test images)."
     )
 
@@ -115,7 +126,8 @@ def _strategy_line(start: str, summary: dict, params: Params) -> str | None:
 def numbers_block(params: Params, root: Path = Path(".")) -> str:
     """Markdown with the headline numbers, computed from metrics/ and results/."""
     starts = params.active.starts
-    lines = [_baseline_line(start, root, params) for start in starts]
+    conds = conditions(params)
+    lines = [_baseline_line(cond, root, params) for cond in conds]
     analysis = _read_json(root / "metrics" / "analysis.json") or {}
     if analysis.get("regimes") or analysis.get("decision"):
         answer = narrative.answer(analysis)["text"]
@@ -129,22 +141,16 @@ def numbers_block(params: Params, root: Path = Path(".")) -> str:
         if line:
             lines.append(line)
     times = [
-        (start, sum(_seconds(p) for p in paths))
-        for start in starts
-        if (
-            paths := [
-                path
-                for strategy in params.active.strategies
-                if (path := root / "results" / start / strategy / "rounds.csv").is_file()
-            ]
-        )
+        (cond.name, sum(_seconds(p) for p in found))
+        for cond in conds
+        if (found := sorted((root / "results" / cond.name).glob("*/rounds.csv")))
     ]
     if times:
         total = sum(t for _, t in times)
         per = ", ".join(f"{s} {_minutes(t)}" for s, t in times)
         lines.append(
             f"- Training + query time of the main experiments, summed from "
-            f"`results/<start>/*/rounds.csv`: **{_minutes(total)}** ({per})."
+            f"`results/<condition>/*/rounds.csv`: **{_minutes(total)}** ({per})."
         )
     abl = sorted((root / "results" / "ablations").glob("*/*/rounds.csv"))
     if abl:

@@ -18,7 +18,6 @@ from foxdog.analysis.narrative.words import (
     points_text,
     saving_word,
     seeds_text,
-    short_list,
 )
 from foxdog.analysis.read import REFERENCE
 
@@ -107,7 +106,7 @@ def decision_answer(
         )
         others = [condition_words(c, info.get(c)) for c in where_pays if c != best["condition"]]
         if others:
-            text += f" It also pays in {short_list(others)}."
+            text += f" It also pays in {join_and(others)}."
     else:
         text = (
             f"Active learning does not pay here: at {span} labels, no strategy saves labels "
@@ -122,11 +121,11 @@ def decision_answer(
     quiet = [c for c in conditions if c not in where_pays]
     if quiet and pays:
         text += (
-            f" Elsewhere ({short_list([condition_words(c, info.get(c)) for c in quiet])}) "
+            f" Elsewhere ({join_and([condition_words(c, info.get(c)) for c in quiet])}) "
             "label at random: no strategy saves labels there"
         )
         if chance_only and where_pays:
-            named = short_list([condition_words(c, info.get(c)) for c in chance_only])
+            named = join_and([condition_words(c, info.get(c)) for c in chance_only])
             text += (
                 f" beyond what chance gives ({named}: no more intervals above 1 than the "
                 f"{(1 - confidence) / 2:.1%} that miss on that side by chance give, "
