@@ -138,6 +138,24 @@ def noise_budget(steps: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def by_size(steps: pd.DataFrame, width: int) -> pd.DataFrame:
+    """Dip share, mean change and the split SD bound by labelled-set size (bins of ``width``)."""
+    s = steps[~steps["group"].str.startswith("ablation")]
+    q = ((1 - s["kappa_stop"].clip(-1, 1)) / 2).clip(0, 1)
+    bins = (s["n_labels"] - 1) // width * width + 1 if width > 1 else s["n_labels"]
+    frame = pd.DataFrame(
+        {
+            "labels": bins,
+            "test dips %": 100 * (s["d_accuracy"] < 0),
+            "test dips ≥2 pt %": 100 * (s["d_accuracy"] <= -0.02),
+            "val dips %": 100 * (s["d_val_accuracy"] < 0),
+            "mean change (test, points)": 100 * s["d_accuracy"],
+            "test split SD ≤ (points)": 100 * np.sqrt(q / N_TEST),
+        }
+    )
+    return frame.groupby("labels").mean()
+
+
 # ---------------------------------------------------------------- part 2
 
 TEST_ARRAYS = {"test_images.npy", "test_labels.npy", "test.npy"}
@@ -327,6 +345,10 @@ def main(argv: list[str] | None = None) -> None:
                 index=False, floatfmt=".1f"
             )
         )
+        print("\nBy labelled-set size (the change into that size; CNN starts, no ablations):")
+        print(by_size(steps[steps["kind"] == "CNN"], 1).to_markdown(floatfmt=".1f"))
+        print("\nBy labelled-set size, head conditions (50-label bins):")
+        print(by_size(steps[steps["kind"] == "head"], 50).to_markdown(floatfmt=".1f"))
         print("\nNoise budget (SD of a round's change, points; split SD bound from kappa_stop):")
         table = noise_budget(steps, ["group"])
         print(table.to_markdown(index=False, floatfmt=".2f"))
