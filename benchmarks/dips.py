@@ -338,8 +338,12 @@ def main(argv: list[str] | None = None) -> None:
         steps = steps_of(load_rounds(args.results))
         print("Dips per group and strategy (points of accuracy; test n=722, val n=289):")
         print(dip_table(steps).to_markdown(index=False, floatfmt=".1f"))
-        steps["kind"] = np.where(steps["group"].str.startswith("imagenet"), "head", "CNN")
-        print("\nAll CNN rounds / all head rounds:")
+        steps["kind"] = np.select(
+            [steps["group"].str.startswith("imagenet"), steps["group"].str.startswith("abl")],
+            ["head", "CNN ablations"],
+            "CNN",
+        )
+        print("\nAll rounds of the CNN starts / their ablations / the head conditions:")
         print(
             dip_table(steps.assign(strategy="all").assign(group=steps["kind"])).to_markdown(
                 index=False, floatfmt=".1f"
