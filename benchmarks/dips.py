@@ -1,4 +1,4 @@
-"""Why do per-round accuracy curves dip, and does a cheaper-than-seeds remedy reduce it?
+"""Measure per-round accuracy dips, their noise budget, and variance remedies on validation.
 
 Usage (from the project root)::
 
@@ -9,22 +9,25 @@ Usage (from the project root)::
 and ``results/ablations/*/*/rounds.csv``): for each start (or condition) and
 strategy, the share of consecutive rounds whose accuracy goes *down*, on the test
 split (``accuracy``) and on the validation split (``val_accuracy``), and the size of
-those drops. Then a noise budget per start: the seed-to-seed SD of a round's change
-(around that round's mean change, pooled over rounds) against the part the finite
+those drops, also by labelled-set size. Then a noise budget per start (rounds >= 2):
+the seed-to-seed SD of a round's change (around that round's mean change, pooled over
+strategies and rounds) against the part the finite
 split alone explains. Two models scored on the same n images differ by
 ``(b - c) / n`` (b, c: images only one of them gets right); its sampling SD is at
 most ``sqrt(q / n)`` for a disagreement rate q, and ``kappa_stop`` (Cohen's kappa of
 consecutive rounds on the validation images) bounds q by ``(1 - kappa) / 2`` when
 both models predict the majority class at least half the time. What the split does
-not explain is training (and labelled-set) variance. "Expected dip share" is
-``mean Φ(-μ_r / σ)`` over rounds r, μ_r the mean change at round r.
+not explain is training (and labelled-set) variance. The expected dip shares are
+``mean Φ(-μ_r / σ)`` over rounds r, μ_r the mean change at round r, σ the round's SD
+("if normal") or the split's bound alone ("from the split alone").
 
 **Part 2, ``--refit``** (validation split only, scratch by default): the same
 labelled set (a random prefix of the pool per ``--sets`` seed) refitted from
 ``--inits`` initial seeds at each size; the between-init SD of validation accuracy
 is the training variance a round carries even when its labels do not change.
 Candidates measured against the default fit (``params.yaml``): a debiased weight EMA
-(``optax.ema``, read from the same fits, so free in training time), twice the
+(``optax.ema``, read from the same fits, so free in training time; the fit loop is
+``train.fit_params``' own, replicated here from its parts and checked bitwise), twice the
 training (step floor and epochs doubled), and an ensemble of two initial seeds
 (mean of their probabilities; twice the training). The test split is never opened
 in part 2 (an audit hook refuses it).
