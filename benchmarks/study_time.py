@@ -25,7 +25,9 @@ What each stage's files record:
 The machine each stage ran on is the ``machine`` column of rounds.csv (the CNN and head
 runs may come from different machines: compare with care). ``--cnn-seeds N`` scales the
 CNN starts' ``al`` stages linearly in seeds (each seed is an independent run of the
-same rounds); ``--ablation-seeds`` does the same for the ``ablate`` stages.
+same rounds); ``--ablation-seeds`` does the same for the ``ablate`` stages;
+``--cnn-fit-scale F`` multiplies the CNN fits' seconds (fit time is proportional to the
+steps: 2 for ``train.epochs`` 80 with ``train.steps`` 600).
 """
 
 from __future__ import annotations
@@ -106,6 +108,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cnn-seeds", type=int, help="project the CNN starts' al stages to N seeds")
     ap.add_argument("--ablation-seeds", type=int, help="project the ablate stages to N seeds")
     ap.add_argument(
+        "--cnn-fit-scale",
+        type=float,
+        default=1.0,
+        help="multiply the CNN fits' seconds (al, ablate, baseline): 2 = twice the steps",
+    )
+    ap.add_argument(
         "--stage-overhead",
         default="0,0",
         help="seconds added per CNN stage (al, ablate) and per head stage (al_head): C,H",
@@ -123,10 +131,14 @@ def main(argv: list[str] | None = None) -> None:
         .fillna(0.0)
     )
     stages["projected"] = stages["seconds"]
+    cnn = stages["kind"].isin(["al (CNN)", "ablate", "baseline (CNN)"])
+    fit = stages["fit s"].fillna(stages["seconds"])  # baselines record fits only
+    stages.loc[cnn, "projected"] += (args.cnn_fit_scale - 1) * fit[cnn]
     for kind, n in (("al (CNN)", args.cnn_seeds), ("ablate", args.ablation_seeds)):
         if n:
             sel = stages["kind"] == kind
-            stages.loc[sel, "projected"] = stages.loc[sel, "seconds"] / stages.loc[sel, "seeds"] * n
+            per_seed = stages.loc[sel, "projected"] / stages.loc[sel, "seeds"]
+            stages.loc[sel, "projected"] = per_seed * n
     stages["projected"] += stages["overhead"]
     if args.all:
         print(stages.to_markdown(index=False, floatfmt=".1f"))
@@ -140,14 +152,17 @@ def main(argv: list[str] | None = None) -> None:
         projected_min=("projected", lambda s: s.sum() / 60),
         machine=("machine", lambda s: ",".join(sorted(set(s.dropna())))),
     )
-    label = "projected min"
-    if args.cnn_seeds or args.ablation_seeds:
-        label += f" (CNN seeds {args.cnn_seeds or 'as run'}, ablation seeds "
-        label += f"{args.ablation_seeds or 'as run'})"
-    if over_cnn or over_head:
-        label += f" + overhead {over_cnn:g} / {over_head:g} s per CNN / head stage"
+    print(
+        f"projected: CNN seeds {args.cnn_seeds or 'as run'}, ablation seeds "
+        f"{args.ablation_seeds or 'as run'}, CNN fits x {args.cnn_fit_scale:g}, overhead "
+        f"{over_cnn:g} s per CNN stage (al, ablate) and {over_head:g} s per head stage (al_head)"
+    )
     by_kind = by_kind.rename(
-        columns={"recorded_min": "recorded min", "projected_min": label, "seeds": "seeds (max)"}
+        columns={
+            "recorded_min": "recorded min",
+            "projected_min": "projected min",
+            "seeds": "seeds (max)",
+        }
     )
     print(by_kind.to_markdown(floatfmt=".1f"))
     for kind, s in stages.groupby("kind", sort=False):
