@@ -14,7 +14,7 @@ What each stage's files record:
   start-up, imports and JAX compilation, loading the arrays, scoring the test and
   validation splits after each fit, and writing the state. ``--stage-overhead C,H``
   adds C seconds to each CNN stage (al, ablate) and H to each head stage (al_head)
-  for those (measure them with one short real run; benchmarks/README.md §12).
+  for those (measure them with one short real run; benchmarks/README.md §13).
 - ``baseline@<start>`` and ``baseline_head@<condition>``: the sum of
   ``train_seconds.per_seed`` in ``metrics/baseline/<name>.json`` (fits only).
 - ``pretrain@<method>``: ``seconds`` in ``metrics/pretrain_<method>.json``.
