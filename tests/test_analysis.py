@@ -1068,3 +1068,18 @@ def test_overview_when_a_strategy_wins_in_one_regime_only(tmp_path: Path) -> Non
     assert transfer["p_adjusted"] == pytest.approx(2 * 2 / 2**8)
     assert transfer["p_adjusted_all"] >= transfer["p_adjusted"]
     assert f"over all {view['n_comparisons_all']} regime × arm tests" in first
+
+
+def test_detectable_effect_is_the_inverse_of_seeds_for_power() -> None:
+    from foxdog.analysis.stats import detectable_effect, paired_t_power, seeds_for_power
+
+    sd = 0.0159
+    effect = detectable_effect(sd, 8, 0.05, 0.8)
+    assert paired_t_power(effect, sd, 8, 0.05) == pytest.approx(0.8, abs=1e-6)
+    assert seeds_for_power(sd, effect, 0.05, 0.8) == 8
+    # More seeds see smaller differences; a smaller one at 8 seeds is under-powered.
+    assert detectable_effect(sd, 30, 0.05, 0.8) < effect
+    assert paired_t_power(0.9 * effect, sd, 8, 0.05) < 0.8
+    assert detectable_effect(0.0, 8, 0.05, 0.8) == 0.0
+    assert math.isnan(detectable_effect(float("nan"), 8, 0.05, 0.8))
+    assert math.isnan(detectable_effect(sd, 1, 0.05, 0.8))

@@ -18,6 +18,7 @@ from foxdog.analysis.stats import (
     as_count,
     censored_median,
     crossing_labels,
+    detectable_effect,
     flat_from,
     flat_power,
     interval_dict,
@@ -375,9 +376,11 @@ def power(groups: Mapping[str, dict[str, Any]], cfg: AnalysisConfig) -> dict[str
             "sd": sd,
             "n_pairs": len(d),
             "seeds_needed": seeds_for_power(sd, cfg.effect, cfg.alpha, cfg.power),
+            "detectable": detectable_effect(sd, len(d), cfg.alpha, cfg.power),
         }
     needed = [v["seeds_needed"] for v in per.values() if not math.isnan(v["seeds_needed"])]
     most = max(needed) if needed else math.nan
+    seen = [v["detectable"] for v in per.values() if not math.isnan(v["detectable"])]
     return {
         "effect": cfg.effect,
         "power": cfg.power,
@@ -386,6 +389,8 @@ def power(groups: Mapping[str, dict[str, Any]], cfg: AnalysisConfig) -> dict[str
         "n_seeds": n_seeds,
         "seeds_needed": most,
         "enough": bool(needed) and n_seeds >= most,
+        # The AULC difference every strategy's test sees with ``power`` at these seeds.
+        "detectable": max(seen) if seen else math.nan,
         "strategies": per,
     }
 

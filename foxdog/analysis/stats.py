@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from foxdog.config import AnalysisConfig
 
@@ -239,10 +239,22 @@ def as_float(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
+def paired_t_power(effect: float, sd: float, n: int, alpha: float) -> float:
+    """Power of the two-sided paired t-test at ``alpha`` for a mean difference ``effect``.
+
+    From the noncentral t distribution of the paired t statistic with per-seed SD ``sd``.
+    """
+    crit = stats.t.ppf(1 - alpha / 2, n - 1)
+    shift = effect / sd * math.sqrt(n)
+    reached = float(stats.nct.sf(crit, n - 1, shift) + stats.nct.cdf(-crit, n - 1, shift))
+    if math.isnan(reached):  # scipy's nct fails far out in the tail, where power is 0 or 1
+        return 1.0 if abs(shift) > crit else 0.0
+    return reached
+
+
 def seeds_for_power(sd: float, effect: float, alpha: float, power: float) -> int | float:
     """Fewest paired seeds for ``power`` to detect a mean difference ``effect`` (two-sided t).
 
-    From the noncentral t distribution of the paired t statistic with per-seed SD ``sd``;
     NaN when ``sd`` is unknown, 2 when it is 0 (identical runs need no more seeds).
     """
     if not math.isfinite(sd):
@@ -250,12 +262,25 @@ def seeds_for_power(sd: float, effect: float, alpha: float, power: float) -> int
     if sd == 0:
         return 2
     for n in range(2, 100_001):
-        crit = stats.t.ppf(1 - alpha / 2, n - 1)
-        shift = effect / sd * math.sqrt(n)
-        reached = stats.nct.sf(crit, n - 1, shift) + stats.nct.cdf(-crit, n - 1, shift)
-        if reached >= power:
+        if paired_t_power(effect, sd, n, alpha) >= power:
             return n
     return math.inf
+
+
+def detectable_effect(sd: float, n: int, alpha: float, power: float) -> float:
+    """Smallest mean difference ``n`` paired seeds detect with ``power`` (two-sided t at alpha).
+
+    The inverse of :func:`seeds_for_power` in the effect: what a study of ``n`` seeds can
+    and cannot see. NaN when ``sd`` is unknown or ``n < 2``; 0 when ``sd`` is 0.
+    """
+    if not math.isfinite(sd) or n < 2:
+        return math.nan
+    if sd == 0:
+        return 0.0
+    hi = sd  # doubled until it is detectable (nct is NaN far out, so never start there)
+    while paired_t_power(hi, sd, n, alpha) < power:
+        hi *= 2.0
+    return float(optimize.brentq(lambda e: paired_t_power(e, sd, n, alpha) - power, 0.0, hi))
 
 
 def flat_power(sd: float, threshold: float, n: int, confidence: float) -> float:

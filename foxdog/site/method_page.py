@@ -283,8 +283,9 @@ def statistics() -> Markdown:
   random; otherwise the result says that no strategy is better than random (or
   distinguishable from it, when none is significantly worse either), quoting the arm closest
   to beating random with its difference and interval.
-- **Labels to a target.** Targets are {targets} of the full-pool accuracy when the budget
-  reaches them, else of the best strategy's final accuracy (the pages say which). Each
+- **Labels to a target.** Targets are {targets} of the same start's full-pool accuracy,
+  trained with the runs' own recipe; declared before the runs and never switched by
+  outcome (a target the budget does not reach is reported as not reached). Each
   seed's curve is interpolated linearly between rounds to find where it first crosses
   the target; the median over seeds is reported with the share of seeds that got there.
   The saving against random is paired per seed, over the seeds where both got there.
@@ -329,3 +330,60 @@ def parameters() -> HTML:
             shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
             rows.append({"parameter": f"{section}.{key}", "value": shown})
     return HTML(markup.html_table(pd.DataFrame(rows), caption="params.yaml"))
+
+
+def detectability() -> HTML:
+    """What the seeds can see: per condition, the smallest AULC difference detectable.
+
+    From the analysis's power document (``regimes.<condition>.power``): the largest SD over
+    strategies of the paired per-seed AULC difference from random, the smallest difference
+    the pre-declared test detects with ``analysis.power`` at those seeds, and the seeds a
+    difference of ``analysis.effect`` would need.
+    """
+    doc = inputs.analysis()
+    rows = []
+    for name, regime in (doc.get("regimes") or {}).items():
+        pw = regime.get("power") or {}
+        sds = [v.get("sd") for v in (pw.get("strategies") or {}).values()]
+        sds = [x for x in sds if x is not None and x == x]
+        rows.append(
+            {
+                "condition": name,
+                "seeds": pw.get("n_seeds"),
+                "sd": max(sds) if sds else None,
+                "detectable": pw.get("detectable"),
+                "needed": pw.get("seeds_needed"),
+            }
+        )
+    if not rows:
+        return HTML("<p>No regime has been analysed yet.</p>")
+    first = next(iter(doc["regimes"].values())).get("power") or {}
+    power, effect = first.get("power", 0.8), first.get("effect", 0.01)
+    frame = pd.DataFrame(rows)
+    caption = (
+        f"What the seeds can detect: the smallest AULC difference from random that the "
+        f"pre-declared test finds with {fmt.pct(power, 0)} power at the seeds run, and the "
+        f"seeds a difference of {fmt.pp(effect, 0, signed=False)} would need (from the largest "
+        "per-seed SD of a strategy's paired difference; smaller differences may exist unseen)"
+    )
+
+    def pts(x: Any) -> str:
+        return "–" if fmt.is_missing(x) else f"{100 * float(x):.2f}"
+
+    def count(x: Any) -> str:
+        return "–" if fmt.is_missing(x) else f"{int(x):,}"
+
+    return HTML(
+        markup.html_table(
+            frame,
+            {
+                "condition": "condition",
+                "seeds": "seeds",
+                "sd": "SD of paired AULC difference (points)",
+                "detectable": "detectable difference (points)",
+                "needed": f"seeds for {fmt.pp(effect, 0, signed=False)}",
+            },
+            {"seeds": count, "sd": pts, "detectable": pts, "needed": count},
+            caption=caption,
+        )
+    )
