@@ -46,7 +46,16 @@ def make_split(n: int, seed: int, size: int = 12) -> Split:
     return Split(images=images, labels=labels, ids=ids)
 
 
-TINY = dict(widths=(4, 8), dense=8, batch_size=16, steps=6, warmup_steps=1, max_shift=1)
+TINY = dict(
+    widths=(4, 8),
+    dense=8,
+    batch_size=16,
+    steps=6,
+    epochs=0.0,
+    warmup_steps=1,
+    max_shift=1,
+    tta_flip=False,
+)
 ENCODER: dict[str, str] = {}  # the tiny encoder file TypiClust clusters with (fixture below)
 
 

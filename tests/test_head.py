@@ -27,7 +27,7 @@ def test_bucket_is_the_next_power_of_two_from_64() -> None:
 def test_matches_logistic_regression_and_is_deterministic() -> None:
     X, y = blobs(600)
     Xt, yt = blobs(2000, seed=1)
-    head = FeatureHeadClassifier(steps=200).fit(X, y)
+    head = FeatureHeadClassifier(steps=200, class_weight=None).fit(X, y)
     ref = LogisticRegression(max_iter=1000).fit(X, y)
     acc, ref_acc = head.score(Xt, yt), ref.score(Xt, yt)
     assert acc > 0.85 and abs(acc - ref_acc) < 0.02, (acc, ref_acc)
@@ -68,7 +68,7 @@ def test_columns_follow_the_given_classes_even_when_the_order_is_not_sorted() ->
 def test_balanced_class_weight_finds_more_of_a_rare_class() -> None:
     X, y = blobs(500, share=0.05)
     Xt, yt = blobs(4000, share=0.05, seed=2)
-    plain = FeatureHeadClassifier(steps=200).fit(X, y)
+    plain = FeatureHeadClassifier(steps=200, class_weight=None).fit(X, y)
     weighted = FeatureHeadClassifier(steps=200, class_weight="balanced").fit(X, y)
     recall = [np.mean(m.predict(Xt)[yt == 1] == 1) for m in (plain, weighted)]
     assert recall[1] > recall[0] + 0.1, recall

@@ -24,7 +24,18 @@ from foxdog.model import train
 from foxdog.model.cnn import space_to_depth
 from foxdog.model.estimator import FlaxCNNClassifier, check_images
 
-SMALL = dict(widths=(8, 16), dense=16, stem=2, batch_size=16, steps=40, warmup_steps=4, max_shift=2)
+# epochs 0: exactly ``steps`` steps, and no flip TTA (params.yaml's defaults are 40 / true).
+SMALL = dict(
+    widths=(8, 16),
+    dense=16,
+    stem=2,
+    batch_size=16,
+    steps=40,
+    epochs=0.0,
+    warmup_steps=4,
+    max_shift=2,
+    tta_flip=False,
+)
 
 
 def make_images(n: int, seed: int = 0, size: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -476,6 +487,33 @@ def test_from_config_clusters_scratch_with_simclr_and_each_start_with_its_own():
         assert (
             made[start].embed_encoder == made[start].encoder == f"enc/{START_METHOD[start]}.msgpack"
         )
+
+
+def test_estimator_defaults_are_the_committed_params():
+    # One set of defaults: an estimator built without arguments trains and predicts as the
+    # study's stages do (they pass params.yaml's values through from_config).
+    import dataclasses
+    from pathlib import Path
+
+    from foxdog.config import load_params
+    from foxdog.model.head import FeatureHeadClassifier
+
+    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+    classes = tuple(range(len(params.data.classes)))
+    cnn = FlaxCNNClassifier().get_params()
+    for section in (params.model, params.train):
+        for field in dataclasses.fields(section):
+            assert cnn[field.name] == getattr(section, field.name), field.name
+    assert cnn["classes"] == classes
+    configured = FlaxCNNClassifier.from_config(params.model, params.train, n_classes=len(classes))
+    assert {**configured.get_params(), "embed_encoder": None} == cnn
+    head = FeatureHeadClassifier().get_params()
+    h = params.head
+    expected = dict(hidden=h.hidden, steps=h.steps, learning_rate=h.learning_rate)
+    expected.update(weight_decay=h.weight_decay, classes=classes)
+    expected["class_weight"] = None if h.class_weight == "none" else h.class_weight
+    assert {k: head[k] for k in expected} == expected
+    assert FeatureHeadClassifier.from_config(h, len(classes)).get_params() == head
 
 
 def test_flip_tta_averages_an_image_and_its_mirror():

@@ -60,7 +60,7 @@ def test_pretrain_writes_encoder_and_metrics_deterministically(tmp_path, method)
     assert meta["widths"] == [8, 16] and len(trunk) == 2
     # The estimator starts from it.
     enc = str(tmp_path / "a" / "enc.msgpack")
-    small = dict(widths=(8, 16), dense=16, steps=5, warmup_steps=1, batch_size=8)
+    small = dict(widths=(8, 16), dense=16, steps=5, epochs=0.0, warmup_steps=1, batch_size=8)
     clf = FlaxCNNClassifier(**small, start="transfer", encoder=enc)
     assert clf.fit(x[:16], y[:16]).predict(x[:4]).shape == (4,)
 

@@ -156,16 +156,8 @@ def estimator_factory(params: Params, start: str) -> EstimatorFactory:
     if start in FEATURE_STARTS:
         from foxdog.model.head import FeatureHeadClassifier
 
-        h = params.head
-        return lambda seed: FeatureHeadClassifier(
-            hidden=h.hidden,
-            steps=h.steps,
-            learning_rate=h.learning_rate,
-            weight_decay=h.weight_decay,
-            class_weight=None if h.class_weight == "none" else h.class_weight,
-            classes=tuple(range(len(params.data.classes))),
-            seed=seed,
-        )
+        n_classes = len(params.data.classes)
+        return lambda seed: FeatureHeadClassifier.from_config(params.head, n_classes, seed)
     from foxdog.model.estimator import FlaxCNNClassifier
 
     return lambda seed: FlaxCNNClassifier.from_config(

@@ -111,26 +111,28 @@ class FlaxCNNClassifier(ClassifierMixin, BaseEstimator):
     scratch, which has none).
     """
 
+    # The defaults are params.yaml's (through foxdog.config's dataclasses, whose defaults
+    # a test holds equal to the committed file): one set of defaults, not two.
     def __init__(
         self,
-        widths: tuple[int, ...] = (16, 32, 64),
-        dense: int = 64,
-        dropout: float = 0.3,
-        stem: int = 2,
-        batch_size: int = 32,
-        steps: int = 300,
-        epochs: float = 0.0,
-        learning_rate: float = 3e-3,
-        weight_decay: float = 1e-4,
-        warmup_steps: int = 20,
-        flip: bool = True,
-        max_shift: int = 4,
+        widths: tuple[int, ...] = ModelConfig.widths,
+        dense: int = ModelConfig.dense,
+        dropout: float = ModelConfig.dropout,
+        stem: int = ModelConfig.stem,
+        batch_size: int = TrainConfig.batch_size,
+        steps: int = TrainConfig.steps,
+        epochs: float = TrainConfig.epochs,
+        learning_rate: float = TrainConfig.learning_rate,
+        weight_decay: float = TrainConfig.weight_decay,
+        warmup_steps: int = TrainConfig.warmup_steps,
+        flip: bool = TrainConfig.flip,
+        max_shift: int = TrainConfig.max_shift,
         seed: int = 0,
         classes: tuple | None = (0, 1),
         start: str = "scratch",
         encoder: str | None = None,
-        trunk_lr: float = 1.0,
-        tta_flip: bool = False,
+        trunk_lr: float = ModelConfig.trunk_lr,
+        tta_flip: bool = ModelConfig.tta_flip,
         embed_encoder: str | None = None,
     ):
         self.widths = widths

@@ -27,6 +27,8 @@ from flax import nnx
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from foxdog.config import HeadConfig
+
 MIN_BUCKET = 64
 # predict_proba scores a large pool in chunks of this many rows: padding a 2,600-row pool
 # to 4,096 would copy more zeros than features; chunks keep one compiled shape above it.
@@ -143,6 +145,11 @@ def check_features(X: Any, name: str = "X") -> np.ndarray:
     return X
 
 
+def class_weight_arg(name: str) -> str | None:
+    """``head.class_weight`` as params.yaml spells it (none | balanced) -> the estimator's."""
+    return None if name == "none" else name
+
+
 class FeatureHeadClassifier(ClassifierMixin, BaseEstimator):
     """Linear or one-hidden-layer Flax classifier on frozen features (scikit-learn API).
 
@@ -153,13 +160,15 @@ class FeatureHeadClassifier(ClassifierMixin, BaseEstimator):
     ``classes_``, ``params_``, ``n_features_in_``.
     """
 
+    # The defaults are params.yaml's (through foxdog.config.HeadConfig, whose defaults a
+    # test holds equal to the committed file): one set of defaults, not two.
     def __init__(
         self,
-        hidden: int = 0,
-        steps: int = 50,
-        learning_rate: float = 0.05,
-        weight_decay: float = 1e-3,
-        class_weight: str | None = None,
+        hidden: int = HeadConfig.hidden,
+        steps: int = HeadConfig.steps,
+        learning_rate: float = HeadConfig.learning_rate,
+        weight_decay: float = HeadConfig.weight_decay,
+        class_weight: str | None = class_weight_arg(HeadConfig.class_weight),
         classes: tuple[Any, ...] | None = (0, 1),
         seed: int = 0,
     ) -> None:
@@ -170,6 +179,21 @@ class FeatureHeadClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.classes = classes
         self.seed = seed
+
+    @classmethod
+    def from_config(
+        cls, head: HeadConfig, n_classes: int = 2, seed: int = 0
+    ) -> FeatureHeadClassifier:
+        """Build from ``params.head``; labels are ``0 .. n_classes - 1`` (``data.classes``)."""
+        return cls(
+            hidden=head.hidden,
+            steps=head.steps,
+            learning_rate=head.learning_rate,
+            weight_decay=head.weight_decay,
+            class_weight=class_weight_arg(head.class_weight),
+            classes=tuple(range(n_classes)),
+            seed=seed,
+        )
 
     def fit(self, X: Any, y: Any) -> FeatureHeadClassifier:
         """Train from the weights ``seed`` gives on (X, y); returns ``self``."""
