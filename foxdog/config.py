@@ -212,6 +212,10 @@ class AnalysisConfig:
     targets: tuple[float, ...] = (0.9, 0.95, 0.98)
     stop_kappa: float = 0.67  # stop: mean kappa over the window >= this (between-seed kappa)
     stop_window: int = 3  # consecutive rounds averaged by the stopping rule
+    # The frozen-feature starts' (params.head) stop rule: their 10-label rounds agree far
+    # more than their seeds do, so they have their own (Params.analysis_for).
+    head_stop_kappa: float = 0.98
+    head_stop_window: int = 10
     slope_threshold: float = 1e-4  # accuracy per label under which a curve may be called flat
     slope_window: int = 5  # consecutive rounds whose per-seed slope is tested against it
     alpha: float = 0.05
@@ -293,6 +297,18 @@ class Params:
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     balance: BalanceConfig = field(default_factory=BalanceConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
+
+    def analysis_for(self, start: str) -> AnalysisConfig:
+        """``analysis`` with ``start``'s protocol's stop rule as ``stop_kappa``/``stop_window``:
+        ``head_stop_*`` for frozen-feature starts (benchmarks/README.md, "Stop rule")."""
+        if start not in STARTS:
+            raise ValueError(f"unknown start {start!r}; known: {', '.join(STARTS)}")
+        an = self.analysis
+        if start not in FEATURE_STARTS:
+            return an
+        return dataclasses.replace(
+            an, stop_kappa=an.head_stop_kappa, stop_window=an.head_stop_window
+        )
 
     def protocol(self, start: str) -> Protocol:
         """THE protocol of ``start``: ``head`` for frozen-feature starts, ``active`` otherwise."""

@@ -249,6 +249,13 @@ def validate_analysis(params: Params, source: str = "params.yaml") -> None:
     c(all(0 < v <= 1 for v in an.targets), "analysis.targets", "must be in (0, 1]", an.targets)
     c(0 < an.stop_kappa <= 1, "analysis.stop_kappa", "must be in (0, 1]", an.stop_kappa)
     c(an.stop_window >= 1, "analysis.stop_window", "must be >= 1", an.stop_window)
+    c(
+        0 < an.head_stop_kappa <= 1,
+        "analysis.head_stop_kappa",
+        "must be in (0, 1]",
+        an.head_stop_kappa,
+    )
+    c(an.head_stop_window >= 1, "analysis.head_stop_window", "must be >= 1", an.head_stop_window)
     c(an.slope_window >= 2, "analysis.slope_window", "must be >= 2", an.slope_window)
     c(0 < an.confidence < 1, "analysis.confidence", "must be in (0, 1)", an.confidence)
     c(an.tie_tolerance >= 0, "analysis.tie_tolerance", "must be >= 0", an.tie_tolerance)

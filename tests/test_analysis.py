@@ -535,6 +535,44 @@ def write_hand_project(
     )
 
 
+def test_each_protocol_stops_by_its_own_kappa() -> None:
+    # margin's kappa_stop is 0.99, 0.995 (window-2 mean 0.9925): above the head's threshold,
+    # below the CNN's. The same rounds stop as a frozen-feature start only.
+    from foxdog.analysis.regime import analyse_regime
+    from foxdog.config import HeadConfig
+
+    cnn = dict(initial_size=10, query_size=10, rounds=2, budgets=(20, 30), seeds=(0, 1))
+    params = Params(
+        active=ActiveConfig(starts=("scratch",), strategies=("random", "margin"), **cnn),
+        head=HeadConfig(strategies=("random", "margin"), **cnn),
+        ablations=AblationConfig(strategies=()),
+        analysis=AnalysisConfig(
+            targets=(0.5,), stop_kappa=0.995, stop_window=2, head_stop_kappa=0.99
+        ),
+        balance=BalanceConfig(starts=(), conditions=()),
+    )
+    assert params.analysis_for("scratch") == params.analysis
+    head = params.analysis_for("imagenet")
+    assert (head.stop_kappa, head.stop_window) == (0.99, params.analysis.head_stop_window)
+    with pytest.raises(ValueError, match="unknown start 'nope'"):
+        params.analysis_for("nope")
+    params = dataclasses.replace(
+        params, analysis=dataclasses.replace(params.analysis, head_stop_window=2)
+    )
+    baseline = {"accuracy": {"mean": 1.0, "per_seed": [1.0]}}
+    stops = {}
+    for condition in ("scratch", "imagenet-fox10"):
+        rounds = hand_rounds().assign(start=condition.split("-")[0], condition=condition)
+        queries = {s: hand_queries(s, condition) for s in ("random", "margin")}
+        regime = analyse_regime(params, condition, rounds, queries, baseline)
+        settings = regime.document["settings"]
+        stop = regime.groups["margin"]["stop"]
+        stops[condition] = (settings["stop_kappa"], stop["seeds_stopped"], stop["labels_saved"])
+    assert stops["scratch"][:2] == (0.995, 0.0)
+    assert stops["imagenet-fox10"][:2] == (0.99, 1.0)  # at 30 labels, the last round
+    assert stops["imagenet-fox10"][2]["mean"] == 0
+
+
 def test_run_analysis_on_hand_made_results(tmp_path: Path) -> None:
     params = write_hand_project(tmp_path, {"scratch": (0.0, [0.9])})
     summary = analyse_project(tmp_path, params)["scratch"]

@@ -161,6 +161,8 @@ def test_error_names_the_file_it_came_from(tmp_path):
         ("active", "label_noise", 0.5, "active.label_noise=0.5 must be in [0, 0.5)"),
         ("ablations", "query_size", [10, 0], "ablations.query_size=(10, 0) must be >= 1"),
         ("analysis", "stop_window", 0, "analysis.stop_window=0 must be >= 1"),
+        ("analysis", "head_stop_kappa", 0.0, "analysis.head_stop_kappa=0.0 must be in (0, 1]"),
+        ("analysis", "head_stop_window", 0, "analysis.head_stop_window=0 must be >= 1"),
         ("embed", "out_dir", "", "embed.out_dir='' must name a folder"),
         ("embed", "out_dir", "curated", "embed.out_dir='curated' must differ from data.raw_dir"),
         ("embed", "image_size", 16, "embed.image_size=16 must be between 32 and 512"),

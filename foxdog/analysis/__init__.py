@@ -67,10 +67,14 @@ Definitions (per regime)
   at least ``analysis.stop_kappa``; labels at stop (median, censored as above), share
   of seeds stopping, accuracy at stop minus accuracy at the end of the budget (paired
   over the seeds that stop), and over every seed what stopping costs on the test curve
-  (``accuracy_cost``) and saves (``labels_saved``). The threshold is calibrated against
-  the between-seed κ: the agreement of two seeds' final random models on the stop set
-  (``stop_calibration``), which a rule asking consecutive rounds for more can hardly
-  reach. Empty when ``rounds.csv`` has no ``kappa_stop``.
+  (``accuracy_cost``) and saves (``labels_saved``). The CNN starts' threshold is
+  calibrated against the between-seed κ: the agreement of two seeds' final random models
+  on the stop set (``stop_calibration``), which a rule asking consecutive rounds for more
+  can hardly reach. The frozen-feature starts have their own threshold and window
+  (``analysis.head_stop_kappa``/``head_stop_window``, ``Params.analysis_for``): their
+  10-label rounds agree far more than their seeds do, so their between-seed κ would stop
+  them at 40-70 labels (benchmarks/README.md, "Stop rule"). Empty when ``rounds.csv``
+  has no ``kappa_stop``.
 - **Plateau**: per seed, least-squares slope of accuracy per label over every window
   of ``analysis.slope_window`` consecutive rounds; the curve is flat from the first
   window start from which on the upper confidence bound of the mean slope stays below

@@ -12,7 +12,13 @@ import pandas as pd
 from foxdog.analysis.curves import curve_bands, difference_curves, target_key, target_reference
 from foxdog.analysis.groups import analyse_group, compare_to_reference, power, verdict
 from foxdog.analysis.narrative import slope_words
-from foxdog.analysis.read import REFERENCE, curve_metrics, strategies_of, with_shares
+from foxdog.analysis.read import (
+    REFERENCE,
+    condition_of,
+    curve_metrics,
+    strategies_of,
+    with_shares,
+)
 from foxdog.analysis.stats import (
     PERMUTATION_SEED,
     arm_name,
@@ -79,6 +85,8 @@ def settings(cfg: AnalysisConfig) -> dict[str, Any]:
         "confidence": cfg.confidence,
         "stop_kappa": cfg.stop_kappa,
         "stop_window": cfg.stop_window,
+        "head_stop_kappa": cfg.head_stop_kappa,
+        "head_stop_window": cfg.head_stop_window,
         "slope_threshold": cfg.slope_threshold,
         "slope_threshold_words": slope_words(cfg.slope_threshold),
         "slope_window": cfg.slope_window,
@@ -99,9 +107,14 @@ def analysis_document(
     targets: Sequence[Mapping[str, Any]],
     arms: Sequence[Sequence[str]],
     decided: Mapping[str, Any],
+    cfg: AnalysisConfig | None = None,
 ) -> dict[str, Any]:
-    """One regime's part of ``metrics/analysis.json`` (keys in docs/formats.md)."""
-    cfg = params.analysis
+    """One regime's part of ``metrics/analysis.json`` (keys in docs/formats.md).
+
+    ``cfg``: the regime's analysis settings (default ``params.analysis``; the stop rule
+    is per protocol, :meth:`foxdog.config.Params.analysis_for`).
+    """
+    cfg = params.analysis if cfg is None else cfg
     acc = baseline["accuracy"]
     tests = [g["test_vs_random"] for g in groups.values() if g.get("test_vs_random")]
     min_p = min((t["min_p_value"] for t in tests), default=math.nan)
@@ -181,7 +194,8 @@ def analyse_regime(
     baseline: Mapping[str, Any],
 ) -> Regime:
     """Everything about one regime that needs no other regime (today's per-study analysis)."""
-    cfg = params.analysis
+    # The start's protocol's stop rule (Params.analysis_for); everything else is shared.
+    cfg = params.analysis_for(condition_of(params, start).start)
     classes = params.data.classes
     rounds = with_shares(rounds, queries, classes)
     baseline_accuracy = float(baseline["accuracy"]["mean"])
@@ -206,7 +220,9 @@ def analyse_regime(
         groups=groups,
         targets=targets,
         arms=arms,
-        document=analysis_document(groups, baseline, params, reference, targets, arms, decided),
+        document=analysis_document(
+            groups, baseline, params, reference, targets, arms, decided, cfg
+        ),
         summary=summary_metrics(groups, baseline_accuracy, reference, decided, keys),
         curves=curve_bands(rounds, cfg, curve_metrics(classes)),
         differences=difference_curves(rounds, arms, cfg),

@@ -96,7 +96,9 @@ def run(
             protocol.query_size,
             params.active.label_noise,
         )
-        regime.document["stop_calibration"] = stop_calibration(final, protocol, cfg)
+        regime.document["stop_calibration"] = stop_calibration(
+            final, protocol, params.analysis_for(conditions[s].start)
+        )
 
     ablated: list[tuple[str, float, bool, dict[str, dict[str, Any]]]] = []
     if params.ablations.strategies and params.ablations.factors:
