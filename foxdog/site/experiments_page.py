@@ -407,7 +407,10 @@ def stopping() -> Shown:
             f"*Stopping rule* (stabilising predictions, Bloodgood & Vijay-Shanker 2009): stop at "
             f"the first round where the mean Cohen's κ between consecutive rounds' predictions "
             f"on the fixed stop set (the validation split) over {settings['stop_window']} rounds "
-            f"is at least {settings['stop_kappa']}. The table gives the labels at stop (median "
+            f"is at least {settings['stop_kappa']} for the CNN starts, over "
+            f"{settings.get('head_stop_window', settings['stop_window'])} rounds at least "
+            f"{settings.get('head_stop_kappa', settings['stop_kappa'])} for the frozen-feature "
+            "head (Method gives why). The table gives the labels at stop (median "
             "over seeds), the share of seeds that stopped, and accuracy at stop minus accuracy "
             "at the end of the budget (paired over the seeds that stopped). "
             + (

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from foxdog.analysis import narrative, narrative_sources
+from foxdog.site import fmt
 
 
 def _starts(doc: Mapping[str, Any]) -> list[str]:
@@ -134,20 +135,28 @@ def plateau(doc: Mapping[str, Any]) -> str:
 
 
 def stop(doc: Mapping[str, Any], curves: pd.DataFrame) -> str:
-    """Whether the stopping rule could fire: the highest window mean of κ any curve reaches."""
-    settings = doc["settings"]
-    window = int(settings["stop_window"])
+    """Whether each protocol's stopping rule could fire: its threshold against the highest
+    window mean of κ its curves reach (each regime's own rule, ``regimes.<c>.settings``)."""
+    rules: dict[tuple[float, int], list[str]] = {}
+    for start in _starts(doc):
+        own = doc["regimes"][start].get("settings") or doc["settings"]
+        rules.setdefault((float(own["stop_kappa"]), int(own["stop_window"])), []).append(start)
     kappa = curves[curves["metric"] == "kappa_stop"].dropna(subset=["mean"])
-    best = 0.0
-    for _, part in kappa.groupby(["start", "strategy"]):
-        rolled = part.sort_values("round")["mean"].rolling(window).mean().max()
-        best = max(best, float(rolled)) if np.isfinite(rolled) else best
-    fired = any(
-        (i.get("stop") or {}).get("labels") is not None
-        for s in _starts(doc)
-        for i in doc["regimes"][s]["strategies"].values()
-    )
-    return narrative.stop_words(best, float(settings["stop_kappa"]), window, fired)
+    sentences = []
+    for (threshold, window), starts in rules.items():
+        best = 0.0
+        mine = kappa[kappa["start"].isin(starts)] if "start" in kappa else kappa
+        for _, part in mine.groupby(["start", "strategy"]):
+            rolled = part.sort_values("round")["mean"].rolling(window).mean().max()
+            best = max(best, float(rolled)) if np.isfinite(rolled) else best
+        fired = any(
+            (i.get("stop") or {}).get("labels") is not None
+            for s in starts
+            for i in doc["regimes"][s]["strategies"].values()
+        )
+        words = narrative.stop_words(best, threshold, window, fired)
+        sentences.append(f"{fmt.join_words(starts)}: {words}" if len(rules) > 1 else words)
+    return " ".join(sentences)
 
 
 def early_late(doc: Mapping[str, Any], diff: pd.DataFrame) -> list[str]:

@@ -293,8 +293,12 @@ def statistics() -> Markdown:
   round the model predicts the fixed *stop set* (the validation split's images; no labels
   used); Cohen's κ between consecutive rounds' predictions is recorded. Labelling stops at
   the first round where the mean κ over {an.stop_window} consecutive rounds is at least
-  {an.stop_kappa}. Reported: labels at stop (median over seeds), the share of seeds that
-  stop, and accuracy at stop minus accuracy at the end of the budget, paired.
+  {an.stop_kappa} (the CNN starts: two seeds' models agree about that much at the end of
+  the budget), or over {an.head_stop_window} rounds at least {an.head_stop_kappa} for the
+  frozen-feature head, whose 10-label rounds agree far more than its seeds do (chosen on
+  the validation curve, `benchmarks/README.md` §14). Reported: labels at stop (median
+  over seeds), the share of seeds that stop, and accuracy at stop minus accuracy at the
+  end of the budget, paired.
 - **Plateau.** Each seed's least-squares slope over {an.slope_window} consecutive rounds;
   the curve is called flat only when the upper end of the slope's {level} t-interval is
   below {an.slope_threshold} accuracy per label ({100 * 100 * an.slope_threshold:g} point
