@@ -94,7 +94,7 @@ def test_a_strategy_that_pays_is_named_with_its_factor_interval_and_seeds() -> N
     # The row with the surest gain (largest lower bound), its numbers and its censored seeds.
     assert "from imagenet, 5% fox at 100 labels, margin saves labels" in text
     assert "about 40 (2.50× [1.80, 3.40] fewer, 30 seeds, 2 never got there)" in text
-    assert "Elsewhere (imagenet) label at random" in text
+    assert "Elsewhere (imagenet, natural mix) label at random" in text
 
 
 def test_a_condition_with_no_more_sure_rows_than_chance_does_not_pay() -> None:
@@ -107,7 +107,7 @@ def test_a_condition_with_no_more_sure_rows_than_chance_does_not_pay() -> None:
     out = narrative.answer(decision_doc(rows))
     check_claims(out["text"], rows, out["claims"])
     assert out["text"].startswith("Active learning pays in 1 of 2 conditions.")
-    assert "Elsewhere (imagenet) label at random" in out["text"]
+    assert "Elsewhere (imagenet, natural mix) label at random" in out["text"]
     assert "beyond what chance gives" in out["text"]
     assert all(c["condition"] == "imagenet-fox05" for c in out["claims"])
 
@@ -133,8 +133,8 @@ def test_a_strategy_that_costs_is_said_to_cost_never_to_save() -> None:
     out = narrative.answer(decision_doc(rows))
     check_claims(out["text"], rows, out["claims"])
     assert (
-        "It can hurt: typiclust costs labels from imagenet at 50 (0.60× [0.45, 0.80], 30 seeds)"
-        in (out["text"])
+        "It can hurt: typiclust costs labels from imagenet, natural mix at 50 "
+        "(0.60× [0.45, 0.80], 30 seeds)" in (out["text"])
     )
     assert [c["word"] for c in out["claims"]] == ["costs"]
 
