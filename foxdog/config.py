@@ -160,6 +160,7 @@ class HeadConfig:
         "random",
         "margin",
         "coreset",
+        "typiclust",
         "badge",
         "balanced_margin",
     )
