@@ -65,7 +65,7 @@ def _baseline_line(cond: Condition, root: Path, params: Params) -> str:
     level = f"{round(100 * params.analysis.confidence)}%"
     n = len(base["seeds"])
     spread = f"{level} interval {_interval(low, high)}, {n} seeds"
-    if n > 1 and low is not None and low == high:
+    if n > 1 and low is not None and len(set(score.get("per_seed") or [0, 1])) == 1:
         # A zero-initialised head trained full-batch on the same pool: the seed changes nothing.
         spread = f"the same model from each of {n} seeds: its training is deterministic"
     return (

@@ -39,7 +39,14 @@ def decision_answer(
     not an exact p-value.
     """
     rows = list(decision.get("rows") or [])
-    info = decision.get("conditions") or {}
+    info = {c: dict(i) for c, i in (decision.get("conditions") or {}).items()}
+    # "imagenet, natural mix" only beside "imagenet, 10% fox": a start at one balance is
+    # named alone.
+    for c, i in info.items():
+        start = i.get("start") or c.split("-")[0]
+        i["mixes"] = any(
+            (j.get("start") or d.split("-")[0]) == start for d, j in info.items() if d != c
+        )
     if not rows:
         return {"text": "The decision map has no comparisons yet.", "claims": []}
     for row in rows:
@@ -125,12 +132,9 @@ def decision_answer(
             "label at random: no strategy saves labels there"
         )
         if chance_only and where_pays:
-            named = join_and([condition_words(c, info.get(c)) for c in chance_only])
-            text += (
-                f" beyond what chance gives ({named}: no more intervals above 1 than the "
-                f"{(1 - confidence) / 2:.1%} that miss on that side by chance give, "
-                f"one-sided binomial test at {alpha:g})"
-            )
+            # Which conditions those are, and the binomial rule, are on Method and Insights:
+            # the Overview's paragraph stays short.
+            text += " beyond what chance gives"
         text += "."
     elif not pays:
         n_none = sum(r["word"] == NO_DIFFERENCE for r in rows)

@@ -89,12 +89,12 @@ def factor_text(row: Mapping[str, Any]) -> str:
 
 
 def condition_words(condition: str, info: Mapping[str, Any] | None = None) -> str:
-    """``imagenet-cat05`` -> ``imagenet, 5% cat``; ``imagenet`` -> ``imagenet, natural mix``
-    when the decision map knows its balance (else the start's name alone)."""
+    """``imagenet-cat05`` -> ``imagenet, 5% cat``; a natural condition by its start's name,
+    or ``imagenet, natural mix`` when ``info["mixes"]`` says the start runs other balances."""
     info = info or {}
     start = info.get("start") or condition.split("-")[0]
     if "-" not in condition:
-        return f"{start}, natural mix" if info.get("rare_class") else str(start)
+        return f"{start}, natural mix" if info.get("mixes") else str(start)
     share = info.get("pool_share")
     rare = info.get("rare_class") or ""
     if not finite(share):
