@@ -7,7 +7,6 @@ every number comes from ``metrics/analysis.json``, ``metrics/strategies.csv``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
@@ -20,44 +19,9 @@ from foxdog.site import charts, fmt, inputs, markup, overview, pages, summary_ch
 Shown = list[Any]  # what a section displays, in order: Markdown, HTML or a chart
 
 
-@dataclass(frozen=True)
-class _Study:
-    """What every section reads: the analysis, its settings and the natural-balance tables."""
-
-    doc: dict[str, Any]
-    starts: list[str]
-    settings: dict[str, Any]
-    reference: str
-    level: str
-    curves: pd.DataFrame
-    table: pd.DataFrame
-    regimes: dict[str, dict[str, Any]]
-    full: dict[str, float]
-    strategies: list[str]
-
-
-def _study() -> _Study:
-    doc = inputs.analysis()
-    starts = pages.starts(doc)
-    settings = doc["settings"]
-    regimes = {s: pages.regime(doc, s) for s in starts}
-    return _Study(
-        doc=doc,
-        starts=starts,
-        settings=settings,
-        reference=settings.get("reference", "random"),
-        level=fmt.pct(settings["confidence"], 0),
-        curves=pages.natural(inputs.curves()),
-        table=pages.natural(inputs.read_csv("metrics", "strategies.csv")),
-        regimes=regimes,
-        full={s: regimes[s]["baseline"]["accuracy"] for s in starts},
-        strategies=list(dict.fromkeys(s for r in regimes.values() for s in r["strategies"])),
-    )
-
-
 def intro() -> Shown:
     """The page's opening paragraph: strategies, starting models, seeds, how to read charts."""
-    st = _study()
+    st = pages.study()
     n_seeds = max(i["n_seeds"] for r in st.regimes.values() for i in r["strategies"].values())
     return [
         Markdown(
@@ -78,7 +42,7 @@ def intro() -> Shown:
 
 def regime_tests() -> Shown:
     """Per starting model: the named arm, its AULC test, adjusted p and saving (a table)."""
-    st = _study()
+    st = pages.study()
     level = st.level
     run = overview.protocol(st.doc, st.curves, st.starts[0])
     summary = pages.regime_summary(st.doc)
@@ -152,7 +116,7 @@ def regime_tests() -> Shown:
 
 def accuracy_by_labels() -> alt.TopLevelMixin:
     """Test accuracy against labelled images, with each start's full-pool accuracy."""
-    st = _study()
+    st = pages.study()
     return charts.learning_curves(
         st.curves,
         level=st.level,
@@ -165,7 +129,7 @@ def accuracy_by_labels() -> alt.TopLevelMixin:
 
 def accuracy_by_round() -> alt.TopLevelMixin:
     """Test accuracy against the round."""
-    st = _study()
+    st = pages.study()
     return charts.learning_curves(
         st.curves, level=st.level, x="round", starts=st.starts, title="Test accuracy by round"
     )
@@ -173,7 +137,7 @@ def accuracy_by_round() -> alt.TopLevelMixin:
 
 def gain_over_random() -> Shown:
     """Each strategy's paired accuracy difference from random, per round, with its caption."""
-    st = _study()
+    st = pages.study()
     diff = pages.natural(inputs.read_csv("plots", "diff_vs_random.csv"))
     arms = sorted(
         {a["name"] for r in st.regimes.values() for a in r["arms"] if len(a["members"]) > 1}
@@ -203,7 +167,7 @@ def gain_over_random() -> Shown:
 
 def other_metrics() -> alt.TopLevelMixin:
     """The other test metrics' curves (accuracy is charted above), one picked at a time."""
-    st = _study()
+    st = pages.study()
     others = [m for m in METRICS[1:] if m in set(st.curves["metric"])]
     return charts.metric_explorer(
         st.curves,
@@ -216,7 +180,7 @@ def other_metrics() -> alt.TopLevelMixin:
 
 def aulc() -> Shown:
     """What AULC is, each regime's verdict, and the paired AULC differences from random."""
-    st = _study()
+    st = pages.study()
     reference, level, regimes, starts = st.reference, st.level, st.regimes, st.starts
     shown: Shown = [
         Markdown(
@@ -252,7 +216,7 @@ def _span(low: pd.Series, high: pd.Series, formatter: fmt.Formatter) -> list[str
 
 def aulc_table() -> HTML:
     """AULC and final accuracy per starting model and strategy, with intervals and tests."""
-    st = _study()
+    st = pages.study()
     reference, level = st.reference, st.level
     aulc = st.table.copy()
     aulc["aulc_ci"] = _span(aulc["aulc_low"], aulc["aulc_high"], fmt.num)
@@ -319,7 +283,7 @@ def _target_cell(info: dict[str, Any], key: str, reference: str) -> str:
 
 def targets() -> Shown:
     """How targets are read, then per starting model a heading and its labels-to-target table."""
-    st = _study()
+    st = pages.study()
     reference, level, full = st.reference, st.level, st.full
     shown: Shown = [
         Markdown(
@@ -369,7 +333,7 @@ def targets() -> Shown:
 
 def head_to_head() -> Shown:
     """How a win/tie/loss record is counted, and the records as a heat map."""
-    st = _study()
+    st = pages.study()
     winloss = pages.natural(inputs.read_csv("metrics", "winloss.csv"))
     return [
         Markdown(
@@ -393,7 +357,7 @@ def _optional(formatter: str) -> fmt.Formatter:
 
 def stopping() -> Shown:
     """The stopping rule and the flat-curve rule, and their table with each strategy's cost."""
-    st = _study()
+    st = pages.study()
     settings, level = st.settings, st.level
     available = any(
         info["stop"]["available"] for r in st.regimes.values() for info in r["strategies"].values()

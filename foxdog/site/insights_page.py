@@ -8,7 +8,6 @@ number is read from ``metrics/`` and ``plots/`` (through :mod:`foxdog.site.input
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -22,50 +21,9 @@ Shown = list[Any]  # what a section displays, in order: Markdown or HTML
 UNCERTAINTY = {"least_confident", "margin", "entropy"}
 
 
-@dataclass(frozen=True)
-class _Study:
-    """What the sections read: the analysis, its settings, the natural-balance tables."""
-
-    doc: dict[str, Any]
-    starts: list[str]
-    classes: list[str]
-    settings: dict[str, Any]
-    reference: str
-    level: str
-    curves: pd.DataFrame
-    table: pd.DataFrame
-    regimes: dict[str, dict[str, Any]]
-    strategies: list[str]  # every strategy that ran in some regime (params order)
-
-    @property
-    def active(self) -> list[str]:
-        """The strategies other than the reference."""
-        return [s for s in self.strategies if s != self.reference]
-
-
-def study() -> _Study:
-    """The analysis and tables every section of the Insights page reads."""
-    doc = inputs.analysis()
-    starts = pages.starts(doc)
-    settings = doc["settings"]
-    regimes = {s: pages.regime(doc, s) for s in starts}
-    return _Study(
-        doc=doc,
-        starts=starts,
-        classes=pages.class_names(doc),
-        settings=settings,
-        reference=settings.get("reference", "random"),
-        level=fmt.pct(settings["confidence"], 0),
-        curves=pages.natural(inputs.curves()),
-        table=pages.natural(inputs.read_csv("metrics", "strategies.csv")),
-        regimes=regimes,
-        strategies=list(dict.fromkeys(s for r in regimes.values() for s in r["strategies"])),
-    )
-
-
 def intro() -> Markdown:
     """Where the page's numbers come from and what differs between regimes."""
-    starts = study().starts
+    starts = pages.study().starts
     return Markdown(
         "Every number on this page is read from `metrics/` and `plots/` when the site is "
         "rendered; the sentences change with the results. "
@@ -81,7 +39,7 @@ def intro() -> Markdown:
 
 def supported() -> Shown:
     """The claims the results support, and each strategy's class shares against the pool."""
-    st = study()
+    st = pages.study()
     doc, classes = st.doc, st.classes
     diff = pages.natural(inputs.read_csv("plots", "diff_vs_random.csv"))
     pool_shares = pages.pool_shares(inputs.pool_labels(), classes)
@@ -124,7 +82,7 @@ def _common_cell(r: Any) -> str:
 
 def labelling_efficiency() -> Shown:
     """Labels random needs from each start to reach accuracies common to every start."""
-    st = study()
+    st = pages.study()
     doc, reference, level = st.doc, st.reference, st.level
     common = pages.common_targets(doc, reference)
     sm = pages.starting_model(doc)
@@ -175,7 +133,7 @@ def labelling_efficiency() -> Shown:
     ]
 
 
-def _regime_savings(st: _Study, start: str) -> str:
+def _regime_savings(st: pages.Study, start: str) -> str:
     """One regime's line: random's labels to its declared target, and each saving."""
     reference, level = st.reference, st.level
     inf = st.regimes[start]["strategies"]
@@ -212,7 +170,7 @@ def _regime_savings(st: _Study, start: str) -> str:
 
 def savings() -> Markdown:
     """Per regime, the labels each strategy saves against random at its declared target."""
-    st = study()
+    st = pages.study()
     lines = [
         "Within each starting model, targets are shares of that regime's full-pool accuracy (or "
         "of the best final accuracy where no strategy reached the largest share); labels are "
@@ -234,7 +192,7 @@ def _why_same(group: list[str], classes: list[str]) -> str:
     return "their numbers below coincide for that reason"
 
 
-def _arm_verdict(st: _Study, name: str, test: dict[str, Any], wtl: dict[str, int]) -> str:
+def _arm_verdict(st: pages.Study, name: str, test: dict[str, Any], wtl: dict[str, int]) -> str:
     """One arm's test against random in words, with its win/tie/loss record."""
     reference, alpha = st.reference, st.settings["alpha"]
     n = wtl["wins"] + wtl["ties"] + wtl["losses"]
@@ -267,7 +225,7 @@ def _arm_verdict(st: _Study, name: str, test: dict[str, Any], wtl: dict[str, int
 
 def strategy_choice() -> Shown:
     """Ranks per starting model, then per regime its identical arms and each arm's test."""
-    st = study()
+    st = pages.study()
     starts, reference = st.starts, st.reference
     winloss = pages.natural(inputs.read_csv("metrics", "winloss.csv"))
     if len(starts) > 1:
@@ -315,7 +273,7 @@ def strategy_choice() -> Shown:
 
 def cost() -> Shown:
     """What choosing costs next to training, and how far the picks stray from the pool."""
-    st = study()
+    st = pages.study()
     reference, level, classes = st.reference, st.level, st.classes
     cost = st.table.copy()
     if not (reference in set(cost["strategy"]) and len(cost)):
@@ -359,7 +317,7 @@ def cost() -> Shown:
 
 def plateau() -> Shown:
     """Where the stopping rule stops and where the curves flatten, per start and strategy."""
-    st = study()
+    st = pages.study()
     stops = st.table.copy()
     stops["stop_text"] = [
         "–" if fmt.is_missing(n) else f"{fmt.integer(n)} ({fmt.pct(f, 0)} of seeds)"

@@ -31,12 +31,14 @@ metrics (curves.csv). Class names come from analysis.json ``classes``, else
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from foxdog.registry import START_INFO
+from foxdog.site import inputs
 from foxdog.site.fmt import (
     Formatter,
     integer,
@@ -478,3 +480,47 @@ def trend_word(values: Sequence[float], tolerance: float) -> str:
     if abs(change) <= tolerance:
         return "stays about the same"
     return "grows" if change > 0 else "shrinks"
+
+
+@dataclass(frozen=True)
+class Study:
+    """What the Experiments and Insights sections read: the analysis, its settings and the
+    natural-balance tables (one read per call of :func:`study`)."""
+
+    doc: dict[str, Any]
+    starts: list[str]
+    classes: list[str]
+    settings: dict[str, Any]
+    reference: str
+    level: str
+    curves: pd.DataFrame
+    table: pd.DataFrame
+    regimes: dict[str, dict[str, Any]]
+    full: dict[str, float]  # each start's full-pool accuracy
+    strategies: list[str]  # every strategy that ran in some regime (params order)
+
+    @property
+    def active(self) -> list[str]:
+        """The strategies other than the reference."""
+        return [s for s in self.strategies if s != self.reference]
+
+
+def study() -> Study:
+    """The analysis and natural-balance tables every Experiments/Insights section reads."""
+    doc = inputs.analysis()
+    starts_ = starts(doc)
+    settings = doc["settings"]
+    regimes = {s: regime(doc, s) for s in starts_}
+    return Study(
+        doc=doc,
+        starts=starts_,
+        classes=class_names(doc),
+        settings=settings,
+        reference=settings.get("reference", "random"),
+        level=pct(settings["confidence"], 0),
+        curves=natural(inputs.curves()),
+        table=natural(inputs.read_csv("metrics", "strategies.csv")),
+        regimes=regimes,
+        full={s: regimes[s]["baseline"]["accuracy"] for s in starts_},
+        strategies=list(dict.fromkeys(s for r in regimes.values() for s in r["strategies"])),
+    )
