@@ -359,3 +359,18 @@ def test_one_saving_and_one_cost_in_a_condition_is_no_finding() -> None:
     assert "It can hurt" not in out["text"]
     assert all(c["condition"] == "imagenet-fox05" for c in out["claims"])
     assert "no strategy saves labels there beyond what chance gives" in out["text"]
+
+
+def test_full_pool_words_name_a_clear_lead_and_a_deterministic_fit() -> None:
+    # imagenet's head is deterministic (zero-width interval) and 19 points ahead of transfer,
+    # whose interval it does not overlap: the better start, said without a fake interval.
+    acc = {
+        "scratch": {"mean": 0.754, "low": 0.745, "high": 0.763},
+        "transfer": {"mean": 0.776, "low": 0.759, "high": 0.793},
+        "imagenet": {"mean": 0.9709, "low": 0.9709, "high": 0.9709},
+    }
+    text = narrative.full_pool_words("scratch", acc, {})
+    assert "97.1% from imagenet (the same model from every seed)" in text
+    assert "[97.1%, 97.1%]" not in text
+    assert "The highest, imagenet, leads transfer by 19.49 points: the better start" in text
+    assert "too little to call" not in text

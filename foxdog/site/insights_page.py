@@ -23,17 +23,36 @@ UNCERTAINTY = {"least_confident", "margin", "entropy"}
 
 def intro() -> Markdown:
     """Where the page's numbers come from and what differs between regimes."""
-    starts = pages.study().starts
+    st = pages.study()
+    starts = st.starts
+    # Starts that ran the same strategies on the same number of seeds are paired by seed.
+    groups: dict[tuple[tuple[str, ...], Any], list[str]] = {}
+    for s in starts:
+        regime = st.regimes[s]
+        key = (tuple(regime["strategies"]), (regime.get("power") or {}).get("n_seeds"))
+        groups.setdefault(key, []).append(s)
+    if len(starts) == 1:
+        same = f"Every strategy ran from {pages.starts_phrase(starts)} on the same seeds."
+    elif len(groups) == 1:
+        same = (
+            f"Each of {fmt.plural(len(starts), 'starting model')} ({fmt.join_words(starts)}) "
+            "ran the same strategies on the same seeds, so what changes from one regime to "
+            "the next is the network's starting point alone."
+        )
+    else:
+        ran = [
+            f"{fmt.join_words(group)} ran {fmt.join_words(list(strategies))}"
+            + (f" on {n} seeds" if n else "")
+            for (strategies, n), group in groups.items()
+        ]
+        same = (
+            f"The starting models ran {len(groups)} protocols: {'; '.join(ran)}. Within one, the "
+            "strategies share seeds, so what changes between its regimes is the starting "
+            "point alone; across protocols the budgets and seeds differ."
+        )
     return Markdown(
         "Every number on this page is read from `metrics/` and `plots/` when the site is "
-        "rendered; the sentences change with the results. "
-        + (
-            f"Each of {fmt.plural(len(starts), 'starting model')} ({fmt.join_words(starts)}) ran "
-            "the same strategies on the same seeds, so what changes from one regime to the "
-            "next is the network's starting point alone."
-            if len(starts) > 1
-            else f"Every strategy ran from {pages.starts_phrase(starts)} on the same seeds."
-        )
+        "rendered; the sentences change with the results. " + same
     )
 
 

@@ -12,6 +12,7 @@ from foxdog.analysis.narrative.words import (
     finite,
     interval_text,
     join_and,
+    pct_text,
     pts_text,
     saving_word,
 )
@@ -106,15 +107,26 @@ def full_pool_words(
             + (f", {n} paired seeds)" if n else ")")
         )
     ranked = sorted(accuracy, key=lambda s: -float(accuracy[s]["mean"]))
-    text = "Trained on the whole pool: " + join_and(
-        [f"{interval_text(accuracy[s])} from {s}" for s in accuracy]
-    )
+
+    def one(s: str) -> str:
+        a = accuracy[s]
+        if finite(a.get("low")) and abs(float(a["high"]) - float(a["low"])) < 1e-9:
+            # A deterministic fit (a zero-initialised, full-batch head): no spread to show.
+            return f"{pct_text(a.get('mean'))} from {s} (the same model from every seed)"
+        return f"{interval_text(a)} from {s}"
+
+    text = "Trained on the whole pool: " + join_and([one(s) for s in accuracy])
     text += f". Against {reference}: {join_and(parts)}." if parts else "."  # one start: no pairs
     if len(ranked) >= 2:
-        lead = float(accuracy[ranked[0]]["mean"]) - float(accuracy[ranked[1]]["mean"])
+        top, second = accuracy[ranked[0]], accuracy[ranked[1]]
+        lead = float(top["mean"]) - float(second["mean"])
+        apart = finite(top.get("low")) and finite(second.get("high"))
+        apart = apart and float(top["low"]) > float(second["high"])
+        text += f" The highest, {ranked[0]}, leads {ranked[1]} by {pts_text(lead, signed=False)} "
         text += (
-            f" The highest, {ranked[0]}, leads {ranked[1]} by {pts_text(lead, signed=False)} "
-            "points, too little to call either the better start."
+            "points: the better start (their intervals do not overlap)."
+            if apart
+            else "points, too little to call either the better start."
         )
     return text
 
