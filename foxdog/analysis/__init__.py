@@ -45,7 +45,8 @@ Definitions (per regime)
   ``2/2**n``.
 - **Verdict**: a strategy is named best only if its arm is significantly better than
   random (largest mean difference among those); otherwise the verdict says no
-  strategy is distinguishable from random and quotes the arm closest to beating it.
+  strategy is distinguishable from random and quotes the arm with the largest mean AULC
+  and which side of random it is on.
 - **Targets**: ``analysis.targets`` shares of the regime's full-pool baseline accuracy
   (trained with the runs' recipe), pre-declared and never switched by the outcome;
   ``target_reference.share_reached`` is the best arm's mean final accuracy over it.

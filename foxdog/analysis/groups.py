@@ -441,9 +441,11 @@ def verdict(groups: Mapping[str, dict[str, Any]], cfg: AnalysisConfig) -> dict[s
     else:
         # With an arm significantly worse, "indistinguishable" would be false.
         claim = "significantly better than" if worse else "distinguishable from"
+        # "Closest to beating" would flatter an arm that is behind: say which side it is on.
+        side = "still behind it" if test["mean_difference"] < 0 else "ahead, within chance"
         out["text"] = (
-            f"No strategy is {claim} random sampling; the arm closest to beating it, "
-            f"{arm}, is {numbers}."
+            f"No strategy is {claim} random sampling; the arm with the largest mean AULC, "
+            f"{arm}, is {side}: {numbers}."
         )
     if worse:
         out["text"] += f" Significantly worse than random: {', '.join(worse)}."

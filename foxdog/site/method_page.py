@@ -280,8 +280,8 @@ def statistics() -> Markdown:
   Benjamini–Hochberg; a strategy is *significant* when the adjusted p is below
   α = {an.alpha}. A best strategy is named only when it is significantly better than
   random; otherwise the result says that no strategy is better than random (or
-  distinguishable from it, when none is significantly worse either), quoting the arm closest
-  to beating random with its difference and interval.
+  distinguishable from it, when none is significantly worse either), quoting the arm with the
+  largest mean AULC, which side of random it is on, its difference and interval.
 - **Labels to a target.** Targets are {targets} of the same start's full-pool accuracy,
   trained with the runs' own recipe; declared before the runs and never switched by
   outcome (a target the budget does not reach is reported as not reached). Each

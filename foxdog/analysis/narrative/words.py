@@ -51,7 +51,10 @@ def pts_text(value: Any, signed: bool = True) -> str:
 def interval_text(entry: Mapping[str, Any], mean: str = "mean", points: bool = False) -> str:
     """``71.2% [69.8%, 72.6%]`` or, for a difference, ``+1.48 [-0.73, +3.69]`` points."""
     text = pts_text if points else pct_text
-    return f"{text(entry.get(mean))} [{text(entry.get('low'))}, {text(entry.get('high'))}]"
+    low, high = entry.get("low"), entry.get("high")
+    if finite(low) and finite(high) and abs(float(high) - float(low)) < 1e-9:
+        return f"{text(entry.get(mean))} (the same from every seed)"
+    return f"{text(entry.get(mean))} [{text(low)}, {text(high)}]"
 
 
 def finite(value: Any) -> bool:
