@@ -19,15 +19,30 @@ from foxdog.site import charts, fmt, inputs, markup, overview, pages, summary_ch
 Shown = list[Any]  # what a section displays, in order: Markdown, HTML or a chart
 
 
+def _protocols(st: pages.Study) -> str:
+    """Each distinct label schedule and its starts: ``scratch and transfer: 8 seeds, ...``."""
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for start in st.starts:
+        run = overview.protocol(st.doc, st.curves, start)
+        key = (run["seeds"], run["initial_size"], run["query_size"], run["rounds"])
+        groups.setdefault(key, []).append(start)
+    parts = [
+        f"{fmt.plural(seeds, 'seed')} paired by seed, {initial} labels to begin with, then "
+        f"{query} per round for {rounds} rounds"
+        + ("" if len(groups) == 1 else f" ({fmt.join_words(starts)})")
+        for (seeds, initial, query, rounds), starts in groups.items()
+    ]
+    return "; ".join(parts)
+
+
 def intro() -> Shown:
     """The page's opening paragraph: strategies, starting models, seeds, how to read charts."""
     st = pages.study()
-    n_seeds = max(i["n_seeds"] for r in st.regimes.values() for i in r["strategies"].values())
     return [
         Markdown(
             f"{fmt.plural(len(st.strategies), 'strategy', 'strategies')} from "
-            f"{fmt.plural(len(st.starts), 'starting model')} ({fmt.join_words(st.starts)}), "
-            f"{fmt.plural(n_seeds, 'seed')} each, paired by seed within a regime. Lines are means "
+            f"{fmt.plural(len(st.starts), 'starting model')} ({fmt.join_words(st.starts)}): "
+            f"{_protocols(st)}. Lines are means "
             f"over seeds, bands {st.level} t-intervals of the mean over seeds. "
             + (
                 "**Pick the starting model** in the drop-down under a chart; "
@@ -44,7 +59,6 @@ def regime_tests() -> Shown:
     """Per starting model: the named arm, its AULC test, adjusted p and saving (a table)."""
     st = pages.study()
     level = st.level
-    run = overview.protocol(st.doc, st.curves, st.starts[0])
     summary = pages.regime_summary(st.doc)
     summary["regime"] = [
         s if pages.start_name(s) == s else f"{s} ({pages.start_name(s)})" for s in summary["start"]
@@ -82,11 +96,9 @@ def regime_tests() -> Shown:
     ]
     return [
         Markdown(
-            f"Per starting model, {fmt.plural(run['seeds'], 'seed')} paired by seed: "
-            f"{run['initial_size']} labels to begin with, then {run['query_size']} per round "
-            f"for {run['rounds']} rounds. Per regime: the arm the regime's pre-declared test "
-            "names (the significant best, or else the arm with the largest mean AULC, which may "
-            "be behind random), its paired "
+            f"Per starting model, {_protocols(st)}. Per regime: the arm the regime's "
+            "pre-declared test names (the significant best, or else the arm with the largest "
+            "mean AULC, which may be behind random), its paired "
             f"difference in area under the learning curve from random with its {level} interval "
             "and Benjamini–Hochberg adjusted p (within the regime, and over every regime's arms), "
             "and the labels it saves against random to reach a target accuracy of the regime "
