@@ -161,3 +161,25 @@ def test_imagenet_head_puts_real_photos_in_their_family(imagenet_model) -> None:
         rtol=1e-4,
         atol=1e-3,
     )
+
+
+@pytest.mark.parametrize(("size", "kernel", "stride"), [(9, 3, 1), (8, 3, 2), (9, 5, 2), (6, 5, 1)])
+def test_depthwise_conv_is_the_grouped_convolution(size: int, kernel: int, stride: int) -> None:
+    # The shifted-product form the network uses must equal XLA's grouped convolution,
+    # "SAME" padding included (odd and even sizes, strides 1 and 2), up to float rounding.
+    rng = np.random.default_rng(size * kernel * stride)
+    conv = nnx.Conv(
+        6,
+        6,
+        kernel_size=(kernel, kernel),
+        strides=(stride, stride),
+        padding="SAME",
+        feature_group_count=6,
+        use_bias=False,
+        rngs=nnx.Rngs(0),
+    )
+    x = rng.standard_normal((2, size, size, 6)).astype(np.float32)
+    want = np.asarray(conv(x))
+    got = np.asarray(effnet.depthwise_conv(x, conv.kernel[...], stride))
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -52,6 +52,30 @@ WEIGHTS_FILE = "models/efficientnet-lite0-57934424.pth"
 _IGNORED_SUFFIX = ".num_batches_tracked"
 
 
+def depthwise_conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
+    """Depthwise k x k convolution with XLA's "SAME" padding, as k*k shifted products.
+
+    The same function as ``nnx.Conv(feature_group_count=channels)`` up to float rounding
+    (the sum runs in another order), but XLA's CPU backend runs grouped convolutions
+    7-15x slower than these elementwise products (benchmarks/README.md, section 12).
+    ``kernel``: (k, k, 1, C).
+    """
+    k = kernel.shape[0]
+    _, h, w, _ = x.shape
+    oh, ow = -(-h // stride), -(-w // stride)
+    ph, pw = max((oh - 1) * stride + k - h, 0), max((ow - 1) * stride + k - w, 0)
+    xp = jnp.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+    out = None
+    for i in range(k):
+        for j in range(k):
+            window = xp[
+                :, i : i + (oh - 1) * stride + 1 : stride, j : j + (ow - 1) * stride + 1 : stride
+            ]
+            term = window * kernel[i, j, 0]
+            out = term if out is None else out + term
+    return out
+
+
 class ConvBN(nnx.Module):
     """Convolution without bias, batch norm on running statistics, optional ReLU6."""
 
@@ -73,7 +97,12 @@ class ConvBN(nnx.Module):
         )
 
     def __call__(self, x: jax.Array, act: bool = True) -> jax.Array:
-        y = self.bn(self.conv(x))
+        conv = self.conv
+        if conv.feature_group_count > 1 and conv.feature_group_count == conv.in_features:
+            y = depthwise_conv(x, conv.kernel[...], conv.strides[0])
+        else:
+            y = conv(x)
+        y = self.bn(y)
         return jnp.clip(y, 0.0, 6.0) if act else y
 
 
