@@ -50,6 +50,17 @@ def _params(args: argparse.Namespace) -> Params:
     return load_params(args.params)
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1 (argparse turns the error into one line)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
@@ -129,14 +140,28 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 def cmd_al(args: argparse.Namespace) -> int:
     from foxdog.stages import al
 
-    al.run(_params(args), args.strategy, args.condition, Path(args.results), args.params)
+    al.run(
+        _params(args),
+        args.strategy,
+        args.condition,
+        Path(args.results),
+        args.params,
+        workers=args.workers,
+    )
     return 0
 
 
 def cmd_ablate(args: argparse.Namespace) -> int:
     from foxdog.stages import ablate
 
-    ablate.run(_params(args), args.factor, args.strategy, Path(args.results), args.params)
+    ablate.run(
+        _params(args),
+        args.factor,
+        args.strategy,
+        Path(args.results),
+        args.params,
+        workers=args.workers,
+    )
     return 0
 
 
@@ -313,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
     for runner in (al, ab):
         runner.add_argument("--strategy", required=True, choices=STRATEGIES)
         runner.add_argument("--results", default=str(paths.RESULTS))
+        runner.add_argument(
+            "--workers",
+            type=_positive_int,
+            default=None,
+            help="seeds run at once, each in a process pinned to one core (default: one per "
+            "core); the numbers do not depend on it",
+        )
     pcd = add("probcover-delta", cmd_probcover_delta, "ProbCover's δ: purity vs coverage")
     pcd.add_argument("--out", default=str(paths.probcover_delta()))
     add("analyze", cmd_analyze, "learning curves, AULC, savings, plateaus, tests")

@@ -126,7 +126,7 @@ class ActiveConfig:
     # The study's regimes: where the network starts (scratch, or a pretrained trunk).
     starts: tuple[str, ...] = ("scratch", "transfer", "selfsup")
     strategies: tuple[str, ...] = ("random", "margin", "coreset", "typiclust")
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
+    seeds: tuple[int, ...] = tuple(range(14))
     initial_size: int = 10
     query_size: int = 100
     rounds: int = 9

@@ -3,8 +3,10 @@
 XLA compiles for the machine it runs on (vector width, FMA), so floating-point
 results differ between machine kinds; :func:`foxdog.active.state.machine_kind` is
 part of every run's fingerprint. This test re-fits round 0 of seed 0 on a tiny
-generated data set and compares it with ``machine_reference.json``; a machine kind
-with no recorded value is skipped, saying how to record one:
+generated data set and compares it with ``machine_reference.json``. It runs as the
+stages run a seed: in a process pinned to one core (:mod:`foxdog.active.workers`), so the
+kind is ``...:1cpu`` whatever the machine's core count. A machine kind with no recorded
+value is skipped, saying how to record one:
 
     python tests/test_machine_reference.py --record
 """
@@ -12,6 +14,8 @@ with no recorded value is skipped, saying how to record one:
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -66,15 +70,28 @@ def round_zero(tmp: Path) -> dict:
     }
 
 
-def test_round_zero_matches_the_value_recorded_for_this_machine_kind(tmp_path: Path) -> None:
+def pinned_round_zero() -> tuple[str, dict]:
+    """The machine kind and :func:`round_zero` of a fresh process pinned to one core."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--value"],
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+    ).stdout
+    got = json.loads(out.splitlines()[-1])
+    return got.pop("kind"), got
+
+
+def test_round_zero_matches_the_value_recorded_for_this_machine_kind() -> None:
     recorded = json.loads(REFERENCE.read_text(encoding="utf-8"))
-    kind = machine_kind()
+    kind, got = pinned_round_zero()
+    assert kind.endswith(":1cpu") or not kind.startswith("cpu:"), kind
     if kind not in recorded:
         pytest.skip(
             f"no reference recorded for machine kind {kind!r} (have: {', '.join(recorded)}); "
             "record one with `python tests/test_machine_reference.py --record`"
         )
-    got = round_zero(tmp_path)
     want = recorded[kind]
     # Bitwise: on one machine kind the pipeline is deterministic to the last bit.
     assert got["accuracy"] == want["accuracy"] and got["log_loss"] == want["log_loss"]
@@ -82,15 +99,18 @@ def test_round_zero_matches_the_value_recorded_for_this_machine_kind(tmp_path: P
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["--record"]:
-        sys.exit("usage: python tests/test_machine_reference.py --record")
     import tempfile
 
+    if sys.argv[1:] == ["--value"]:  # the pinned child of pinned_round_zero
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps({"kind": machine_kind(), **round_zero(Path(tmp))}))
+        sys.exit(0)
+    if sys.argv[1:] != ["--record"]:
+        sys.exit("usage: python tests/test_machine_reference.py --record")
     from foxdog import io
 
-    with tempfile.TemporaryDirectory() as tmp:
-        value = round_zero(Path(tmp))
+    kind, value = pinned_round_zero()
     recorded = json.loads(REFERENCE.read_text(encoding="utf-8")) if REFERENCE.is_file() else {}
-    recorded[machine_kind()] = value
+    recorded[kind] = value
     io.write_json(REFERENCE, recorded)
-    print(f"recorded {machine_kind()} in {REFERENCE}")
+    print(f"recorded {kind} in {REFERENCE}")

@@ -15,6 +15,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -402,6 +403,40 @@ def show_progress() -> bool:
     return not os.environ.get("CI") and sys.stderr.isatty()
 
 
+@dataclass(frozen=True)
+class SeedRun:
+    """Everything one seed's :class:`Experiment` needs but its spec: picklable, sent to a
+    worker process once (:func:`foxdog.active.workers.run_pinned`)."""
+
+    make_estimator: EstimatorFactory
+    pool: Split
+    test: Split
+    state_dir: Path
+    progress: bool
+    val: Split | None
+    rare_label: int
+    context: dict[str, Any]
+    pool_for: Callable[[int], Split] | None
+
+    def seed_pool(self, spec: RunSpec) -> Split:
+        """The pool ``spec``'s seed runs on."""
+        return self.pool if self.pool_for is None else self.pool_for(spec.seed)
+
+    def __call__(self, spec: RunSpec) -> dict[str, Any]:
+        """Run (or resume) ``spec``; its state (the path names the machine this runs on)."""
+        return Experiment(
+            spec,
+            self.make_estimator,
+            self.seed_pool(spec),
+            self.test,
+            state_path(self.state_dir, spec),
+            self.progress,
+            val=self.val,
+            rare_label=self.rare_label,
+            context=self.context,
+        ).run()
+
+
 def run_specs(
     specs: Iterable[RunSpec],
     make_estimator: EstimatorFactory,
@@ -417,6 +452,7 @@ def run_specs(
     rare_label: int = 1,
     pool_for: Callable[[int], Split] | None = None,
     context: dict[str, Any] | None = None,
+    workers: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run (or resume) each spec; return all round records and all queries.
 
@@ -425,30 +461,44 @@ def run_specs(
     ``make_estimator`` decides where the network starts. ``pool_for(seed)``, when
     given, is the pool seed ``seed`` runs on (a subsampled condition); otherwise ``pool``.
     ``rare_label`` is the label whose recall and count the rows report.
+    ``workers``: None runs the seeds here, one after another, on the cores this process
+    has; a number runs them in that many worker processes pinned to one core each
+    (:mod:`foxdog.active.workers`: the numbers then do not depend on how many), and
+    ``make_estimator`` and ``pool_for`` must be picklable. Rows come in ``specs`` order.
     """
     progress = show_progress() if progress is None else progress
     specs = list(specs)
-    rounds: list[dict[str, Any]] = []
-    queries: list[dict[str, Any]] = []
+    run = SeedRun(
+        make_estimator,
+        pool,
+        test,
+        Path(state_dir),
+        progress and workers is None,  # per-round bars from several processes would collide
+        val,
+        int(rare_label),
+        {"condition": condition or start, **(context or {})},
+        pool_for,
+    )
     # One line per finished seed where stderr is no terminal (dvc repro's log); on a
     # terminal a bar over seeds, and the Experiment's own bar over rounds below it.
     names = "/".join(dict.fromkeys(spec.strategy for spec in specs))
     bar = Progress(len(specs), f"al {start}/{names}", "run")
-    for spec in specs:
-        path = state_path(state_dir, spec)
-        seed_pool = pool if pool_for is None else pool_for(spec.seed)
-        state = Experiment(
-            spec,
-            make_estimator,
-            seed_pool,
-            test,
-            path,
-            progress,
-            val=val,
-            rare_label=rare_label,
-            context={"condition": condition or start, **(context or {})},
-        ).run()
-        bar.update(note=f"seed {spec.seed}: accuracy {state['rounds'][-1]['accuracy']:.3f}")
+    if workers is None:
+        finished = ((i, run(spec)) for i, spec in enumerate(specs))
+    else:
+        from foxdog.active.workers import run_pinned
+
+        finished = run_pinned(run, specs, workers)
+    states: dict[int, dict[str, Any]] = {}
+    for i, state in finished:
+        states[i] = state
+        note = f"seed {specs[i].seed}: accuracy {state['rounds'][-1]['accuracy']:.3f}"
+        bar.update(note=note)
+    bar.close()
+    rounds: list[dict[str, Any]] = []
+    queries: list[dict[str, Any]] = []
+    for i, spec in enumerate(specs):
+        state, seed_pool = states[i], run.seed_pool(spec)
         protocol = {
             "condition": condition or start,
             "start": start,
@@ -462,7 +512,6 @@ def run_specs(
         }
         rounds.extend({**protocol, **r, "machine": state["machine"]} for r in state["rounds"])
         queries.extend({**protocol, **q} for q in pd.DataFrame(state["queries"]).to_dict("records"))
-    bar.close()
     return (
         pd.DataFrame(rounds, columns=list(ROUND_COLUMNS)),
         pd.DataFrame(queries, columns=list(QUERY_COLUMNS)),

@@ -21,6 +21,7 @@ The rounds themselves are :mod:`foxdog.active.loop`; saved states :mod:`foxdog.a
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -152,21 +153,25 @@ QUERY_COLUMNS = (*PROTOCOL_COLUMNS, *QUERY_KEYS)
 
 def estimator_factory(params: Params, start: str) -> EstimatorFactory:
     """Seed -> unfitted classifier of ``start``: the CNN, or for a frozen-feature start the
-    head on its features (``params.head``)."""
+    head on its features (``params.head``). Picklable, so worker processes can build it."""
+    return functools.partial(_estimator, params, start)
+
+
+def _estimator(params: Params, start: str, seed: int) -> Any:
+    n_classes = len(params.data.classes)
     if start in FEATURE_STARTS:
         from foxdog.model.head import FeatureHeadClassifier
 
-        n_classes = len(params.data.classes)
-        return lambda seed: FeatureHeadClassifier.from_config(params.head, n_classes, seed)
+        return FeatureHeadClassifier.from_config(params.head, n_classes, seed)
     from foxdog.model.estimator import FlaxCNNClassifier
 
-    return lambda seed: FlaxCNNClassifier.from_config(
+    return FlaxCNNClassifier.from_config(
         params.model,
         params.train,
         seed=seed,
         pretrain=params.pretrain,
         start=start,
-        n_classes=len(params.data.classes),
+        n_classes=n_classes,
     )
 
 

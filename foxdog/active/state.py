@@ -14,6 +14,7 @@ import ast
 import functools
 import hashlib
 import json
+import os
 import platform
 import re
 from pathlib import Path
@@ -65,11 +66,13 @@ def _cpu_flags() -> frozenset[str]:
 
 @functools.cache
 def machine_kind() -> str:
-    """Short, stable name of what XLA compiles for, e.g. ``cpu:x86_64:avx2``, ``gpu:NVIDIA H200``.
+    """Short, stable name of what XLA compiles for: ``cpu:x86_64:avx2:1cpu``, ``gpu:NVIDIA H200``.
 
     The same program gives different floating-point results on different kinds
-    (XLA's CPU code uses the widest vector unit and FMA it finds), so the kind is
-    part of a run's fingerprint and is written to ``rounds.csv``.
+    (XLA's CPU code uses the widest vector unit and FMA it finds, and splits its
+    sums over the cores the process may use), so the kind is part of a run's
+    fingerprint and is written to ``rounds.csv``. The stages run every seed on one
+    core (:mod:`foxdog.active.workers`): ``...:1cpu``.
     """
     import jax
 
@@ -91,7 +94,7 @@ def machine_kind() -> str:
         tier = "neon"
     else:
         tier = "base"
-    return f"cpu:{arch}:{tier}"
+    return f"cpu:{arch}:{tier}:{len(os.sched_getaffinity(0))}cpu"
 
 
 def machine_slug(kind: str) -> str:

@@ -57,7 +57,7 @@ def depthwise_conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
 
     The same function as ``nnx.Conv(feature_group_count=channels)`` up to float rounding
     (the sum runs in another order), but XLA's CPU backend runs grouped convolutions
-    7-15x slower than these elementwise products (benchmarks/README.md, section 12).
+    7-15x slower than these elementwise products (benchmarks/README.md, section 15).
     ``kernel``: (k, k, 1, C).
     """
     k = kernel.shape[0]

@@ -17,10 +17,12 @@ def run(
     strategy: str,
     results_dir: Path = paths.RESULTS,
     params_file: str | Path = "params.yaml",
+    workers: int | None = None,
 ) -> Path:
     """Run (or resume) the non-default levels of ``factor`` for ``strategy``; return the folder.
 
-    They run in the regime ``ablations.start``, with ``ablations.seeds``.
+    They run in the regime ``ablations.start``, with ``ablations.seeds``, ``workers`` at a
+    time (default: one per core), each on one core.
     """
     check_pool(params, params_file)
     from foxdog.active.protocol import specs_for
@@ -39,6 +41,7 @@ def run(
         splits(params),
         paths.ablation_dir(results_dir, factor, strategy),
         params.balance.rare_class,
+        workers=workers,
     )
     print(f"{factor} ablation of {strategy}: results in {out_dir}/")
     return out_dir

@@ -22,6 +22,7 @@ def run(
     condition_name: str,
     results_dir: Path = paths.RESULTS,
     params_file: str | Path = "params.yaml",
+    workers: int | None = None,
 ) -> Path:
     """Run (or resume) every seed of ``strategy`` in ``condition_name``; return the output folder.
 
@@ -31,6 +32,7 @@ def run(
     Layout of the folder (see docs/formats.md): ``rounds.csv`` (one row per seed and
     round), ``queries.csv`` (one row per queried image) and
     ``state/<machine>/<protocol>/seed_<k>.json`` (the resumable per-seed state).
+    Seeds run ``workers`` at a time (default: one per core), each on one core.
     """
     check_pool(params, params_file)
     from foxdog.active.pools import condition_pool
@@ -50,6 +52,7 @@ def run(
         condition=cond.name,
         pool_for=partial(condition_pool, splits[0], cond, rare_label),
         context={"features": features_hash(params, cond.start), "share": cond.share},
+        workers=workers,
     )
     print(f"{cond.name} / {strategy}: results in {out_dir}/")
     return out_dir

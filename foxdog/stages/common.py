@@ -41,6 +41,7 @@ def run_experiment(
     splits: tuple[Split, Split, Split | None],
     out_dir: Path,
     rare_class: str,
+    workers: int | None = None,
     **loop_args: Any,
 ) -> Path:
     """Run (or resume) ``specs`` from ``start``, write their results into ``out_dir``.
@@ -49,9 +50,11 @@ def run_experiment(
     (:func:`foxdog.active.protocol.estimator_factory`), the resumable per-seed state
     under ``out_dir/state/``, and ``rounds.csv`` / ``queries.csv``. ``loop_args`` go to
     :func:`foxdog.active.loop.run_specs` as they are (condition, pool_for, context).
+    Seeds run in single-core worker processes, ``workers`` at once (None: one per core).
     """
     from foxdog.active.loop import run_specs
     from foxdog.active.protocol import estimator_factory
+    from foxdog.active.workers import default_workers
 
     pool, test, val = splits
     rounds, queries = run_specs(
@@ -64,6 +67,7 @@ def run_experiment(
         start=start,
         rare_class=rare_class,
         rare_label=params.data.classes.index(rare_class),
+        workers=workers or default_workers(len(specs)),
         **loop_args,
     )
     return write_results(out_dir, rounds, queries)
