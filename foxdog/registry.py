@@ -44,8 +44,8 @@ STRATEGY_WORDS = {
     "committee": "disagreement of a committee of networks, consensus entropy (modAL Committee)",
     "bald": "mutual information between prediction and weights under MC dropout (BALD)",
     "coreset": (
-        "greedy k-centre cover of the pool in the CNN's embedding space (core-set, Sener "
-        "& Savarese 2018)"
+        "greedy k-centre cover of the pool in the model's embedding space: the CNN's last "
+        "hidden layer, the frozen features for the linear head (core-set, Sener & Savarese 2018)"
     ),
     "typiclust": (
         "the most typical image of each least-labelled cluster of the start's own label-free "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pandas as pd
 import pytest
 
 from foxdog import io
-from foxdog.active import loop, state
+from foxdog.active import loop, state, workers
 from foxdog.active import strategies as strategies_module
 from foxdog.active.loop import Experiment, run_specs
 from foxdog.active.protocol import (
@@ -622,14 +621,14 @@ def test_avx512_machines_with_other_extensions_are_other_kinds(
         return state.machine_kind()
 
     monkeypatch.setattr(state.platform, "machine", lambda: "x86_64")
-    monkeypatch.setattr(state.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(workers, "core_count", lambda: 2)
     try:
         if state.machine_kind().startswith("cpu:"):
             assert kind({"avx512f", "avx2", "fma"}) == "cpu:x86_64:avx512:2cpu"
             assert kind({"avx512f", "amx_tile", "avx512_fp16"}) == "cpu:x86_64:avx512-fp16-amx:2cpu"
             assert kind({"avx2", "fma", "amx_tile"}) == "cpu:x86_64:avx2:2cpu"
             # XLA splits its sums over the cores the process may use: another count, another kind
-            monkeypatch.setattr(state.os, "sched_getaffinity", lambda pid: {3})
+            monkeypatch.setattr(workers, "core_count", lambda: 1)
             assert kind({"avx2", "fma"}) == "cpu:x86_64:avx2:1cpu"
     finally:
         state.machine_kind.cache_clear()
@@ -646,7 +645,7 @@ def test_machine_kind_is_in_the_fingerprint(
     if kind.startswith("cpu:"):
         tier, *extras = kind.split(":")[2].split("-")
         assert tier in {"avx512", "avx2", "sve", "neon", "base"}
-        assert kind.split(":")[3] == f"{len(os.sched_getaffinity(0))}cpu"
+        assert kind.split(":")[3] == f"{workers.core_count()}cpu"
         assert extras == [name for _, name in state.AVX512_EXTRAS if name in extras]
     fp = Experiment(spec("random"), tiny_cnn, pool, test_split, tmp_path / "s.json").fp
     monkeypatch.setattr(state, "machine_kind", lambda: "cpu:x86_64:avx2")

@@ -59,6 +59,28 @@ def test_the_method_page_says_when_no_ablation_ran() -> None:
     assert text.startswith("random and margin are re-run from the `transfer` starting model")
 
 
+def test_the_strategy_table_says_which_protocol_ran_each_strategy() -> None:
+    from dataclasses import replace
+
+    from foxdog.config import Params
+
+    params = Params()
+    table, caption = method_page.strategy_table(params)
+    cnn = "CNN starts (scratch, transfer and selfsup)"
+    head = "frozen-feature head (imagenet)"
+    rows = table.set_index("strategy")
+    assert rows.loc["badge", head] == "yes" and rows.loc["badge", cnn] == "–"
+    assert rows.loc["margin", cnn] == "yes" and rows.loc["margin", head] == "yes"
+    assert "active.strategies and head.strategies" in caption and "one -S away" in caption
+    # A study with no frozen-feature start (own images from scratch): no head column, no head
+    # strategy, nothing marked as not run.
+    cnn_only = replace(params, balance=replace(params.balance, starts=(), conditions=()))
+    table, caption = method_page.strategy_table(cnn_only)
+    assert list(table["strategy"]) == list(params.active.strategies)
+    assert head not in table.columns and "head.strategies" not in caption
+    assert "-S away" not in caption
+
+
 def test_leakage_check_of_a_study_that_never_used_the_corpus() -> None:
     overlap = {
         "corpus_images": 20999, "foxdog_images": 400, "hash_size": 8, "max_hash_distance": 4,

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from foxdog.active import workers as workers_module
 from foxdog.active.loop import run_specs
 from foxdog.active.protocol import RunSpec
 from foxdog.active.workers import default_workers, run_pinned
@@ -109,3 +110,16 @@ def test_each_worker_runs_on_one_core() -> None:
     assert all(len(cores) == 1 for cores in got.values())
     assert default_workers(1) == 1
     assert default_workers(100) == len(os.sched_getaffinity(0))
+
+
+def test_where_the_os_cannot_pin_the_seeds_run_in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from foxdog.stages.common import _workers
+
+    monkeypatch.setattr(workers_module, "CAN_PIN", False)
+    monkeypatch.setattr(workers_module.os, "cpu_count", lambda: 6)
+    assert default_workers(14) is None and workers_module.core_count() == 6
+    assert _workers(None, 14) is None
+    assert _workers(4, 14) is None
+    assert "cannot pin a process" in capsys.readouterr().err

@@ -14,7 +14,6 @@ import ast
 import functools
 import hashlib
 import json
-import os
 import platform
 import re
 from pathlib import Path
@@ -76,6 +75,8 @@ def machine_kind() -> str:
     """
     import jax
 
+    from foxdog.active.workers import core_count
+
     backend = jax.default_backend()
     if backend != "cpu":
         return f"{backend}:{jax.devices()[0].device_kind}"
@@ -94,7 +95,7 @@ def machine_kind() -> str:
         tier = "neon"
     else:
         tier = "base"
-    return f"cpu:{arch}:{tier}:{len(os.sched_getaffinity(0))}cpu"
+    return f"cpu:{arch}:{tier}:{core_count()}cpu"
 
 
 def machine_slug(kind: str) -> str:

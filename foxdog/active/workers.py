@@ -25,15 +25,28 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _TASK: Callable[[Any], Any] | None = None
+#: Whether this OS lets a process pin itself to a core (Linux does; macOS and Windows do not:
+#: there the seeds run in the stage's own process, one after another).
+CAN_PIN = hasattr(os, "sched_setaffinity") and hasattr(os, "sched_getaffinity")
 
 
 def available_cores() -> list[int]:
     """The cores this process may run on."""
-    return sorted(os.sched_getaffinity(0))
+    if CAN_PIN:
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
 
 
-def default_workers(n_tasks: int) -> int:
-    """One worker per available core, no more than there are tasks."""
+def core_count() -> int:
+    """How many cores this process may use (what XLA splits its work over)."""
+    return len(available_cores())
+
+
+def default_workers(n_tasks: int) -> int | None:
+    """One worker per available core, no more than there are tasks; None where the OS
+    cannot pin a process (run in-process: :func:`foxdog.active.loop.run_specs`)."""
+    if not CAN_PIN:
+        return None
     return max(1, min(len(available_cores()), n_tasks))
 
 

@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from foxdog.analysis.narrative.words import zero_width
+
 Formatter = Callable[[Any], str]
 
 
@@ -100,8 +102,6 @@ def interval_text(value: Mapping[str, Any] | None, fmt: Formatter = pct) -> str:
     mean = value.get("mean", value.get("mean_difference"))
     if is_missing(value.get("low")) or is_missing(value.get("high")):
         return fmt(mean)
-    if abs(float(value["high"]) - float(value["low"])) < 1e-9:
-        # Every seed gave the same number (a deterministic fit): a [x, x] bracket would
-        # read as certainty about the population, which the seeds cannot give.
+    if zero_width(value["low"], value["high"]):
         return f"{fmt(mean)} (the same from every seed)"
     return f"{fmt(mean)} [{fmt(value['low'])}, {fmt(value['high'])}]"

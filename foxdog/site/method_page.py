@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from foxdog.config import to_dict
-from foxdog.registry import START_METHOD, STRATEGY_WORDS
+from foxdog.config import Params, to_dict
+from foxdog.registry import FEATURE_STARTS, START_METHOD, STRATEGY_WORDS
 from foxdog.site import fmt, inputs, markup, pages
 
 _TTA = re.compile(r"(?i)(test-time augmentation|\bTTA\b)")
@@ -314,15 +314,37 @@ def statistics() -> Markdown:
     )
 
 
-def strategies() -> HTML:
-    """The strategies compared and how each chooses."""
-    names = inputs.analysed_params().active.strategies
+def strategy_table(p: Params) -> tuple[pd.DataFrame, str]:
+    """Every strategy of either protocol, how it chooses, and which protocols ran it; caption."""
+    starts = list(dict.fromkeys([*p.active.starts, *p.balance.starts]))
+    ran = {
+        "CNN starts": ([s for s in starts if s not in FEATURE_STARTS], p.active.strategies),
+        "frozen-feature head": ([s for s in starts if s in FEATURE_STARTS], p.head.strategies),
+    }
+    keys = {"CNN starts": "active.strategies", "frozen-feature head": "head.strategies"}
+    names = list(dict.fromkeys(s for starts_, chosen in ran.values() if starts_ for s in chosen))
     table = pd.DataFrame(
-        {"strategy": list(names), "how it chooses": [STRATEGY_WORDS.get(s, "") for s in names]}
+        {"strategy": names, "how it chooses": [STRATEGY_WORDS.get(s, "") for s in names]}
     )
-    return HTML(
-        markup.html_table(table, caption="Strategies compared (params.yaml: active.strategies)")
-    )
+    for label, (which, chosen) in ran.items():
+        if which:
+            table[f"{label} ({fmt.join_words(which)})"] = [
+                "yes" if s in chosen else "–" for s in names
+            ]
+    used = " and ".join(keys[label] for label, (which, _) in ran.items() if which)
+    caption = f"Strategies compared and where each ran (params.yaml: {used})"
+    if any(which for which, _ in ran.values()) and (table == "–").any().any():
+        caption += (
+            "; one marked – did not run in that protocol (a CNN round costs seconds, a head "
+            "round milliseconds) and is one -S away"
+        )
+    return table, caption
+
+
+def strategies() -> HTML:
+    """The strategies compared, how each chooses, and which protocols ran it."""
+    table, caption = strategy_table(inputs.analysed_params())
+    return HTML(markup.html_table(table, caption=caption))
 
 
 def parameters() -> HTML:

@@ -65,8 +65,7 @@ def _baseline_line(cond: Condition, root: Path, params: Params) -> str:
     level = f"{round(100 * params.analysis.confidence)}%"
     n = len(base["seeds"])
     spread = f"{level} interval {_interval(low, high)}, {n} seeds"
-    if n > 1 and low is not None and len(set(score.get("per_seed") or [0, 1])) == 1:
-        # A zero-initialised head trained full-batch on the same pool: the seed changes nothing.
+    if n > 1 and narrative.words.zero_width(low, high):
         spread = f"the same model from each of {n} seeds: its training is deterministic"
     return (
         f"- Full-pool baseline from {where} (`{name}`): test {metric.replace('_', ' ')} "
@@ -149,8 +148,10 @@ def numbers_block(params: Params, root: Path = Path(".")) -> str:
         total = sum(t for _, t in times)
         per = ", ".join(f"{s} {_minutes(t)}" for s, t in times)
         lines.append(
-            f"- Training + query time of the main experiments, summed from "
-            f"`results/<condition>/*/rounds.csv`: **{_minutes(total)}** ({per})."
+            f"- Training + query time of the main experiments, summed over seeds from "
+            f"`results/<condition>/*/rounds.csv`: **{_minutes(total)}** ({per}). Each seed "
+            "runs on one core and a stage runs one seed per core at once (`--workers`), so on "
+            "several cores a stage takes less wall time than its sum."
         )
     abl = sorted((root / "results" / "ablations").glob("*/*/rounds.csv"))
     if abl:

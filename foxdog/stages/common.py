@@ -54,7 +54,6 @@ def run_experiment(
     """
     from foxdog.active.loop import run_specs
     from foxdog.active.protocol import estimator_factory
-    from foxdog.active.workers import default_workers
 
     pool, test, val = splits
     rounds, queries = run_specs(
@@ -67,10 +66,26 @@ def run_experiment(
         start=start,
         rare_class=rare_class,
         rare_label=params.data.classes.index(rare_class),
-        workers=workers or default_workers(len(specs)),
+        workers=_workers(workers, len(specs)),
         **loop_args,
     )
     return write_results(out_dir, rounds, queries)
+
+
+def _workers(asked: int | None, n_specs: int) -> int | None:
+    """Worker processes for ``n_specs`` seeds: as asked, else one per core; None (the stage's
+    own process) where the OS cannot pin a process to a core."""
+    from foxdog.active.workers import CAN_PIN, default_workers
+
+    if not CAN_PIN:
+        if asked and asked > 1:
+            print(
+                "foxdog: warning: --workers: this OS cannot pin a process to a core; "
+                "the seeds run one after another",
+                file=sys.stderr,
+            )
+        return None
+    return asked or default_workers(n_specs)
 
 
 def splits(params: Params) -> tuple[Split, Split, Split | None]:

@@ -15,6 +15,7 @@ from foxdog.analysis.narrative.words import (
     pct_text,
     pts_text,
     saving_word,
+    zero_width,
 )
 
 
@@ -110,8 +111,7 @@ def full_pool_words(
 
     def one(s: str) -> str:
         a = accuracy[s]
-        if finite(a.get("low")) and abs(float(a["high"]) - float(a["low"])) < 1e-9:
-            # A deterministic fit (a zero-initialised, full-batch head): no spread to show.
+        if zero_width(a.get("low"), a.get("high")):
             return f"{pct_text(a.get('mean'))} from {s} (the same model from every seed)"
         return f"{interval_text(a)} from {s}"
 

@@ -52,9 +52,19 @@ def interval_text(entry: Mapping[str, Any], mean: str = "mean", points: bool = F
     """``71.2% [69.8%, 72.6%]`` or, for a difference, ``+1.48 [-0.73, +3.69]`` points."""
     text = pts_text if points else pct_text
     low, high = entry.get("low"), entry.get("high")
-    if finite(low) and finite(high) and abs(float(high) - float(low)) < 1e-9:
+    if zero_width(low, high):
         return f"{text(entry.get(mean))} (the same from every seed)"
     return f"{text(entry.get(mean))} [{text(low)}, {text(high)}]"
+
+
+def zero_width(low: Any, high: Any) -> bool:
+    """Whether an interval over seeds has no width: every seed gave the same number.
+
+    A deterministic fit (the zero-initialised, full-batch head) does that; its ``[x, x]``
+    would read as certainty about the population, which the seeds cannot give. Every
+    sentence and table that shows an interval asks this one rule.
+    """
+    return finite(low) and finite(high) and abs(float(high) - float(low)) < 1e-9
 
 
 def finite(value: Any) -> bool:
