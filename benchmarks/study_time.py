@@ -22,6 +22,11 @@ What each stage's files record:
   duration; they are listed as such (``embed``: 9 min 03 s measured by
   ``/usr/bin/time``, benchmarks/README.md §8).
 
+The sums are compute, not wall time: since the stages run one seed per core at once
+(``--workers``, benchmarks/README.md §16), a stage's wall time on two cores is about 0.6 of
+its sum. ``benchmarks/repro_log.py`` reads the wall time of every stage off a timed
+``dvc repro`` log instead.
+
 The machine each stage ran on is the ``machine`` column of rounds.csv (the CNN and head
 runs may come from different machines: compare with care). ``--cnn-seeds N`` scales the
 CNN starts' ``al`` stages linearly in seeds (each seed is an independent run of the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,10 @@ from foxdog.model.estimator import FlaxCNNClassifier
 from foxdog.registry import STRATEGIES, STRATEGY_WORDS
 from foxdog.stages import ablate, al
 
+sys.path.insert(0, str(Path(__file__).parent))
+import tiny_models  # noqa: E402
+from tiny_models import TINY  # noqa: E402
+
 TIMING = ["fit_seconds", "query_seconds"]
 
 
@@ -47,21 +52,11 @@ def make_split(n: int, seed: int, size: int = 12) -> Split:
     return Split(images=images, labels=labels, ids=ids)
 
 
-TINY = dict(
-    widths=(4, 8),
-    dense=8,
-    batch_size=16,
-    steps=6,
-    epochs=0.0,
-    warmup_steps=1,
-    max_shift=1,
-    tta_flip=False,
-)
 ENCODER: dict[str, str] = {}  # the tiny encoder file TypiClust clusters with (fixture below)
 
 
 def tiny_cnn(seed: int, **kw: object) -> FlaxCNNClassifier:
-    return FlaxCNNClassifier(**{**TINY, "embed_encoder": ENCODER["path"], **kw}, seed=seed)
+    return tiny_models.tiny_cnn(seed, **{"embed_encoder": ENCODER["path"], **kw})
 
 
 @pytest.fixture(scope="module", autouse=True)

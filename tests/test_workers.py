@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,24 +15,9 @@ from foxdog.active.loop import run_specs
 from foxdog.active.protocol import RunSpec
 from foxdog.active.workers import default_workers, run_pinned
 from foxdog.data.arrays import Split
-from foxdog.model.estimator import FlaxCNNClassifier
 
-TINY = dict(
-    widths=(4, 8),
-    dense=8,
-    batch_size=16,
-    steps=6,
-    epochs=0.0,
-    warmup_steps=1,
-    max_shift=1,
-    tta_flip=False,
-)
-
-
-def tiny_cnn(seed: int) -> FlaxCNNClassifier:
-    """The tiny CNN of test_active; module-level, so spawned workers can unpickle it."""
-    return FlaxCNNClassifier(**TINY, seed=seed)
-
+sys.path.insert(0, str(Path(__file__).parent))
+from tiny_models import tiny_cnn  # noqa: E402
 
 TIMING = ["fit_seconds", "query_seconds"]
 

@@ -73,13 +73,22 @@ def protocol() -> Markdown:
     baseline_doc = inputs.optional_json("metrics", "baseline", f"{a.starts[0]}.json") or {}
     baseline_steps = baseline_doc.get("steps")
     run_steps = fit_steps(t, final_labels)
-    upper_bound_words = (
-        f"It is not the same training: a fit in the runs takes at most {fmt.integer(run_steps)} "
-        f"steps (at {fmt.integer(final_labels)} labels), so part of the gap to the full pool is "
-        "training length, not labels."
-        if baseline_steps and baseline_steps > run_steps
-        else "It is trained with the runs' own recipe (the steps grow with the labelled set)."
-    )
+    n_train = baseline_doc.get("n_train")
+    if baseline_steps and n_train and baseline_steps == fit_steps(t, n_train):
+        upper_bound_words = (
+            f"It is the runs' own recipe ({t.epochs:g} passes over the labelled set, at least "
+            f"{t.steps} steps) applied to all {fmt.integer(n_train)} pool images: "
+            f"{fmt.integer(baseline_steps)} steps, where a run's last fit takes "
+            f"{fmt.integer(run_steps)} (at {fmt.integer(final_labels)} labels)."
+        )
+    elif baseline_steps and baseline_steps > run_steps:
+        upper_bound_words = (
+            f"It is not the same training: a fit in the runs takes at most "
+            f"{fmt.integer(run_steps)} steps (at {fmt.integer(final_labels)} labels), so part of "
+            "the gap to the full pool is training length, not labels."
+        )
+    else:
+        upper_bound_words = "It is trained with the runs' own recipe."
     tta = (
         "; predictions average the image and its mirror image (flip test-time augmentation, below)"
         if m.tta_flip
@@ -87,6 +96,14 @@ def protocol() -> Markdown:
     )
     levels = fmt.join_words(
         [f"`{f}` ({', '.join(str(v) for v in getattr(ab, f))})" for f in ab.factors]
+    )
+    features = [s for s in p.balance.starts if s in FEATURE_STARTS]
+    feature_words = (
+        f"; the frozen-feature starts ({fmt.join_words([f'`{s}`' for s in features])}) train "
+        "only a head on fixed features and run their own protocol, at several class balances "
+        "(also below); steps 4 and 5 describe the CNN starts"
+        if features
+        else ""
     )
     return Markdown(
         f"""
@@ -106,7 +123,7 @@ def protocol() -> Markdown:
    scoring{tta}.
 3. **Starting models.** Every experiment runs once per regime of `active.starts`
    ({starts_words}): the network starts from random weights or from a pretrained trunk
-   (see [Starting models](#starting-models) below).
+   (see [Starting models](#starting-models) below){feature_words}.
 4. **Upper bound.** Per starting model, the same architecture trained on the whole pool for
    {fmt.integer(baseline_steps)} steps, over {fmt.plural(len(b.seeds), "seed")}, gives the
    full-pool accuracy that regime's curves are compared with. {upper_bound_words}
@@ -219,13 +236,48 @@ def starting_models() -> Markdown:
         if m.trunk_lr == 0
         else f"fine-tuned at `model.trunk_lr` = {m.trunk_lr} times the head's learning rate"
     )
-    return Markdown(
+    text = (
         "Where every fit of a regime begins (`active.starts`):\n\n"
         + "\n".join(lines)
         + f"\n\nFrom a pretrained start the dense head is new (from the seed) and the trunk is "
         f"{tuning}; the choice was measured on the validation split (benchmarks/README.md, "
-        "section 6). The same seeds, initial labelled sets and strategies run in every "
-        "regime, so the regimes differ only in the starting weights."
+        "section 6). The same seeds, initial labelled sets and strategies run from every one "
+        "of these starts, so they differ only in the starting weights."
+    )
+    return Markdown(text + feature_starts(p))
+
+
+def feature_starts(p: Params) -> str:
+    """The frozen-feature starts (``balance.starts``): features, head, protocol, balances."""
+    starts = [s for s in p.balance.starts if s in FEATURE_STARTS]
+    if not starts:
+        return ""
+    h, bal = p.head, p.balance
+    head = (
+        "a multinomial logistic regression"
+        if h.hidden == 0
+        else f"one hidden ReLU layer of {h.hidden} units and a softmax"
+    )
+    shares = fmt.join_words([fmt.pct(x, 0) for x in bal.shares])
+    lines = [f"- **{s}** — {pages.START_WORDS.get(s, s)}." for s in starts]
+    balance = (
+        f" Each runs at the pool's natural class balance and with `{bal.rare_class}` "
+        f"subsampled to {shares} of the pool (`balance.shares`): a seed's own draw of the "
+        f"{bal.rare_class} images, the same for every strategy of that seed; validation and "
+        "test are untouched, and a subsampled pool is scored by "
+        f"{p.analysis.metric_subsampled.replace('_', ' ')} (`analysis.metric_subsampled`)."
+        if bal.shares
+        else ""
+    )
+    return (
+        "\n\nThe frozen-feature starts (`balance.starts`) run their own protocol (`head`):\n\n"
+        + "\n".join(lines)
+        + f"\n\nEach round trains {head} on the frozen features from zero weights, "
+        f"{h.steps} full-batch AdamW steps (learning rate {h.learning_rate}, weight decay "
+        f"{h.weight_decay}), so a round costs milliseconds and the protocol affords "
+        f"{fmt.plural(len(h.seeds), 'seed')}: {h.initial_size} labels, then {h.query_size} per "
+        f"round for {h.rounds} rounds ({h.initial_size + h.rounds * h.query_size} labels)."
+        + balance
     )
 
 
