@@ -125,7 +125,14 @@ class BaselineConfig:
 class ActiveConfig:
     # The study's regimes: where the network starts (scratch, or a pretrained trunk).
     starts: tuple[str, ...] = ("scratch", "transfer", "selfsup")
-    strategies: tuple[str, ...] = ("random", "margin", "coreset", "typiclust")
+    strategies: tuple[str, ...] = (
+        "random",
+        "margin",
+        "coreset",
+        "typiclust",
+        "badge",
+        "balanced_margin",
+    )
     seeds: tuple[int, ...] = tuple(range(14))
     initial_size: int = 10
     query_size: int = 100

