@@ -72,12 +72,11 @@ def round_zero(tmp: Path) -> dict:
 
 def pinned_round_zero() -> tuple[str, dict]:
     """The machine kind and :func:`round_zero` of a fresh process pinned to one core."""
+    # The child pins itself before its first JAX computation (a preexec_fn would fork this
+    # multithreaded process, which JAX warns can deadlock).
+    core = str(min(os.sched_getaffinity(0)))
     out = subprocess.run(
-        [sys.executable, __file__, "--value"],
-        capture_output=True,
-        text=True,
-        check=True,
-        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+        [sys.executable, __file__, "--value", core], capture_output=True, text=True, check=True
     ).stdout
     got = json.loads(out.splitlines()[-1])
     return got.pop("kind"), got
@@ -101,7 +100,8 @@ def test_round_zero_matches_the_value_recorded_for_this_machine_kind() -> None:
 if __name__ == "__main__":
     import tempfile
 
-    if sys.argv[1:] == ["--value"]:  # the pinned child of pinned_round_zero
+    if sys.argv[1:2] == ["--value"]:  # the pinned child of pinned_round_zero
+        os.sched_setaffinity(0, {int(sys.argv[2])})
         with tempfile.TemporaryDirectory() as tmp:
             print(json.dumps({"kind": machine_kind(), **round_zero(Path(tmp))}))
         sys.exit(0)

@@ -65,9 +65,13 @@ def test_the_strategy_table_says_which_protocol_ran_each_strategy() -> None:
     from foxdog.config import Params
 
     params = Params()
-    table, caption = method_page.strategy_table(params)
     cnn = "CNN starts (scratch, transfer and selfsup)"
     head = "frozen-feature head (imagenet)"
+    table, caption = method_page.strategy_table(params)
+    assert (table[[cnn, head]] == "yes").all().all() and "-S away" not in caption
+    # The CNN starts running fewer strategies than the head: the others are marked.
+    fewer = replace(params, active=replace(params.active, strategies=("random", "margin")))
+    table, caption = method_page.strategy_table(fewer)
     rows = table.set_index("strategy")
     assert rows.loc["badge", head] == "yes" and rows.loc["badge", cnn] == "–"
     assert rows.loc["margin", cnn] == "yes" and rows.loc["margin", head] == "yes"
