@@ -125,6 +125,16 @@ def test_no_strategy_pays_says_so_and_counts_the_comparisons() -> None:
     assert "saves" not in out["text"].replace("no strategy saves", "")
 
 
+def test_no_strategy_pays_in_one_condition_names_it() -> None:
+    # The own-images short look has one condition ("in any of the 1 conditions" before).
+    out = narrative.answer(decision_doc([row("imagenet", "margin", 100, 1.1, 0.8, 1.5)]))
+    assert out["text"] == (
+        "Active learning does not pay here: at 100 labels, no strategy saves labels against "
+        "random sampling from imagenet, natural mix. It shows no measurable difference: label "
+        "at random."
+    )
+
+
 def test_a_strategy_that_costs_is_said_to_cost_never_to_save() -> None:
     rows = [
         row("imagenet", "typiclust", 50, 0.6, 0.45, 0.8),
@@ -190,6 +200,20 @@ def test_without_a_decision_map_the_answer_reads_the_paired_aulc_tests() -> None
         {"condition": "selfsup", "strategy": "margin", "budget": None, "word": "costs"}
     ]
     assert "closest to beating" not in text and len(text.split()) <= MAX_WORDS
+
+
+def test_without_a_decision_map_one_comparison_reads_as_one() -> None:
+    # The own-images short look: one start, margin against random ("in none of 1 ..." before).
+    doc = regime_doc({"scratch": {"margin": (-0.017, -0.05, 0.02)}})
+    text = narrative.answer(doc)["text"]
+    assert text == (
+        "Active learning does not pay here: margin does not beat random sampling (scratch; area "
+        "under the learning curve). It shows no measurable difference: label at random."
+    )
+    two = narrative.answer(
+        regime_doc({"scratch": {"margin": (0.0, -0.01, 0.01), "coreset": (0.0, -0.01, 0.01)}})
+    )["text"]
+    assert two.endswith("All 2 show no measurable difference: label at random.")
 
 
 def test_without_a_decision_map_a_sure_gain_is_a_gain() -> None:

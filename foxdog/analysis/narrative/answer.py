@@ -115,9 +115,14 @@ def decision_answer(
         if others:
             text += f" It also pays in {join_and(others)}."
     else:
+        scope = (
+            f"in any of the {len(conditions)} conditions"
+            if len(conditions) > 1
+            else f"from {condition_words(conditions[0], info.get(conditions[0]))}"
+        )
         text = (
             f"Active learning does not pay here: at {span} labels, no strategy saves labels "
-            f"against random sampling in any of the {len(conditions)} conditions."
+            f"against random sampling {scope}."
         )
     if worst:
         claim(worst)
@@ -138,9 +143,12 @@ def decision_answer(
         text += "."
     elif not pays:
         n_none = sum(r["word"] == NO_DIFFERENCE for r in rows)
-        text += (
-            f" {n_none} of {len(rows)} comparisons show no measurable difference: label at random."
+        counted = (
+            "It shows"
+            if len(rows) == 1 and n_none == 1
+            else f"{n_none} of {len(rows)} comparisons show"
         )
+        text += f" {counted} no measurable difference: label at random."
     return {"text": text, "claims": claims}
 
 
@@ -173,6 +181,11 @@ def regime_answer(doc: Mapping[str, Any]) -> dict[str, Any]:
             f"Active learning helps in {len(better)} of {len(rows)} strategy × start comparisons "
             "with random sampling"
         )
+    elif len(rows) == 1:
+        head = (
+            f"Active learning does not pay here: {rows[0]['strategy']} does not beat random "
+            "sampling"
+        )
     else:
         head = (
             f"Active learning does not pay here: in none of {len(rows)} strategy × start "
@@ -192,7 +205,12 @@ def regime_answer(doc: Mapping[str, Any]) -> dict[str, Any]:
             f" zero ({'; '.join(parts[:2])}); chance alone gives about {chance:.1f} in {len(rows)}."
         )
     n_none = len(rows) - len(sure)
-    text += f" The other {n_none} show no measurable difference: label at random."
+    if n_none == len(rows):
+        lead = "It shows" if n_none == 1 else f"All {n_none} show"
+        text += f" {lead} no measurable difference: label at random."
+    elif n_none:
+        verb = "shows" if n_none == 1 else "show"
+        text += f" The other {n_none} {verb} no measurable difference: label at random."
     return {
         "text": text,
         "claims": [{k: r[k] for k in ("condition", "strategy", "budget", "word")} for r in sure],
