@@ -121,18 +121,15 @@ class BaselineConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
+#: The strategies every condition of the study runs, the CNN starts and the head alike.
+STUDY_STRATEGIES = ("random", "margin", "coreset", "typiclust", "badge", "balanced_margin")
+
+
 @dataclass(frozen=True)
 class ActiveConfig:
     # The study's regimes: where the network starts (scratch, or a pretrained trunk).
     starts: tuple[str, ...] = ("scratch", "transfer", "selfsup")
-    strategies: tuple[str, ...] = (
-        "random",
-        "margin",
-        "coreset",
-        "typiclust",
-        "badge",
-        "balanced_margin",
-    )
+    strategies: tuple[str, ...] = STUDY_STRATEGIES
     seeds: tuple[int, ...] = tuple(range(14))
     initial_size: int = 10
     query_size: int = 100
@@ -163,14 +160,7 @@ class BalanceConfig:
 class HeadConfig:
     """The frozen-feature starts' protocol and head (foxdog/model/head.py)."""
 
-    strategies: tuple[str, ...] = (
-        "random",
-        "margin",
-        "coreset",
-        "typiclust",
-        "badge",
-        "balanced_margin",
-    )
+    strategies: tuple[str, ...] = STUDY_STRATEGIES
     seeds: tuple[int, ...] = tuple(range(30))
     initial_size: int = 10
     query_size: int = 10
