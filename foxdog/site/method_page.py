@@ -16,7 +16,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from foxdog.config import Params, to_dict
-from foxdog.registry import FEATURE_STARTS, START_METHOD, STRATEGY_WORDS
+from foxdog.registry import FEATURE_STARTS, START_METHOD, STRATEGY_WORDS, conditions
 from foxdog.site import fmt, inputs, markup, pages
 
 _TTA = re.compile(r"(?i)(test-time augmentation|\bTTA\b)")
@@ -97,7 +97,7 @@ def protocol() -> Markdown:
     levels = fmt.join_words(
         [f"`{f}` ({', '.join(str(v) for v in getattr(ab, f))})" for f in ab.factors]
     )
-    features = [s for s in p.balance.starts if s in FEATURE_STARTS]
+    features = _starts(p, frozen=True)
     feature_words = (
         f"; the frozen-feature starts ({fmt.join_words([f'`{s}`' for s in features])}) train "
         "only a head on fixed features and run their own protocol, at several class balances "
@@ -249,7 +249,7 @@ def starting_models() -> Markdown:
 
 def feature_starts(p: Params) -> str:
     """The frozen-feature starts (``balance.starts``): features, head, protocol, balances."""
-    starts = [s for s in p.balance.starts if s in FEATURE_STARTS]
+    starts = _starts(p, frozen=True)
     if not starts:
         return ""
     h, bal = p.head, p.balance
@@ -366,26 +366,31 @@ def statistics() -> Markdown:
     )
 
 
+def _starts(p: Params, frozen: bool) -> list[str]:
+    """The study's starts (of every condition, once) that do, or do not, train only a head on
+    frozen features."""
+    starts = dict.fromkeys(c.start for c in conditions(p))
+    return [s for s in starts if (s in FEATURE_STARTS) == frozen]
+
+
 def strategy_table(p: Params) -> tuple[pd.DataFrame, str]:
     """Every strategy of either protocol, how it chooses, and which protocols ran it; caption."""
-    starts = list(dict.fromkeys([*p.active.starts, *p.balance.starts]))
-    ran = {
-        "CNN starts": ([s for s in starts if s not in FEATURE_STARTS], p.active.strategies),
-        "frozen-feature head": ([s for s in starts if s in FEATURE_STARTS], p.head.strategies),
+    ran = {  # label: (its starts, the strategies they ran, the params.yaml key)
+        "CNN starts": (_starts(p, frozen=False), p.active.strategies, "active.strategies"),
+        "frozen-feature head": (_starts(p, frozen=True), p.head.strategies, "head.strategies"),
     }
-    keys = {"CNN starts": "active.strategies", "frozen-feature head": "head.strategies"}
-    names = list(dict.fromkeys(s for starts_, chosen in ran.values() if starts_ for s in chosen))
+    names = list(dict.fromkeys(s for which, chosen, _ in ran.values() if which for s in chosen))
     table = pd.DataFrame(
         {"strategy": names, "how it chooses": [STRATEGY_WORDS.get(s, "") for s in names]}
     )
-    for label, (which, chosen) in ran.items():
+    for label, (which, chosen, _) in ran.items():
         if which:
             table[f"{label} ({fmt.join_words(which)})"] = [
                 "yes" if s in chosen else "–" for s in names
             ]
-    used = " and ".join(keys[label] for label, (which, _) in ran.items() if which)
+    used = " and ".join(key for which, _, key in ran.values() if which)
     caption = f"Strategies compared and where each ran (params.yaml: {used})"
-    if any(which for which, _ in ran.values()) and (table == "–").any().any():
+    if (table == "–").any().any():
         caption += (
             "; one marked – did not run in that protocol (a CNN round costs seconds, a head "
             "round milliseconds) and is one -S away"
